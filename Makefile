@@ -1,0 +1,24 @@
+# All set-up happens here, so a fresh machine needs only `make quickstart` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@test -f /usr/share/wordnet/data.noun || (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq wordnet-base) >/dev/null 2>&1) || echo "note: wordnet-base not installed; WordNet hierarchy tests will fail"
+	touch $(STAMP)
+
+.PHONY: install quickstart test bench
+install: $(STAMP)
+
+quickstart: $(STAMP)
+	$(PY) -m jaxrobust.main --config=configs/train.py:tiny --workdir=$${WORKDIR:-workdir/train_tiny}
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) -m jaxrobust.bench train

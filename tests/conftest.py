@@ -1,0 +1,6 @@
+"""Test-wide setup: 8 fake CPU devices, set before jax is imported anywhere."""
+import os
+
+os.environ['XLA_FLAGS'] = (
+    os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=8').strip()
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
