@@ -1,0 +1,66 @@
+"""Entry point: `python -m jaxrobust.main --config=configs/<file>.py[:arg] --workdir=DIR`.
+
+A config with a `study` field runs the whole study (jaxrobust.study.run_study); any other
+config is one training run into DIR/runs/<run_id>/.
+"""
+import logging as pylogging
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # before TensorFlow is imported
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from jaxrobust import runs
+from jaxrobust.errors import UserError
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', None, 'Study or run config file (configs/*.py[:arg]).', lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for runs and results.')
+_DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print what would run and stop.')
+_ONLY = flags.DEFINE_string('only', None, 'Run only the study runs whose id matches this glob.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def _run(config, workdir: str) -> None:
+  if 'study' in config:
+    from jaxrobust import study  # pylint: disable=g-import-not-at-top
+    study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value)
+    return
+  if _DRY_RUN.value:
+    runs.check_fields(config)
+    print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
+          f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
+    return
+  from jaxrobust import train  # pylint: disable=g-import-not-at-top
+  results = train.run_single(config, workdir)
+  for split, scores in results['scores'].items():
+    print(f'{split}: accuracy {scores["accuracy"]:.4f}  macro-F1 {scores["macro_f1"]:.4f}  '
+          f'({scores["num_examples"]} examples)')
+  print(f'run directory: {results["run_dir"]}')
+
+
+def _only_our_info(record: pylogging.LogRecord) -> bool:
+  """Console filter: INFO lines from jaxrobust only, warnings and errors from everyone."""
+  return (record.levelno >= pylogging.WARNING
+          or f'{os.sep}jaxrobust{os.sep}' in record.pathname)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+  logging.get_absl_handler().addFilter(_only_our_info)
+  from jaxrobust.train import mesh  # pylint: disable=g-import-not-at-top
+  mesh.initialize_distributed()
+  try:
+    _run(_CONFIG.value, _WORKDIR.value)
+  except UserError as e:
+    logging.flush()
+    sys.exit(f'error: {e}')
+
+
+if __name__ == '__main__':
+  app.run(main)

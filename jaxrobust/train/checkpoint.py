@@ -1,0 +1,60 @@
+"""orbax checkpoints of a run: train state + grain iterator state, async, keep-N.
+
+Layout under `<run_dir>/checkpoints/<step>/`:
+  state/   StandardSave of {'step', 'params', 'batch_stats', 'opt_state'} (see step.py)
+  data/    grain iterator state, one `process_<i>-of-<n>.json` per process
+A step directory exists only once complete (orbax commits it atomically), so a run killed
+while saving resumes from the previous one.
+"""
+from typing import Any
+
+from etils import epath
+import grain
+import jax
+import orbax.checkpoint as ocp
+
+CHECKPOINT_DIR = 'checkpoints'
+STATE = 'state'
+DATA = 'data'
+
+
+def checkpoint_manager(run_dir: str | epath.Path, *, keep: int) -> ocp.CheckpointManager:
+  """The manager of `<run_dir>/checkpoints`, saving asynchronously and keeping `keep`."""
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=True, enable_async_checkpointing=True)
+  return ocp.CheckpointManager(epath.Path(run_dir) / CHECKPOINT_DIR, options=options)
+
+
+def save(manager: ocp.CheckpointManager, state: dict[str, Any],
+         data_iterator: grain.DatasetIterator) -> None:
+  """Starts saving `state` and the iterator's position at `state['step']` (non-blocking).
+
+  The iterator must have yielded exactly the batches `state` was trained on.
+  """
+  step = int(jax.device_get(state['step']))
+  manager.save(step, args=ocp.args.Composite(**{
+      STATE: ocp.args.StandardSave(state),
+      DATA: grain.checkpoint.CheckpointSave(data_iterator)}))
+
+
+def restore(manager: ocp.CheckpointManager, step: int, target_state: dict[str, Any],
+            data_iterator: grain.DatasetIterator) -> dict[str, Any]:
+  """The state saved at `step` (with `target_state`'s shardings); moves the iterator there."""
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_state)
+  restored = manager.restore(step, args=ocp.args.Composite(**{
+      STATE: ocp.args.StandardRestore(abstract),
+      DATA: grain.checkpoint.CheckpointRestore(data_iterator)}))
+  return restored[STATE]
+
+
+def restore_state(path: str | epath.Path, target_state: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+  """The train state of one checkpoint step directory (e.g. `.../checkpoints/400`).
+
+  Without `target_state` the arrays come back as saved (on the default device).
+  """
+  args = (ocp.args.StandardRestore(jax.tree.map(ocp.utils.to_shape_dtype_struct,
+                                                target_state))
+          if target_state is not None else ocp.args.StandardRestore())
+  with ocp.StandardCheckpointer() as checkpointer:
+    return checkpointer.restore(epath.Path(path) / STATE, args=args)

@@ -1,0 +1,81 @@
+"""Loading results: flattening, results.csv, duplicates and rows without metrics."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jaxrobust.analysis import load
+import analysis_fixtures as fixtures
+
+
+def test_flatten_result_joins_keys_with_dots_and_drops_null_sections():
+  row = load.flatten_result({'run_id': 'a', 'pretrain': None,
+                             'metrics': {'id': {'macro_f1': 0.5, 'split': 'id_test'}},
+                             'finetune': {'seed': 1, 'tags': [1, 2]}})
+  assert row == {'run_id': 'a', 'metrics.id.macro_f1': 0.5, 'metrics.id.split': 'id_test',
+                 'finetune.seed': 1, 'finetune.tags': '[1, 2]'}
+
+
+def test_collect_results_has_one_row_per_result_json(study_dir):
+  df = load.collect_results(study_dir)
+  assert len(df) == 12
+  assert list(df.columns[:3]) == ['run_id', 'study', 'kind']
+  assert df['run_id'].is_monotonic_increasing
+  one = json.loads((study_dir / 'runs/ft_25000_1/result.json').read_text())
+  row = df.set_index('run_id').loc['ft_25000_1']
+  assert row['pretrain.num_examples'] == 25_000
+  assert row['metrics.ood.macro_f1'] == one['metrics']['ood']['macro_f1']
+  assert np.isnan(df.set_index('run_id').loc['scratch_0', 'pretrain.num_examples'])
+
+
+def test_results_csv_reads_back_the_same_rows_as_the_workdir(study_dir):
+  path = load.write_results_csv(study_dir)
+  assert path == str(study_dir / 'results.csv')
+  from_csv = load.load_results(path)
+  from_json = load.load_results(str(study_dir))
+  pd.testing.assert_frame_equal(from_csv, from_json, check_dtype=False, check_exact=True)
+
+
+def test_identical_duplicates_are_dropped(study_dir):
+  load.write_results_csv(study_dir)
+  df = load.load_results([str(study_dir), str(study_dir / 'results.csv')])
+  assert len(df) == 12
+
+
+def test_duplicate_run_ids_with_different_content_are_refused(study_dir, tmp_path):
+  rng = np.random.default_rng(0)
+  other = tmp_path / 'other'
+  fixtures.write_run(other, 'scratch_0', 'scratch', fixtures.test_set(rng, 0.4),
+                     fixtures.test_set(rng, 0.3))
+  with pytest.raises(ValueError, match="'scratch_0' appears twice with different content"):
+    load.load_results([str(study_dir), str(other)])
+
+
+def test_rows_without_metrics_are_reported_and_skipped(study_dir):
+  rng = np.random.default_rng(0)
+  result = fixtures.write_run(study_dir, 'crashed', 'finetune', fixtures.test_set(rng, 0.5),
+                              fixtures.test_set(rng, 0.4))
+  del result['metrics']['ood']
+  (study_dir / 'runs/crashed/result.json').write_text(json.dumps(result))
+  complete, skipped = load.split_complete(load.load_results(str(study_dir)), 'macro_f1')
+  assert 'crashed' not in set(complete['run_id'])
+  assert len(complete) == 12
+  assert skipped[['run_id', 'reason']].values.tolist() == [
+      ['crashed', 'no metrics.ood.macro_f1']]
+
+
+def test_a_folder_without_results_is_a_clear_error(tmp_path):
+  with pytest.raises(FileNotFoundError, match='No runs/<run_id>/result.json or results.csv'):
+    load.load_results(str(tmp_path))
+
+
+def test_predictions_are_read_from_the_rows_workdir(study_dir):
+  row = load.load_results(str(study_dir)).set_index('run_id', drop=False).loc['scratch_2']
+  labels, predictions = load.load_predictions(row, 'test')
+  assert labels.shape == predictions.shape == (fixtures.NUM_EXAMPLES,)
+  assert load.load_predictions(row, 'val') is None
+
+
+def test_gs_paths_go_through_epath():
+  assert type(load.open_path('gs://bucket/study')).__module__.startswith('etils')

@@ -1,0 +1,73 @@
+"""analyze(): per-model intervals from predictions files, groups and caveats."""
+import numpy as np
+import pytest
+
+from jaxrobust.analysis import load
+from jaxrobust.analysis import pipeline
+
+
+def _analyze(study_dir, **kwargs):
+  return pipeline.analyze(load.load_results(str(study_dir)), num_resamples=200, **kwargs)
+
+
+def test_groups_default_to_the_pretrain_columns_that_tell_settings_apart(study_dir):
+  # images_per_class follows from num_examples here, seed is a replicate: neither groups
+  result = _analyze(study_dir)
+  assert result.group_by == ['pretrain.num_examples']
+  assert list(result.groups['group'])[0] == 'scratch'
+  assert result.groups['n_models'].tolist() == [6, 3, 3]
+
+
+def test_the_shifted_group_has_the_larger_er(study_dir):
+  result = _analyze(study_dir, group_by=['pretrain.num_examples'])
+  groups = result.groups.set_index('pretrain.num_examples')
+  assert groups.loc[1_000_000, 'er'] - groups.loc[25_000, 'er'] == pytest.approx(6.0, abs=3.0)
+  difference = result.differences.iloc[0]
+  assert difference['low'] < difference['er_difference'] < difference['high']
+
+
+def test_model_intervals_come_from_its_test_examples_and_the_trend(study_dir):
+  (study_dir / 'runs/ft_25000_0/predictions_test.npz').unlink()
+  (study_dir / 'runs/ft_25000_1/predictions_test.npz').unlink()
+  (study_dir / 'runs/ft_25000_1/predictions_id_test.npz').unlink()
+  table = _analyze(study_dir).table.set_index('run_id')
+  assert table.loc['ft_25000_2', 'interval_covers'] == (
+      'ID test examples + OOD test examples + trend')
+  assert table.loc['ft_25000_0', 'interval_covers'] == 'ID test examples + trend'
+  assert table.loc['ft_25000_1', 'interval_covers'] == 'trend'
+  assert np.isnan(table.loc['ft_25000_1', 'id_low'])
+  row = table.loc['ft_25000_2']
+  assert row['id_low'] < row['id'] < row['id_high']
+  assert row['er_low'] < row['er'] < row['er_high']
+  # the test examples widen the ER interval beyond the trend part alone
+  with_examples = row['er_high'] - row['er_low']
+  trend_only = table.loc['ft_25000_1', 'er_high'] - table.loc['ft_25000_1', 'er_low']
+  assert with_examples > trend_only
+
+
+def test_intervals_are_reproducible_with_the_seed(study_dir):
+  first = _analyze(study_dir, seed=3).table
+  again = _analyze(study_dir, seed=3).table
+  other = _analyze(study_dir, seed=4).table
+  assert first.equals(again)
+  assert not first['er_low'].equals(other['er_low'])
+
+
+def test_predictions_that_disagree_with_result_json_are_noted(study_dir):
+  path = study_dir / 'runs/scratch_1/predictions_test.npz'
+  with np.load(path) as npz:
+    labels = npz['labels']
+  np.savez(path, labels=labels, predictions=labels)  # now 100% correct
+  result = _analyze(study_dir)
+  assert any(n.startswith('scratch_1: macro_f1 recomputed from predictions_test.npz')
+             for n in result.notes)
+
+
+def test_few_baseline_models_are_noted(study_dir):
+  result = _analyze(study_dir, baseline="run_id in ['scratch_0', 'scratch_5']")
+  assert any('Only 2 baseline models' in n for n in result.notes)
+
+
+def test_an_unknown_group_by_column_names_the_available_ones(study_dir):
+  with pytest.raises(ValueError, match=r"No column \['pretrain.size'\].*pretrain.num_examples"):
+    _analyze(study_dir, group_by=['pretrain.size'])

@@ -1,0 +1,60 @@
+"""The report folder, its figures and the command line."""
+import subprocess
+import sys
+
+import pandas as pd
+
+from jaxrobust.analysis import load
+from jaxrobust.analysis import pipeline
+from jaxrobust.analysis import plots
+from jaxrobust.analysis import report
+
+
+def test_cli_writes_the_report_without_importing_jax(study_dir, tmp_path):
+  out = tmp_path / 'report'
+  code = ('import runpy, sys\n'
+          f'sys.argv = ["analysis", "{study_dir}", "--out={out}", "--num_resamples=100"]\n'
+          'try:\n  runpy.run_module("jaxrobust.analysis", run_name="__main__")\n'
+          'except SystemExit as e:\n  assert not e.code, e.code\n'
+          'assert "jax" not in sys.modules, "the analysis imported jax"\n')
+  done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                        timeout=120)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert done.stdout.strip() == str(out / 'report.md')
+  for name in ('report.md', 'er_table.csv', 'group_table.csv', 'group_differences.csv',
+               'id_vs_ood.png', 'id_vs_ood.svg', 'er_vs_num_examples.png',
+               'er_vs_num_examples.svg'):
+    assert (out / name).stat().st_size > 0, name
+  table = pd.read_csv(out / 'er_table.csv')
+  assert {'run_id', 'kind', 'id', 'ood', 'expected_ood', 'er', 'er_low', 'er_high'} <= set(
+      table.columns)
+  assert len(table) == 12
+  text = (out / 'report.md').read_text()
+  assert '![OOD vs ID](id_vs_ood.png)' in text
+  assert '| num_examples=1000000 | 3 |' in text
+
+
+def test_report_lists_skipped_runs(study_dir, tmp_path):
+  (study_dir / 'runs/no_metrics').mkdir()
+  (study_dir / 'runs/no_metrics/result.json').write_text('{"run_id": "no_metrics", '
+                                                         '"kind": "finetune"}')
+  analysis = report.write_report(str(study_dir), tmp_path / 'out', num_resamples=50)
+  assert analysis.skipped['run_id'].tolist() == ['no_metrics']
+  text = (tmp_path / 'out/report.md').read_text()
+  assert '## Skipped runs' in text and '| no_metrics | no metrics.id.macro_f1 |' in text
+
+
+def test_id_vs_ood_axes_use_the_transform_with_percent_ticks(study_dir):
+  analysis = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
+  ax = plots.plot_id_vs_ood(analysis).axes[0]
+  assert ax.get_xscale() == ax.get_yscale() == 'function'
+  labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+  assert labels and all(label.endswith('%') for label in labels)
+  assert 'y = x' in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_er_vs_quantity_uses_a_log_axis(study_dir):
+  analysis = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
+  ax = plots.plot_er_vs_property(analysis, 'pretrain.num_examples').axes[0]
+  assert ax.get_xscale() == 'log'
+  assert [t.get_text() for t in ax.get_xticklabels()] == ['25K', '1M']

@@ -1,0 +1,106 @@
+"""`inaturalist` built from the official 2017/2018/2021 file layouts, taxonomy kept."""
+import json
+
+import pytest
+import tensorflow_datasets as tfds
+
+from jaxrobust.data import archives
+from jaxrobust.data import hierarchy
+from real_formats import INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, build_dataset
+
+TAXON_FEATURES = tuple(f'label_{r}' for r in RANKS)
+
+
+@pytest.fixture(scope='module')
+def built_2021_mini(inat2021_manual, tmp_path_factory):
+  data_dir = tmp_path_factory.mktemp('inat2021_data')
+  return build_dataset('inaturalist/2021_mini', inat2021_manual, data_dir), data_dir
+
+
+def _records(data_dir, name, split):
+  source = tfds.data_source(name, data_dir=str(data_dir), split=split)
+  return [source[i] for i in range(len(source))]
+
+
+def _feature_name(builder, feature, value):
+  return builder.info.features[feature].names[int(value)]
+
+
+def test_2021_mini_split_sizes_skip_the_truncated_train_image(built_2021_mini):
+  builder, _ = built_2021_mini
+  assert builder.info.splits['train'].num_examples == sum(n for _, n in INAT_TRAIN) - 1
+  assert builder.info.splits['val'].num_examples == sum(n for _, n in INAT_VAL)
+  assert builder.info.metadata['num_skipped_images'] == 1
+  assert builder.info.metadata['skipped_images'][0]['file'].startswith('train_mini/00003_')
+
+
+def test_2021_every_rank_label_names_the_taxon_of_the_species(built_2021_mini):
+  builder, data_dir = built_2021_mini
+  records = _records(data_dir, 'inaturalist/2021_mini', 'val')
+  assert len(records) == 2
+  for record in records:
+    taxon = INAT_TAXA[int(record['label'])]
+    assert _feature_name(builder, 'label', record['label']) == f'{taxon[5]} {taxon[6]}'
+    assert _feature_name(builder, 'label_supercategory',
+                         record['label_supercategory']) == taxon[7]
+    for rank, value in zip(RANKS[:-1], taxon[:5]):
+      assert _feature_name(builder, f'label_{rank}', record[f'label_{rank}']) == value
+    assert record['image'].shape == (30, 40 + int(record['image_id']), 3)
+
+
+def test_2021_homonym_genera_stay_distinct_taxa(built_2021_mini):
+  builder, _ = built_2021_mini
+  genera = builder.info.features['label_genus'].names
+  assert sorted(genera) == sorted([
+      'Animalia/Chordata/Aves/Passeriformes/Prunellidae/Prunella', 'Turdus', 'Vanessa',
+      'Plantae/Tracheophyta/Magnoliopsida/Lamiales/Lamiaceae/Prunella'])
+  assert builder.info.features['label_kingdom'].names == ['Animalia', 'Plantae']
+
+
+def test_2021_hierarchy_json_matches_the_label_features(built_2021_mini):
+  builder, data_dir = built_2021_mini
+  tree = hierarchy.load_hierarchy('inaturalist/2021_mini', data_dir=str(data_dir))
+  assert tree.levels == ('supercategory',) + RANKS + ('label',)
+  assert tree.to_json() == builder.info.metadata['hierarchy']
+  for record in _records(data_dir, 'inaturalist/2021_mini', 'train'):
+    for level in tree.levels[:-1]:
+      assert tree.ancestors[level][int(record['label'])] == int(record[f'label_{level}'])
+  assert list(tree.groups['animal']) == [0, 1, 2] and list(tree.groups['non_animal']) == [3]
+
+
+def test_2017_keeps_supercategory_the_only_rank_its_json_has(inat2017_manual, tmp_path):
+  builder = build_dataset('inaturalist/2017', inat2017_manual, tmp_path)
+  features = builder.info.features
+  assert not any(f in features for f in TAXON_FEATURES)
+  assert features['label_supercategory'].names == ['Aves', 'Insecta', 'Plantae']
+  assert {s: builder.info.splits[s].num_examples for s in ('train', 'val')} == {
+      'train': 6, 'val': 2}
+  for record in _records(tmp_path, 'inaturalist/2017', 'train'):
+    name = _feature_name(builder, 'label', record['label'])
+    assert record['file_name'].decode().split('/')[2] == name
+
+
+def test_2018_uses_the_unobfuscated_categories_file_when_present(inat2018_manual, tmp_path):
+  builder = build_dataset('inaturalist/2018', inat2018_manual, tmp_path)
+  features = builder.info.features
+  assert features['label'].names == [f'{t[5]} {t[6]}' for t in INAT_TAXA]
+  # Taxa are ordered by their path from the kingdom down.
+  assert features['label_family'].names == [
+      'Nymphalidae', 'Prunellidae', 'Turdidae', 'Lamiaceae']
+  assert builder.info.splits['val'].num_examples == 2
+  stored = json.loads((tmp_path / 'inaturalist' / '2018' / '1.0.0' /
+                       'hierarchy.json').read_text())
+  assert stored['classes']['kingdom'] == ['Animalia', 'Plantae']
+
+
+def test_missing_2021_files_are_all_named_with_manual_dir_and_source(tmp_path):
+  manual = tmp_path / 'manual'
+  manual.mkdir()
+  (manual / 'val').mkdir()
+  with pytest.raises(archives.MissingManualFileError) as info:
+    build_dataset('inaturalist/2021', manual, tmp_path / 'data')
+  message = str(info.value)
+  for name in ('train.json', 'train.json.tar.gz', 'val.json.tar.gz', 'train.tar.gz'):
+    assert name in message
+  assert 'val.tar.gz' not in message  # The extracted val/ folder is there.
+  assert str(manual) in message and 'github.com/visipedia/inat_comp' in message

@@ -1,0 +1,79 @@
+"""Every registered model: torchvision sizes, logits shape, head and dtype contract.
+
+All checks here run on abstract (shape-only) models: nothing is initialized or
+computed, so even the 224px-class networks cost only a trace.
+"""
+import functools
+
+from flax import nnx
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxrobust.models import build_model
+from jaxrobust.models import model_names
+
+# Parameter counts of the torchvision models with 1000 classes.
+TORCHVISION_PARAMS = {
+    'resnet18': 11_689_512,
+    'resnet34': 21_797_672,
+    'resnet50': 25_557_032,
+    'resnet101': 44_549_160,
+    'resnext50_32x4d': 25_028_904,
+    'densenet121': 7_978_856,
+    'alexnet': 61_100_840,
+    'mobilenet_v3_large': 5_483_032,
+    'mobilenet_v3_small': 2_542_856,
+}
+# Tracing a deep net costs seconds on a shared CPU, so forward passes are traced
+# for one model per architecture class (resnet34/101 only stack more blocks of
+# resnet18/50) and DenseNet-121 at one stem (test_architectures covers both).
+FORWARD_CHECKED = [
+    (name, stem) for name in model_names() for stem in ('imagenet', 'small')
+    if name not in ('resnet34', 'resnet101')
+    and (name, stem) != ('densenet121', 'small')]
+IMAGE_SIZE = {'imagenet': 64, 'small': 32}
+
+
+@functools.cache
+def abstract(name: str, num_classes: int = 1000, **kwargs) -> nnx.Module:
+  """Shape-only model, built once per argument set for this module's tests."""
+  return nnx.eval_shape(lambda: build_model(
+      name, num_classes=num_classes, rngs=nnx.Rngs(0), **kwargs))
+
+
+def small_bf16(name: str, stem: str) -> nnx.Module:
+  return abstract(name, num_classes=5, stem=stem, width=0.25,
+                  dtype=jnp.bfloat16)
+
+
+def params(model: nnx.Module) -> list[jax.ShapeDtypeStruct]:
+  return jax.tree.leaves(nnx.state(model, nnx.Param))
+
+
+@pytest.mark.parametrize('name', sorted(TORCHVISION_PARAMS))
+def test_param_count_matches_torchvision(name):
+  count = sum(p.size for p in params(abstract(name)))
+  assert count == pytest.approx(TORCHVISION_PARAMS[name], rel=0.01)
+
+
+@pytest.mark.parametrize('name', model_names())
+def test_head_is_a_linear_from_backbone_features_to_classes(name):
+  model = abstract(name)
+  assert isinstance(model.head, nnx.Linear)
+  assert model.head.kernel.shape == (model.num_features, 1000)
+
+
+@pytest.mark.parametrize('name, stem', FORWARD_CHECKED)
+def test_images_map_to_float32_logits_per_class(name, stem):
+  size = IMAGE_SIZE[stem]
+  x = jax.ShapeDtypeStruct((2, size, size, 3), jnp.float32)
+  logits = nnx.eval_shape(lambda m, x: m(x), small_bf16(name, stem), x)
+  assert logits.shape == (2, 5)
+  assert logits.dtype == jnp.float32
+
+
+@pytest.mark.parametrize('name', model_names())
+def test_bfloat16_compute_keeps_float32_params(name):
+  dtypes = {p.dtype for p in params(small_bf16(name, 'imagenet'))}
+  assert dtypes == {jnp.dtype(jnp.float32)}

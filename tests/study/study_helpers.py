@@ -1,0 +1,79 @@
+"""Study test helpers: load configs/<study>.py like --config does, a small study, a fake engine."""
+import importlib.util
+import json
+import os
+
+import ml_collections
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STUDIES = ('quickstart', 'quantity', 'granularity', 'semantics', 'diversity', 'sources',
+           'scratch')
+
+
+def load_module(name: str):
+  """configs/<name>.py as a module, loaded by path as ml_collections' --config does."""
+  path = os.path.join(REPO, 'configs', f'{name}.py')
+  spec = importlib.util.spec_from_file_location(f'test_config_{name}', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def load_config(study: str, arg: str | None = None) -> ml_collections.ConfigDict:
+  """configs/<study>.py:get_config(arg)."""
+  module = load_module(study)
+  return module.get_config(arg) if arg is not None else module.get_config()
+
+
+def small_study(data_dir: str) -> ml_collections.ConfigDict:
+  """Two pre-training settings x two fine-tune settings + three scratch runs (test scale)."""
+  common = load_module('study_common')
+  c = common.study_defaults('small', 'local,test', 'two settings')
+  c.data_dir = data_dir
+  for name, n in (('n40', 40), ('n80', 80)):
+    c.pretrain_settings[name] = common.pretrain_setting(
+        common.subset('fractaldb/tiny', num_examples=n))
+  c.finetune_settings.lr3e4 = {'optimizer': {'learning_rate': 3e-4}}
+  return c
+
+
+class FakeEngine:
+  """Stands in for train_and_evaluate: records calls and writes what the real stage writes.
+
+  Writes result.json (DESIGN.md schema) for finetune/scratch runs with scores derived from the
+  run id, so the analysis has something to fit; it can be told to die at a given call.
+  """
+
+  def __init__(self, die_at: int | None = None):
+    self.calls: list[str] = []
+    self.die_at = die_at
+
+  def __call__(self, config, run_dir):
+    run_id = os.path.basename(run_dir)
+    self.calls.append(run_id)
+    if self.die_at is not None and len(self.calls) == self.die_at:
+      raise KeyboardInterrupt(f'killed during {run_id}')
+    if config.kind == 'finetune':
+      assert os.path.exists(os.path.join(config.init.model_init, 'finished.json')), (
+          f'{run_id} started before its pre-training finished')
+    if config.kind != 'pretrain':
+      _write_result(config, run_dir, run_id)
+    return {'step': 3, 'train_loss': 1.0, 'scores': {}, 'wall_seconds': 0.01}
+
+
+def _write_result(config, run_dir: str, run_id: str) -> None:
+  seed = sum(run_id.encode()) % 97 / 97
+  base = 0.3 + 0.4 * seed
+  ood = base - 0.1 + (0.05 if config.kind == 'finetune' else 0.0)
+  result = {
+      'run_id': run_id, 'study': 'small', 'kind': config.kind,
+      'pretrain': None if config.kind == 'scratch' else {'num_examples': 40 + len(run_id)},
+      'finetune': {'dataset': config.data.name, 'lr': config.optimizer.learning_rate},
+      'metrics': {'id': {'split': 'id_test', 'macro_f1': base, 'accuracy': base,
+                         'num_examples': 60},
+                  'ood': {'split': 'test', 'macro_f1': ood, 'accuracy': ood,
+                          'num_examples': 60}},
+      'config_hash': 'x', 'wall_seconds': 0.01}
+  os.makedirs(run_dir, exist_ok=True)
+  with open(os.path.join(run_dir, 'result.json'), 'w') as f:
+    json.dump(result, f)

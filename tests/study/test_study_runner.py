@@ -1,0 +1,140 @@
+"""The runner's decisions: skip finished runs, resume after a kill, slices, blocked fine-tunes.
+
+The engine is replaced by `FakeEngine` (study_helpers) so these tests check what the runner decides,
+in seconds; tests/study/test_local_studies.py runs the real engine.
+"""
+import json
+import os
+
+import pytest
+
+from jaxrobust import errors
+from jaxrobust.study import plan_study, run_study
+from jaxrobust.studies import plan as plan_lib
+
+from study_helpers import FakeEngine, small_study
+
+
+@pytest.fixture
+def study(tmp_path):
+  c = small_study(str(tmp_path / 'data'))
+  # A prepared fake of every dataset, so the prepare stage has nothing to build.
+  for need_dir in ('fractaldb/tiny/1.0.0', f'{c.finetune.data.name}/1.0.0'):
+    _fake_prepared(tmp_path / 'data' / need_dir)
+  for run in plan_study(c):
+    if run.subset is not None:
+      _fake_prepared(tmp_path / 'data' / run.dataset / '1.0.0')
+  return c
+
+
+def _fake_prepared(path):
+  os.makedirs(path, exist_ok=True)
+  (path / 'dataset_info.json').write_text(json.dumps(
+      {'splits': [{'name': 'train', 'shardLengths': ['240']}]}))
+
+
+def test_first_run_executes_every_run_in_plan_order(study, tmp_path):
+  engine = FakeEngine()
+  workdir = str(tmp_path / 'w')
+  out = run_study(study, workdir, train_fn=engine)
+  assert engine.calls == out['planned'] == out['executed']
+  assert json.load(open(os.path.join(workdir, 'study.json')))['study'] == 'small'
+  assert os.path.exists(os.path.join(workdir, 'results.csv'))
+  assert os.path.exists(os.path.join(workdir, 'report', 'report.md'))
+
+
+def test_second_run_of_the_same_command_does_nothing(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  again = FakeEngine()
+  out = run_study(study, workdir, train_fn=again)
+  assert again.calls == [] and out['executed'] == []
+  assert out['skipped'] == out['planned']
+
+
+def test_restart_after_a_kill_does_not_redo_finished_runs(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  killed = FakeEngine(die_at=4)
+  with pytest.raises(KeyboardInterrupt):
+    run_study(study, workdir, train_fn=killed)
+  restarted = FakeEngine()
+  out = run_study(study, workdir, train_fn=restarted)
+  assert restarted.calls == out['planned'][3:]  # the interrupted run resumes, the rest follow
+  assert out['skipped'] == out['planned'][:3]
+
+
+def test_interrupted_run_is_reported_as_resuming(study, tmp_path, capsys):
+  workdir = str(tmp_path / 'w')
+  with pytest.raises(KeyboardInterrupt):
+    run_study(study, workdir, train_fn=FakeEngine(die_at=1))
+  run_study(study, workdir, train_fn=FakeEngine())
+  first = plan_study(study, workdir)[0].run_id
+  assert f'study: resuming {first}' in capsys.readouterr().out
+
+
+def test_changed_config_is_a_new_run(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  study.scratch_settings.lr3e3.optimizer.learning_rate = 5e-3
+  engine = FakeEngine()
+  run_study(study, workdir, train_fn=engine)
+  assert len(engine.calls) == 1 and engine.calls[0].startswith('scratch-lr3e3-')
+
+
+def test_marker_with_another_hash_is_not_finished(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  first = plan_study(study, workdir)[0]
+  marker = os.path.join(first.run_dir(workdir), 'finished.json')
+  record = json.load(open(marker))
+  record['identity_hash'] = '0' * 64
+  json.dump(record, open(marker, 'w'))
+  engine = FakeEngine()
+  run_study(study, workdir, train_fn=engine)
+  assert engine.calls == [first.run_id]
+
+
+def test_slices_run_each_run_exactly_once_and_then_the_report(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  plan = plan_study(study, workdir)
+  engine = FakeEngine()
+  outs = [run_study(study, workdir, only=glob, train_fn=engine)
+          for glob in plan_lib.slice_globs(plan)]
+  assert sorted(engine.calls) == sorted(r.run_id for r in plan)
+  assert 'report_dir' not in outs[0] and 'report_dir' in outs[-1]
+
+
+def test_slice_without_its_unfinished_pretrain_is_refused_naming_it(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  pre = plan_study(study, workdir)[0].run_id
+  engine = FakeEngine()
+  with pytest.raises(errors.UserError, match=f'neither finished nor selected: {pre}'):
+    run_study(study, workdir, only='finetune-n40-*', train_fn=engine)
+  assert engine.calls == []
+
+
+def test_slice_of_finetunes_runs_once_its_pretrain_finished(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, only='pretrain-*', train_fn=FakeEngine())
+  engine = FakeEngine()
+  run_study(study, workdir, only='finetune-n40-*', train_fn=engine)
+  assert [c.rsplit('-', 1)[0] for c in engine.calls] == ['finetune-n40-lr1e3',
+                                                          'finetune-n40-lr3e4']
+
+
+def test_progress_line_counts_runs_and_gives_an_eta(study, tmp_path, capsys):
+  run_study(study, str(tmp_path / 'w'), train_fn=FakeEngine())
+  lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith('study: ') and
+           'runs done' in l]
+  assert lines[0].startswith('study: 0/9 runs done (0 skipped)') and 'ETA ?' in lines[0]
+  assert lines[-1].startswith('study: 9/9 runs done') and 'ETA 0s' in lines[-1]
+
+
+def test_console_ends_with_er_per_pretraining_setting_and_the_report_path(study, tmp_path,
+                                                                           capsys):
+  workdir = str(tmp_path / 'w')
+  out = run_study(study, workdir, train_fn=FakeEngine())
+  lines = capsys.readouterr().out.rstrip().splitlines()
+  assert lines[-1] == f'study: report written to {workdir}/report/report.md'
+  assert [row[0] for row in out['er_by_setting']] == ['n40', 'n80', 'scratch']
+  assert lines[-6].split()[:2] == ['pre-training', 'models']  # header, rule, 3 rows, path
