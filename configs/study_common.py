@@ -28,6 +28,9 @@ LOCAL_FRACTALDB = 'fractaldb/small'
 LOCAL_WILDCAM = 'synthetic_wildcam/small'
 TEST_HIERARCHY = 'fractal_hierarchy/tiny'
 TEST_WILDCAM = 'synthetic_wildcam/tiny'
+# Levels of fractal_hierarchy, coarse -> fine (label features label_<level>; `label` = finest).
+LOCAL_LEVELS = ('level1', 'level2', 'label')
+COARSE_LEVEL = LOCAL_LEVELS[0]
 # WILDS splits: ID = id_test, OOD = test; id_val / val for model selection.
 WILDCAM_EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
 
@@ -256,3 +259,9 @@ def sources_for(kind: str) -> dict[str, str]:
             'fractaldb': LOCAL_FRACTALDB}
   return {'hierarchy': TEST_HIERARCHY, 'taxonomy': TEST_HIERARCHY, 'fractaldb': 'fractaldb/tiny'}
 
+
+def local_semantic_groups(kind: str) -> dict[str, list[str]]:
+  """Two disjoint halves of fractal_hierarchy's top-level classes (the offline 'semantics')."""
+  num_top = {'local': 4, 'test': 2}[kind]
+  names = [f'{COARSE_LEVEL}_{i}' for i in range(num_top)]
+  return {'first_half': names[:num_top // 2], 'second_half': names[num_top // 2:]}

@@ -20,9 +20,15 @@ from typing import Any, Callable
 
 import numpy as np
 
+from jaxrobust import errors
+
 FINE_LEVEL = 'label'
 HIERARCHY_FILE = 'hierarchy.json'
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class HierarchyError(errors.UserError, ValueError):
+  """A hierarchy file or level that is malformed or missing."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -35,18 +41,18 @@ class Hierarchy:
 
   def __post_init__(self):
     if not self.levels or self.levels[-1] != FINE_LEVEL:
-      raise ValueError(f'hierarchy levels {list(self.levels)} must end with the finest '
+      raise HierarchyError(f'hierarchy levels {list(self.levels)} must end with the finest '
                        f'level, named {FINE_LEVEL!r}.')
     num_fine = len(self.classes[FINE_LEVEL])
     for level in self.levels:
       if level not in self.classes:
-        raise ValueError(f'hierarchy has no class names for level {level!r}.')
+        raise HierarchyError(f'hierarchy has no class names for level {level!r}.')
       anc = self.ancestors[level]
       if anc.shape != (num_fine,):
-        raise ValueError(f'hierarchy ancestors[{level!r}] has {anc.shape[0]} entries; '
+        raise HierarchyError(f'hierarchy ancestors[{level!r}] has {anc.shape[0]} entries; '
                          f'it needs one per fine class ({num_fine}).')
       if num_fine and (anc.min() < 0 or anc.max() >= len(self.classes[level])):
-        raise ValueError(f'hierarchy ancestors[{level!r}] holds ids outside '
+        raise HierarchyError(f'hierarchy ancestors[{level!r}] holds ids outside '
                          f'0..{len(self.classes[level]) - 1}.')
 
   @property
@@ -56,7 +62,7 @@ class Hierarchy:
   def check_level(self, level: str, field: str = 'label_level') -> str:
     """Returns `level` if the hierarchy has it, else raises naming `field`."""
     if level not in self.levels:
-      raise ValueError(f'{field}={level!r} is not a level of this hierarchy; '
+      raise HierarchyError(f'{field}={level!r} is not a level of this hierarchy; '
                        f'choose one of {list(self.levels)}.')
     return level
 
@@ -150,7 +156,7 @@ def hierarchy_from_json(obj: Mapping[str, Any]) -> Hierarchy:
 def load_hierarchy_file(path: str | os.PathLike[str]) -> Hierarchy:
   """Reads a Hierarchy JSON file (a committed table or a user-supplied one)."""
   if not os.path.exists(path):
-    raise FileNotFoundError(f'hierarchy file {path} not found; write one in the Hierarchy '
+    raise HierarchyError(f'hierarchy file {path} not found; write one in the Hierarchy '
                             'JSON format of docs/architecture.md.')
   with open(path) as f:
     return hierarchy_from_json(json.load(f))
@@ -184,7 +190,7 @@ def load_hierarchy(dataset_name: str, data_dir: str | None = None) -> Hierarchy:
   if os.path.exists(stored):
     return load_hierarchy_file(stored)
   if not builder.is_prepared():
-    raise FileNotFoundError(f'dataset {dataset_name} is not built in {data_dir}; run '
+    raise errors.DatasetNotBuiltError(f'dataset {dataset_name} is not built in {data_dir}; run '
                             f'`python -m jaxrobust.data prepare` or `tfds build` first.')
   label = builder.info.features[FINE_LEVEL]
   return flat_hierarchy(label.names)

@@ -87,7 +87,7 @@ def test_missing_manual_files_message_names_every_missing_file_once(tmp_path):
 def test_truncated_jpeg_is_rejected_and_a_complete_one_passes_unchanged():
   data = jpeg(64, 48)
   assert images.checked_image(data) is data
-  with pytest.raises(images.CorruptImageError, match='truncated'):
+  with pytest.raises(images.CorruptImageError, match='(?i)truncated'):
     images.checked_image(data[:len(data) // 2])
   with pytest.raises(images.CorruptImageError):
     images.checked_image(b'not an image')

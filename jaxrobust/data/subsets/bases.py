@@ -10,6 +10,7 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.proto import tf_example_pb2
 import tqdm
 
+from jaxrobust import errors
 from jaxrobust.data import hierarchy as hierarchy_lib
 from jaxrobust.data.subsets import records as records_lib
 from jaxrobust.data.subsets import spec as spec_lib
@@ -42,17 +43,17 @@ def open_base(source: spec_lib.Source, data_dir: str | None, field: str = 'sourc
   """Opens a built base dataset, with a one-line error saying how to build a missing one."""
   builder = tfds.builder(source.name, data_dir=data_dir)
   if not builder.is_prepared():
-    raise FileNotFoundError(
+    raise errors.DatasetNotBuiltError(
         f'{field}: dataset {source.name} is not built in {data_dir}; build it with '
         f'`python -m jaxrobust.data prepare --config=...` (generated sources) or `tfds build '
         f'{source.name} --imports=jaxrobust.data --manual_dir=M --data_dir={data_dir}`.')
   if source.split not in builder.info.splits:
-    raise ValueError(f'{field}: {source.name} has no split {source.split!r}; its splits are '
+    raise spec_lib.SpecError(f'{field}: {source.name} has no split {source.split!r}; its splits are '
                      f'{sorted(builder.info.splits)}.')
   features = builder.info.features
   for key in (records_lib.IMAGE_KEY, hierarchy_lib.FINE_LEVEL):
     if key not in features:
-      raise ValueError(f'{field}: {source.name} has no {key!r} feature; a subset base needs '
+      raise spec_lib.SpecError(f'{field}: {source.name} has no {key!r} feature; a subset base needs '
                        f'`image` and `label` features.')
   return Base(source.name, source.split, builder)
 
@@ -115,7 +116,7 @@ def fine_ids_of_base_labels(base: Base, hierarchy: hierarchy_lib.Hierarchy) -> n
   position = {name: i for i, name in enumerate(fine_names)}
   missing = [n for n in names if n not in position]
   if missing:
-    raise ValueError(f'the hierarchy of {base.name} lacks its classes {missing[:5]} '
+    raise spec_lib.SpecError(f'the hierarchy of {base.name} lacks its classes {missing[:5]} '
                      f'({len(missing)} in all); fix or supply the hierarchy file.')
   return np.array([position[n] for n in names], dtype=np.int64)
 

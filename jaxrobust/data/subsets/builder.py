@@ -96,7 +96,7 @@ def _open_manifest_bases(manifest: dict[str, Any], data_dir: str) -> list[bases_
     base = bases_lib.open_base(spec_lib.Source(src['name'], src['split']), data_dir,
                                field=f'sources[{s}]')
     if base.version != src['version']:
-      raise ValueError(f'sources[{s}]: the manifest was made from {src["name"]} version '
+      raise spec_lib.SpecError(f'sources[{s}]: the manifest was made from {src["name"]} version '
                        f'{src["version"]}, but {data_dir} holds version {base.version}; build '
                        'that version to recreate this subset.')
     bases.append(base)
@@ -110,7 +110,7 @@ def _subset_records(manifest: dict[str, Any], bases: list[bases_lib.Base]):
   base_index = np.asarray(records['base_index'], dtype=np.int64)
   labels = np.asarray(records['label'], dtype=np.int64)
   if np.any(np.diff(sources) < 0):
-    raise ValueError('manifest records must be grouped by source, in source order.')
+    raise spec_lib.SpecError('manifest records must be grouped by source, in source order.')
   hierarchy = manifest_lib.manifest_hierarchy(manifest)
   levels = [(hierarchy_lib.label_feature(lvl), hierarchy.ancestors[lvl].tolist())
             for lvl in hierarchy.levels]

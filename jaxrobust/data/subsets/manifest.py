@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jaxrobust import errors
 from jaxrobust.data import hierarchy as hierarchy_lib
 from jaxrobust.data.subsets import bases as bases_lib
 from jaxrobust.data.subsets import select as select_lib
@@ -34,7 +35,7 @@ def _image_description(images: Sequence[tfds.features.Image]) -> dict[str, Any]:
   """One Image feature for all sources: dims that differ become None."""
   shapes = [tuple(img.shape) for img in images]
   if len({len(s) for s in shapes}) != 1:
-    raise ValueError('sources: their image features have different ranks; mix only '
+    raise errors.UserError('sources: their image features have different ranks; mix only '
                      'datasets of still images.')
   shape = [dims[0] if len(set(dims)) == 1 else None for dims in zip(*shapes)]
   formats = {img.encoding_format for img in images}
@@ -92,11 +93,11 @@ def save_manifest(manifest: dict[str, Any], path: str | os.PathLike[str]) -> Non
 def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
   """Reads a manifest file, or the `metadata.json` of a materialized subset."""
   if not os.path.exists(path):
-    raise FileNotFoundError(f'manifest {path} not found; give a manifest JSON or a subset\'s '
+    raise errors.UserError(f'manifest {path} not found; give a manifest JSON or a subset\'s '
                             'metadata.json.')
   with open(path) as f:
     obj = json.load(f)
   obj = obj.get(MANIFEST_KEY, obj)
   if obj.get('format') != MANIFEST_FORMAT:
-    raise ValueError(f'{path} is not a subset manifest (format {MANIFEST_FORMAT}).')
+    raise errors.UserError(f'{path} is not a subset manifest (format {MANIFEST_FORMAT}).')
   return obj

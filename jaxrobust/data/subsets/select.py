@@ -91,12 +91,12 @@ def _class_pool(hierarchy: hierarchy_lib.Hierarchy, sizes: np.ndarray,
   try:
     allowed = hierarchy.fine_ids(class_filter)
   except KeyError as e:
-    raise ValueError(
+    raise spec_lib.SpecError(
         f'class_filter: {e.args[0]!r} is neither a group nor a class name of {where}; its '
         f'groups are {sorted(hierarchy.groups)}.') from None
   pool = np.intersect1d(pool, allowed)
   if not pool.size:
-    raise ValueError(f'class_filter={class_filter!r} leaves no class with examples in {where}.')
+    raise spec_lib.SpecError(f'class_filter={class_filter!r} leaves no class with examples in {where}.')
   return pool
 
 
@@ -116,7 +116,7 @@ def _take(by_class: list[np.ndarray], classes: np.ndarray, counts: np.ndarray,
 def _check_counts_fit(counts: np.ndarray, sizes: np.ndarray, field: str, value: int,
                       largest: int, where: str) -> None:
   if np.any(counts > sizes):
-    raise ValueError(f'{field}={value} asks for more images than {where} has in some selected '
+    raise spec_lib.SpecError(f'{field}={value} asks for more images than {where} has in some selected '
                      f'class (the smallest has {sizes.min()}); the largest feasible {field} is '
                      f'{largest}.')
 
@@ -135,7 +135,7 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
     k = n // m
   if k is not None:
     if k > len(order):
-      raise ValueError(f'num_classes={k} is more than the {len(order)} classes with examples in '
+      raise spec_lib.SpecError(f'num_classes={k} is more than the {len(order)} classes with examples in '
                        f'{quota.where}; the largest feasible num_classes is {len(order)}.')
     order = order[:k]
   class_sizes = sizes[order]
@@ -163,7 +163,7 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   k = quota.num_classes
   if k is not None:
     if k > len(supers):
-      raise ValueError(f'num_classes={k} is more than the {len(supers)} superclasses at level '
+      raise spec_lib.SpecError(f'num_classes={k} is more than the {len(supers)} superclasses at level '
                        f'{div.level!r} in {quota.where}; the largest feasible num_classes is '
                        f'{len(supers)}.')
     supers = supers[:k]
@@ -172,14 +172,14 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
           for s in supers]
   fewest = min(len(s) for s in subs)
   if r > fewest:
-    raise ValueError(f'diversity.subclasses_per_superclass={r} is more than some superclass at '
+    raise spec_lib.SpecError(f'diversity.subclasses_per_superclass={r} is more than some superclass at '
                      f'level {div.level!r} of {quota.where} has; the largest feasible value is '
                      f'{fewest}.')
   subs = [s[:r] for s in subs]
   largest = min(_largest_feasible(lambda t, s=s: bool(np.all(balanced_counts(t, r) <= sizes[s])),
                                   int(sizes[s].sum())) for s in subs)
   if per_super > largest:
-    raise ValueError(f'diversity.images_per_superclass={per_super} asks for more images than the '
+    raise spec_lib.SpecError(f'diversity.images_per_superclass={per_super} asks for more images than the '
                      f'chosen subclasses of {quota.where} hold; the largest feasible value is '
                      f'{largest}.')
   classes = np.concatenate(subs)

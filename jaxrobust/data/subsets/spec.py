@@ -14,12 +14,17 @@ import math
 import re
 from typing import Any
 
+from jaxrobust import errors
 from jaxrobust.data import hierarchy as hierarchy_lib
 
 BUILDER_NAME = 'subset'
 # Bump when the selection algorithm changes, so old names never alias new selections.
 SELECTION_FORMAT = 1
 _WEIGHT_TOLERANCE = 1e-6
+
+
+class SpecError(errors.ConfigError, ValueError):
+  """A subset spec that cannot be satisfied; the message names the field to change."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +78,7 @@ def _optional_int(value: Any, field: str) -> int | None:
   if value is None:
     return None
   if isinstance(value, bool) or int(value) != value or value <= 0:
-    raise ValueError(f'{field}={value!r} must be a positive integer or None.')
+    raise SpecError(f'{field}={value!r} must be a positive integer or None.')
   return int(value)
 
 
@@ -84,7 +89,7 @@ def as_spec(config: Any) -> SubsetSpec:
   config = _to_plain(config)
   raw_sources = _get(config, 'sources')
   if not raw_sources:
-    raise ValueError('sources: give at least one {name, split, weight} entry, e.g. '
+    raise SpecError('sources: give at least one {name, split, weight} entry, e.g. '
                      "[{'name': 'fractal_hierarchy/small', 'split': 'train', 'weight': 1.0}].")
   if isinstance(raw_sources, (str, Mapping)):
     raw_sources = [raw_sources]
@@ -94,7 +99,7 @@ def as_spec(config: Any) -> SubsetSpec:
     if isinstance(src, str):
       src = {'name': src}
     if not _get(src, 'name'):
-      raise ValueError(f'sources[{i}].name is missing: give a TFDS name[/config].')
+      raise SpecError(f'sources[{i}].name is missing: give a TFDS name[/config].')
     sources.append(Source(name=str(_get(src, 'name')), split=str(_get(src, 'split', 'train')),
                           weight=float(_get(src, 'weight', 1.0))))
   class_filter = _to_plain(_get(config, 'class_filter'))
@@ -105,7 +110,7 @@ def as_spec(config: Any) -> SubsetSpec:
     missing = [f for f in ('level', 'subclasses_per_superclass', 'images_per_superclass')
                if _get(diversity, f) is None]
     if missing:
-      raise ValueError(f'diversity.{missing[0]} is missing: diversity needs level, '
+      raise SpecError(f'diversity.{missing[0]} is missing: diversity needs level, '
                        'subclasses_per_superclass and images_per_superclass.')
     diversity = Diversity(
         level=str(_get(diversity, 'level')),
@@ -132,37 +137,37 @@ def validate(spec: SubsetSpec) -> SubsetSpec:
   total = sum(s.weight for s in spec.sources)
   for i, s in enumerate(spec.sources):
     if not s.weight > 0:
-      raise ValueError(f'sources[{i}].weight={s.weight} must be > 0.')
+      raise SpecError(f'sources[{i}].weight={s.weight} must be > 0.')
   if abs(total - 1.0) > _WEIGHT_TOLERANCE:
-    raise ValueError(f'sources: weights sum to {total:g}; they must sum to 1 (e.g. divide each '
+    raise SpecError(f'sources: weights sum to {total:g}; they must sum to 1 (e.g. divide each '
                      f'weight by {total:g}).')
   names = [(s.name, s.split) for s in spec.sources]
   if len(set(names)) != len(names):
-    raise ValueError('sources: the same name and split appears twice; merge the entries.')
+    raise SpecError('sources: the same name and split appears twice; merge the entries.')
   n, k, m = spec.num_examples, spec.num_classes, spec.images_per_class
   if n is not None and k is not None and m is not None and n != k * m:
-    raise ValueError(f'num_examples={n} must equal num_classes x images_per_class = {k * m}; '
+    raise SpecError(f'num_examples={n} must equal num_classes x images_per_class = {k * m}; '
                      'give only two of the three.')
   if n is not None and m is not None and k is None and n % m:
-    raise ValueError(f'num_examples={n} is not a multiple of images_per_class={m}; the largest '
+    raise SpecError(f'num_examples={n} is not a multiple of images_per_class={m}; the largest '
                      f'feasible num_examples below it is {n // m * m}.')
   if n is not None and k is not None and n < k:
-    raise ValueError(f'num_classes={k} is more than num_examples={n} allows; the largest '
+    raise SpecError(f'num_classes={k} is more than num_examples={n} allows; the largest '
                      f'feasible num_classes is {n}.')
   if len(spec.sources) > 1 and n is None and k is None:
-    raise ValueError('num_examples: a mixture of several sources needs num_examples (or '
+    raise SpecError('num_examples: a mixture of several sources needs num_examples (or '
                      'num_classes) to split by weight.')
   div = spec.diversity
   if div is not None:
     if n is not None or m is not None:
       field = 'num_examples' if n is not None else 'images_per_class'
-      raise ValueError(f'{field} must be None with diversity: the size is set by '
+      raise SpecError(f'{field} must be None with diversity: the size is set by '
                        'diversity.images_per_superclass (and num_classes superclasses).')
     if div.level == hierarchy_lib.FINE_LEVEL:
-      raise ValueError(f'diversity.level={div.level!r} must be a coarser level than the fine '
+      raise SpecError(f'diversity.level={div.level!r} must be a coarser level than the fine '
                        'classes it groups.')
     if div.images_per_superclass < div.subclasses_per_superclass:
-      raise ValueError(
+      raise SpecError(
           f'diversity.subclasses_per_superclass={div.subclasses_per_superclass} is more than '
           f'images_per_superclass={div.images_per_superclass} allows; the largest feasible '
           f'value is {div.images_per_superclass}.')

@@ -1,0 +1,43 @@
+"""Pre-training quantity: how many images, and classes x images-per-class at a fixed total.
+
+Paper scale: class-balanced ImageNet-1k subsets of 5K, 25K, 50K, 100K and 150K images (nested:
+each is a subset of the next) and the full 1.28M, plus 250 classes x 600 images against the
+150K setting (= 1000 classes x 150). Every setting trains the same number of steps (see
+docs/studies.md; `:epochs` trains a fixed number of epochs instead), then is fine-tuned on
+iWildCam-WILDS. Arg `local`: the same on `fractal_hierarchy` + `synthetic_wildcam`.
+"""
+import os
+import sys
+
+import ml_collections
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+# (quantities, (classes, images per class) at the largest quantity's total) per scale.
+_SIZES = {
+    'paper': ((5_000, 25_000, 50_000, 100_000, 150_000), (250, 600)),
+    'local': ((250, 500, 1_000, 2_000), (16, 125)),
+    'test': ((16, 32), None),
+}
+
+
+def _short(n: int) -> str:
+  return f'{n // 1000}k' if n % 1000 == 0 else str(n)
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """The quantity study; arg: see configs/study_common.py."""
+  c = sc.study_defaults('quantity', arg, 'Pre-training quantity at equal steps.')
+  source = sc.sources_for(c.scale)['hierarchy']
+  quantities, classes_x_images = _SIZES[c.scale]
+  for n in quantities:
+    c.pretrain_settings[f'n{_short(n)}'] = sc.pretrain_setting(
+        sc.subset(source, num_examples=n))
+  if c.scale != 'test':
+    c.pretrain_settings.full = sc.pretrain_setting(sc.subset(source))
+  if classes_x_images:
+    k, m = classes_x_images
+    c.pretrain_settings[f'k{k}_m{m}'] = sc.pretrain_setting(
+        sc.subset(source, num_classes=k, images_per_class=m))
+  return c

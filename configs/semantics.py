@@ -1,0 +1,34 @@
+"""Label semantics: pre-training on animal vs non-animal classes at matched size.
+
+Paper scale: ImageNet-1k's 398 animal vs 602 non-animal classes (WordNet `animal` subtree;
+groups of the committed hierarchy), 300 classes x 500 images each; and iNaturalist 2021
+(train_mini) animal vs non-animal (plants, fungi, ...) species, 2000 x 50 each. The fine-tune
+target (camera-trap animals) is the point: does pre-training on animals help more?
+Arg `local`: two disjoint halves of `fractal_hierarchy`'s top-level classes, at matched size.
+"""
+import os
+import sys
+
+import ml_collections
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """The semantics study; arg: see configs/study_common.py."""
+  c = sc.study_defaults('semantics', arg, 'Animal vs non-animal classes at matched size.')
+  if c.scale == 'paper':
+    for group in ('animal', 'non_animal'):
+      c.pretrain_settings[f'imagenet_{group}'] = sc.pretrain_setting(sc.subset(
+          sc.IMAGENET, class_filter=group, num_classes=300, images_per_class=500))
+      c.pretrain_settings[f'inat_{group}'] = sc.pretrain_setting(sc.subset(
+          sc.INATURALIST, class_filter=group, num_classes=2_000, images_per_class=50))
+    return c
+  source = sc.sources_for(c.scale)['hierarchy']
+  groups = sc.local_semantic_groups(c.scale)
+  k, m = {'local': (8, 100), 'test': (2, 8)}[c.scale]
+  for name, classes in groups.items():
+    c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(
+        source, class_filter=classes, num_classes=k, images_per_class=m))
+  return c

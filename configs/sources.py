@@ -1,0 +1,35 @@
+"""Data source: ImageNet, iNaturalist, FractalDB and their mixtures at the same size.
+
+Paper scale: 150K images from ImageNet-1k, iNaturalist 2021 (train_mini), FractalDB-1k, and
+50/50 mixtures ImageNet+iNaturalist and ImageNet+FractalDB (label spaces kept disjoint).
+Arg `local`: `fractal_hierarchy`, `fractaldb/small` and their mixture.
+"""
+import os
+import sys
+
+import ml_collections
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+_SIZE = {'paper': 150_000, 'local': 2_000, 'test': 32}
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """The sources study; arg: see configs/study_common.py."""
+  c = sc.study_defaults('sources', arg, 'Pre-training data source and mixtures.')
+  n = _SIZE[c.scale]
+  s = sc.sources_for(c.scale)
+  if c.scale == 'paper':
+    singles = {'imagenet': s['hierarchy'], 'inat': s['taxonomy'], 'fractaldb': s['fractaldb']}
+    mixtures = {'imagenet_inat': (s['hierarchy'], s['taxonomy']),
+                'imagenet_fractaldb': (s['hierarchy'], s['fractaldb'])}
+  else:
+    singles = {'fractal_hierarchy': s['hierarchy'], 'fractaldb': s['fractaldb']}
+    mixtures = {'mixed': (s['hierarchy'], s['fractaldb'])}
+  for name, source in singles.items():
+    c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(source, num_examples=n))
+  for name, (a, b) in mixtures.items():
+    c.pretrain_settings[name] = sc.pretrain_setting(
+        sc.subset((a, 0.5), (b, 0.5), num_examples=n))
+  return c

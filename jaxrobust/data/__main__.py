@@ -1,0 +1,53 @@
+"""Dataset commands.
+
+  python -m jaxrobust.data prepare --config=configs/<study>.py[:arg] --data_dir=DIR [--manual_dir=M]
+  python -m jaxrobust.data describe subset/<name> --data_dir=DIR
+  python -m jaxrobust.data recreate path/to/metadata.json --data_dir=DIR
+"""
+from collections.abc import Sequence
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from jaxrobust.errors import UserError
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file (prepare).')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: TFDS default).')
+_MANUAL_DIR = flags.DEFINE_string('manual_dir', None,
+                                  'Folder with manual downloads (ImageNet, iWildCam, iNat).')
+
+_USAGE = ('usage: python -m jaxrobust.data prepare --config=configs/<study>.py --data_dir=DIR | '
+          'describe subset/<name> --data_dir=DIR | recreate <manifest or metadata.json> '
+          '--data_dir=DIR')
+
+
+def _run(argv: Sequence[str]) -> None:
+  import jaxrobust.data  # noqa: F401  Registers every builder.
+  from jaxrobust.data import prepare as prepare_lib
+  from jaxrobust.data import subsets
+  command, args = (argv[1], argv[2:]) if len(argv) > 1 else (None, [])
+  if command == 'prepare' and not args:
+    if _CONFIG.value is None:
+      raise app.UsageError('prepare needs --config=configs/<study>.py[:arg].')
+    done = prepare_lib.prepare(_CONFIG.value, _DATA_DIR.value, _MANUAL_DIR.value)
+    print(prepare_lib.summary_table(done))
+  elif command == 'describe' and len(args) == 1:
+    print(subsets.describe(args[0], _DATA_DIR.value))
+  elif command == 'recreate' and len(args) == 1:
+    name = subsets.recreate(args[0], _DATA_DIR.value)
+    print(subsets.describe(name, _DATA_DIR.value))
+  else:
+    raise app.UsageError(_USAGE)
+
+
+def main(argv: Sequence[str]) -> None:
+  try:
+    _run(argv)
+  except UserError as e:
+    sys.exit(f'error: {e}')
+
+
+if __name__ == '__main__':
+  app.run(main)
