@@ -49,6 +49,24 @@ def _only_our_info(record: pylogging.LogRecord) -> bool:
           or f'{os.sep}jaxrobust{os.sep}' in record.pathname)
 
 
+def _parse_flags(argv: list[str]) -> list[str]:
+  """absl flag parsing, with a one-line error for a bad `--config.<field>` override."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f'error: {e}')
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    # ml_collections raises these when an override names no field or has the wrong type.
+    key = str(e).strip('"\'')
+    overrides = [a.split('=')[0] for a in argv[1:] if a.startswith('--config.')]
+    culprit = next((o for o in overrides if o.endswith(f'.{key}')), None)
+    if culprit is not None:
+      sys.exit(f'error: {culprit}: the config has no field {key!r}; the fields of a run are '
+               f'listed in configs/common.py.')
+    sys.exit(f'error: bad --config override ({e}); the fields of a run are listed in '
+             f'configs/common.py.')
+
+
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
@@ -63,4 +81,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

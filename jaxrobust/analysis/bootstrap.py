@@ -3,6 +3,7 @@ import dataclasses
 import zlib
 
 import numpy as np
+from scipy import special
 
 from jaxrobust.analysis import confusion
 from jaxrobust.analysis import transforms
@@ -22,6 +23,22 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95,
   tail = 100 * (1 - level) / 2
   low, high = np.percentile(replicates, [tail, 100 - tail], axis=axis)
   return low, high
+
+
+def bias_corrected_interval(replicates: np.ndarray, estimate: float,
+                            level: float = 0.95) -> tuple[float, float]:
+  """The bias-corrected (BC) percentile interval of (B,) replicates around `estimate`.
+
+  Shifts the percentiles by how far the replicates' median sits from the
+  estimate (Efron 1981), which corrects the percentile interval of a biased
+  statistic such as macro-F1 on a finite test set.
+  """
+  below = np.mean(replicates < estimate) + 0.5 * np.mean(replicates == estimate)
+  z0 = special.ndtri(np.clip(below, 0.5 / replicates.size, 1 - 0.5 / replicates.size))
+  z = special.ndtri((1 - level) / 2)
+  tails = special.ndtr([2 * z0 + z, 2 * z0 - z])
+  low, high = np.percentile(replicates, 100 * tails)
+  return float(low), float(high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,10 +90,18 @@ def resample_cell_counts(cells: confusion.ConfusionCells, num_resamples: int,
   """(B, C) cell counts of test sets resampled with replacement from the observed one.
 
   Drawing n examples with replacement is a multinomial draw over the confusion
-  cells with their observed frequencies, so no per-example index is needed.
+  cells with their observed frequencies; it is drawn cell by cell as binomials
+  conditional on the cells before, vectorized over the B resamples (several
+  times faster than numpy's per-row multinomial for B in the hundreds).
   """
-  n = cells.num_examples
-  return rng.multinomial(n, cells.counts / n, size=num_resamples)
+  counts = np.empty((num_resamples, len(cells.counts)), np.int64)
+  remaining = np.full(num_resamples, cells.num_examples)
+  left = cells.num_examples  # observed examples in this cell and the ones after it
+  for c, observed in enumerate(cells.counts):
+    counts[:, c] = rng.binomial(remaining, observed / left) if observed < left else remaining
+    remaining -= counts[:, c]
+    left -= observed
+  return counts
 
 
 def metric_replicates(labels, predictions, metric: str, num_resamples: int,

@@ -54,7 +54,7 @@ def require_manual_files(manual_dir: str | os.PathLike[str],
     present = [manual_dir / n for n in names if (manual_dir / n).exists()]
     if present:
       found.append(present[0])
-    else:
+    elif ' or '.join(names) not in missing:  # Two splits may share one file.
       missing.append(' or '.join(names))
   if missing:
     raise MissingManualFileError(
@@ -175,7 +175,7 @@ def read_file(source: str | os.PathLike[str], name: str, *, strip_prefix: str = 
 
 
 def read_single_member(path: str | os.PathLike[str], basename: str) -> bytes:
-  """The bytes of the file called `basename` in an archive (e.g. `train.json` in `train.json.tar.gz`)."""
+  """The bytes of the file called `basename` in an archive (`train.json` in `train.json.tar.gz`)."""
   select = lambda member: posixpath.basename(member) == basename
   for name, data in iter_archive(path, select):
     logging.info('Read %s from %s.', name, path)

@@ -95,11 +95,13 @@ class Hierarchy:
     """The hierarchy of fine classes `fine_ids` (in that order), ids made contiguous."""
     fine_ids = np.asarray(fine_ids, dtype=np.int64)
     classes, ancestors = {}, {}
-    for level in self.levels:
+    for level in self.levels[:-1]:
       old = self.ancestors[level][fine_ids]
       kept = np.unique(old)  # Coarse classes keep their base order.
       classes[level] = tuple(self.classes[level][i] for i in kept)
       ancestors[level] = np.searchsorted(kept, old)
+    classes[FINE_LEVEL] = tuple(self.classes[FINE_LEVEL][i] for i in fine_ids)
+    ancestors[FINE_LEVEL] = np.arange(len(fine_ids), dtype=np.int64)
     position = {int(f): i for i, f in enumerate(fine_ids)}
     groups = {name: tuple(sorted(position[m] for m in members if m in position))
               for name, members in self.groups.items()}

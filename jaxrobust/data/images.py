@@ -20,7 +20,7 @@ class CorruptImageError(ValueError):
 
 
 def decode_image(data: bytes, *, draft_size: tuple[int, int] | None = None) -> Image.Image:
-  """Fully decodes `data` (JPEG at a reduced scale >= `draft_size` when given); raises CorruptImageError."""
+  """Fully decodes `data` (JPEG at a scale still >= `draft_size`); raises CorruptImageError."""
   try:
     image = Image.open(io.BytesIO(data))
     if draft_size is not None and image.format == 'JPEG':

@@ -33,8 +33,10 @@ def prepared_builder(name: str, data_dir: str | None = None, *,
   try:
     builder = tfds.builder(name, data_dir=data_dir, file_format='array_record')
   except tfds.core.registered.DatasetNotFoundError as e:
+    del e
     raise DatasetNotBuiltError(
-        f'Unknown dataset {name!r} (config.data.name): {str(e).splitlines()[0]}') from None
+        f'Unknown dataset {name!r} (config.data.name): no builder is registered under that '
+        f'name and {data_dir or "the TFDS data_dir"} holds no prepared copy.') from None
   if builder.is_prepared():
     return builder
   if auto_prepare and _is_generated(builder):

@@ -16,7 +16,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust import errors
 from jaxrobust.data import subsets
-from jaxrobust.data.subsets import materialize as materialize_lib
+from jaxrobust.data.subsets import materializer as materializer_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _prepare_source(name: str, data_dir: str, manual_dir: str | None) -> str:
 def prepare_datasets(needs: Iterable[Mapping[str, Any]], data_dir: str | None,
                      manual_dir: str | None = None) -> list[Prepared]:
   """Builds each needed dataset (`{'name', 'subset'}` entries) unless already there."""
-  data_dir = materialize_lib.resolve_data_dir(data_dir)
+  data_dir = materializer_lib.resolve_data_dir(data_dir)
   done = []
   for need in needs:
     start = time.time()

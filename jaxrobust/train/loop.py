@@ -24,6 +24,7 @@ from jaxrobust.train import checkpoint
 from jaxrobust.train import evaluate as evaluate_lib
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
+from jaxrobust.train import results
 from jaxrobust.train import step as step_lib
 from jaxrobust.train import writers
 
@@ -175,6 +176,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   if config.init.mode not in INIT_MODES:
     raise ConfigError(f'config.init.mode={config.init.mode!r}; use one of {INIT_MODES}.')
   linear_probe = config.init.mode == 'linear_probe'
+  writes_results = config.kind in results.RESULT_KINDS  # predictions_*.npz + result.json
+  if writes_results:
+    results.check_config(config)
 
   # ---- Data ----
   builder = loading.prepared_builder(config.data.name, config.data.data_dir,
@@ -247,9 +251,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       if step in save_steps:
         checkpoint.save(manager, state, train_iterator)
       if step in eval_steps:
-        scores, _ = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
-                                        writer, step)
+        scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
+                                              writer, step)
         evaluations.append({'step': step, 'scores': scores})
+        if writes_results and jax.process_index() == 0:
+          results.write_results(config, run_dir, outputs, step=step, num_steps=num_steps,
+                                steps_per_epoch=steps_per_epoch,
+                                wall_seconds=time.time() - start_time)
   finally:
     manager.wait_until_finished()
     writer.flush()
@@ -257,6 +265,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   # ---- Final evaluation ----
   scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
                                         writer, num_steps)
+  if writes_results and jax.process_index() == 0:
+    results.write_results(config, run_dir, outputs, step=num_steps, num_steps=num_steps,
+                          steps_per_epoch=steps_per_epoch, wall_seconds=time.time() - start_time)
   writer.close()
   manager.close()
   return {'run_dir': str(run_dir), 'step': num_steps, 'num_train_steps': num_steps,

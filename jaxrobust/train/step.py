@@ -56,7 +56,7 @@ def split_model(model: nnx.Module, *, frozen_backbone: bool = False
   model.eval()
   eval_graphdef = nnx.graphdef(model)
   return (ModelDef(train_graphdef, eval_graphdef, other),
-          params.to_pure_dict(), batch_stats.to_pure_dict())
+          nnx.to_pure_dict(params), nnx.to_pure_dict(batch_stats))
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, mask: jax.Array,
@@ -91,14 +91,14 @@ def make_train_step(model_def: ModelDef, tx: optax.GradientTransformation,
       _reseed_rng_streams(model, seed, state['step'])
       logits = model(images)
       loss = cross_entropy(logits, batch['label'], mask, label_smoothing)
-      return loss, (logits, nnx.state(model, nnx.BatchStat).to_pure_dict())
+      return loss, (logits, nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)))
 
     (loss, (logits, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         state['params'])
     updates, opt_state = tx.update(grads, state['opt_state'], state['params'])
     params = optax.apply_updates(state['params'], updates)
     correct = jnp.sum((jnp.argmax(logits, -1) == batch['label']) * mask)
-    grad_norm = optax.global_norm(grads)
+    grad_norm = optax.tree.norm(grads)
     metrics = {
         'loss': loss,
         'accuracy': correct / jnp.maximum(jnp.sum(mask), 1),
@@ -107,7 +107,7 @@ def make_train_step(model_def: ModelDef, tx: optax.GradientTransformation,
         'skipped_images': jnp.sum(1 - mask),
         # A NaN/inf anywhere stops the run before this state is ever checkpointed.
         'finite': jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-                  & jnp.isfinite(optax.global_norm(params)),
+                  & jnp.isfinite(optax.tree.norm(params)),
     }
     new_state = {'step': state['step'] + 1, 'params': params,
                  'batch_stats': batch_stats, 'opt_state': opt_state}

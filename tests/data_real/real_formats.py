@@ -10,6 +10,7 @@ import json
 import pathlib
 import tarfile
 
+import numpy as np
 from PIL import Image
 
 
@@ -19,6 +20,16 @@ def jpeg(width=40, height=30, color=(200, 30, 30), mode='RGB') -> bytes:
   fill = color if mode == 'RGB' else color[0]
   Image.new(mode, (width, height), fill).save(out, format='JPEG', quality=90)
   return out.getvalue()
+
+
+def truncated_jpeg(width=64, height=48) -> bytes:
+  """A JPEG cut inside its image data: the header still opens, decoding fails."""
+  noise = np.random.default_rng(width * height).integers(0, 256, (height, width, 3))
+  out = io.BytesIO()
+  Image.fromarray(noise.astype(np.uint8)).save(out, format='JPEG', quality=90)
+  data = out.getvalue()[:len(out.getvalue()) * 2 // 3]
+  Image.open(io.BytesIO(data))  # Must still open: the cut is past the header.
+  return data
 
 
 def add_tar_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -74,7 +85,7 @@ def write_iwildcam_folder(root: pathlib.Path) -> pathlib.Path:
                        f'2013-06-{10 + i:02d} 16:14:{i:02d}.000', name, name[:-4]])
       data = jpeg(60 + i, 40, mode='L' if i == IWILDCAM_GRAYSCALE else 'RGB')
       if i == IWILDCAM_TRUNCATED:
-        data = data[:len(data) // 2]
+        data = truncated_jpeg()
       (folder / 'train' / name).write_bytes(data)
   with open(folder / 'categories.csv', 'w', newline='') as f:
     writer = csv.writer(f)
@@ -149,9 +160,7 @@ def inat_images(prefix, counts, path_of, start):
 
 def write_images(root: pathlib.Path, images, truncated_id=None):
   for i, name, cat in images:
-    data = jpeg(40 + i, 30, color=(40 * cat, 10 * i, 90))
-    if i == truncated_id:
-      data = data[:len(data) // 2]
+    data = truncated_jpeg() if i == truncated_id else jpeg(40 + i, 30, (40 * cat, 10 * i, 90))
     (root / name).parent.mkdir(parents=True, exist_ok=True)
     (root / name).write_bytes(data)
 

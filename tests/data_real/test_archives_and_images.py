@@ -8,7 +8,7 @@ from PIL import Image
 
 from jaxrobust.data import archives
 from jaxrobust.data import images
-from real_formats import add_tar_bytes, jpeg
+from real_formats import add_tar_bytes, jpeg, truncated_jpeg
 
 
 def _tar(path, members):
@@ -76,7 +76,7 @@ def test_missing_manual_files_message_names_every_missing_file_once(tmp_path):
   (tmp_path / 'val').mkdir()
   with pytest.raises(archives.MissingManualFileError) as info:
     archives.require_manual_files(tmp_path, [('train', 'train.tar.gz'), ('val', 'val.tar.gz'),
-                                             ('train.json',)],
+                                             ('train.json',), ('train', 'train.tar.gz')],
                                   dataset='demo', source='https://example.org/demo')
   assert str(info.value) == (
       f'demo: manual download missing: put train or train.tar.gz; train.json into the '
@@ -88,7 +88,7 @@ def test_truncated_jpeg_is_rejected_and_a_complete_one_passes_unchanged():
   data = jpeg(64, 48)
   assert images.checked_image(data) is data
   with pytest.raises(images.CorruptImageError, match='(?i)truncated'):
-    images.checked_image(data[:len(data) // 2])
+    images.checked_image(truncated_jpeg())
   with pytest.raises(images.CorruptImageError):
     images.checked_image(b'not an image')
   with pytest.raises(images.CorruptImageError, match='missing'):

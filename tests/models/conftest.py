@@ -21,3 +21,9 @@ def images():
   def make(batch: int = 4, size: int = 32, channels: int = 3, seed: int = 0):
     return jax.random.normal(jax.random.key(seed), (batch, size, size, channels))
   return make
+
+
+@pytest.fixture
+def forward():
+  """`forward(model, x)` = `model(x)` compiled (op-by-op dispatch is slow on CPU)."""
+  return nnx.jit(lambda model, x: model(x))

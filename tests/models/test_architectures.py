@@ -13,17 +13,18 @@ from jaxrobust.models import mobilenet
 F32 = jnp.float32
 
 
-def test_dense_layer_appends_growth_channels_to_its_input(images):
+def test_dense_layer_appends_growth_channels_to_its_input(forward, images):
   layer = densenet.DenseLayer(8, growth=4, bn_size=2, dtype=F32,
                               rngs=nnx.Rngs(0))
   x = images(size=6, channels=8)
-  y = nnx.jit(layer)(x)
+  y = forward(layer, x)
   assert y.shape == (4, 6, 6, 12)
   np.testing.assert_array_equal(y[..., :8], x)
 
 
 @pytest.mark.parametrize('stem, final_map', [('imagenet', 4), ('small', 16)])
-def test_densenet_stem_and_transition_downsample(images, stem, final_map):
+def test_densenet_stem_and_transition_downsample(
+    forward, images, stem, final_map):
   model = densenet.DenseNet((1, 1), num_classes=3, rngs=nnx.Rngs(0),
                             growth=4, init_features=8, stem=stem)
   x = images(size=32)
@@ -38,13 +39,13 @@ def test_densenet_stem_and_transition_downsample(images, stem, final_map):
   # 8 stem channels + 4 grown, halved by the transition, + 4 grown again.
   assert nnx.eval_shape(last_feature_map, model, x).shape == (
       4, final_map, final_map, 10)
-  assert nnx.jit(lambda m, x: m(x))(model, x).shape == (4, 3)
+  assert forward(model, x).shape == (4, 3)
 
 
-def test_squeeze_excite_scales_each_channel_by_a_gate_in_0_1(images):
+def test_squeeze_excite_scales_each_channel_by_a_gate_in_0_1(forward, images):
   se = mobilenet.SqueezeExcite(16, dtype=F32, rngs=nnx.Rngs(0))
   x = jnp.abs(images(size=5, channels=16)) + 0.1
-  gate = nnx.jit(se)(x) / x
+  gate = forward(se, x) / x
   assert np.all((gate >= 0) & (gate <= 1))
   np.testing.assert_allclose(gate, gate[:, :1, :1, :].repeat(5, 1).repeat(5, 2),
                              rtol=1e-5)  # one gate per image and channel
@@ -58,12 +59,12 @@ def test_squeeze_excite_width_follows_torchvision_rounding():
 
 @pytest.mark.parametrize('stride, residual, out_size', [(1, True, 8), (2, False, 4)])
 def test_inverted_residual_skips_only_when_shape_is_kept(
-    images, stride, residual, out_size):
+    forward, images, stride, residual, out_size):
   spec = mobilenet.BlockSpec(kernel=3, expanded=32, out=16, squeeze_excite=True,
                              hard_swish=True, stride=stride)
   block = mobilenet.InvertedResidual(16, spec, 1.0, dtype=F32, rngs=nnx.Rngs(0))
   assert block.residual == residual
-  assert nnx.jit(block)(images(size=8, channels=16)).shape == (4, out_size,
+  assert forward(block, images(size=8, channels=16)).shape == (4, out_size,
                                                                out_size, 16)
 
 
@@ -85,9 +86,8 @@ def tiny_alexnet(stem: str = 'small') -> alexnet.AlexNet:
                          width=1 / 16)
 
 
-def test_alexnet_dropout_is_active_only_in_train_mode(images):
+def test_alexnet_dropout_is_active_only_in_train_mode(forward, images):
   model = tiny_alexnet()
-  forward = nnx.jit(lambda m, x: m(x))
   x = images(size=16)
   assert not np.allclose(forward(model, x), forward(model, x))
   model.eval()

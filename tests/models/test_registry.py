@@ -9,16 +9,6 @@ from jaxrobust.models import build_model
 from jaxrobust.models import model_names
 
 
-def images(batch=4, size=32, seed=0):
-  return jax.random.normal(jax.random.key(seed), (batch, size, size, 3))
-
-
-@nnx.jit
-def forward(model, x):
-  """`model(x)` compiled once (eager op-by-op dispatch is slow on CPU)."""
-  return model(x)
-
-
 def tiny():
   return build_model('resnet_tiny', num_classes=3, rngs=nnx.Rngs(0))
 
@@ -38,7 +28,8 @@ def test_unknown_name_error_suggests_closest_and_lists_all():
     assert name in message
 
 
-def test_train_mode_normalizes_with_batch_statistics_and_updates_them():
+def test_train_mode_normalizes_with_batch_statistics_and_updates_them(
+    images, forward):
   model = tiny()
   model.train()
   x = images()
@@ -51,7 +42,8 @@ def test_train_mode_normalizes_with_batch_statistics_and_updates_them():
   assert all(jax.tree.leaves(changed))
 
 
-def test_eval_mode_uses_running_statistics_and_leaves_them_alone():
+def test_eval_mode_uses_running_statistics_and_leaves_them_alone(
+    images, forward):
   model = tiny()
   model.eval()
   x = images()
@@ -62,7 +54,8 @@ def test_eval_mode_uses_running_statistics_and_leaves_them_alone():
   jax.tree.map(np.testing.assert_array_equal, before, after)
 
 
-def test_functional_jit_over_split_state_matches_the_stateful_call():
+def test_functional_jit_over_split_state_matches_the_stateful_call(
+    images, forward):
   model = tiny()
   model.train()
   graphdef, params, rest = nnx.split(model, nnx.Param, ...)
@@ -80,7 +73,8 @@ def test_functional_jit_over_split_state_matches_the_stateful_call():
                new_rest, nnx.state(model, ...))
 
 
-def test_bfloat16_computes_in_bf16_with_float32_params_and_logits():
+def test_bfloat16_computes_in_bf16_with_float32_params_and_logits(
+    images, forward):
   model = build_model('resnet_tiny', num_classes=3, rngs=nnx.Rngs(0),
                       dtype=jnp.bfloat16)
   reference = build_model('resnet_tiny', num_classes=3, rngs=nnx.Rngs(0))

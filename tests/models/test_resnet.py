@@ -20,12 +20,13 @@ def last_feature_map(model, x):
     ('imagenet', 4),  # 7x7/2 + max-pool /2, then one strided stage: 32 -> 4
     ('small', 16),    # 3x3/1, no pool, then one strided stage: 32 -> 16
 ])
-def test_stem_sets_downsampling_and_logits_shape(images, stem, final_map):
+def test_stem_sets_downsampling_and_logits_shape(
+    forward, images, stem, final_map):
   model = build_model('resnet_tiny', num_classes=7, rngs=nnx.Rngs(0), stem=stem)
   x = images(size=32)
   feature_map = nnx.eval_shape(last_feature_map, model, x)
   assert feature_map.shape[1:3] == (final_map, final_map)
-  assert nnx.jit(lambda m, x: m(x))(model, x).shape == (4, 7)
+  assert forward(model, x).shape == (4, 7)
 
 
 def test_unknown_stem_is_rejected_with_the_config_field():
@@ -54,9 +55,10 @@ def test_resnext_uses_grouped_3x3_convs(abstract_model):
 
 @pytest.mark.parametrize('block, last', [
     (resnet.BasicBlock, 'conv2'), (resnet.Bottleneck, 'conv3')])
-def test_each_residual_block_starts_as_identity_plus_relu(images, block, last):
+def test_each_residual_block_starts_as_identity_plus_relu(
+    forward, images, block, last):
   b = block(32, 32 // block.expansion, 1, dtype=jnp.float32, rngs=nnx.Rngs(0))
   np.testing.assert_array_equal(getattr(b, last).bn.scale[...], 0.0)
   np.testing.assert_array_equal(b.conv1.bn.scale[...], 1.0)
   x = images(size=8, channels=32)
-  np.testing.assert_allclose(nnx.jit(b)(x), jax.nn.relu(x), atol=1e-6)
+  np.testing.assert_allclose(forward(b, x), jax.nn.relu(x), atol=1e-6)

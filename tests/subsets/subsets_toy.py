@@ -97,3 +97,19 @@ def spec(**fields):
           'class_filter': None, 'diversity': None, 'seed': 0, 'nested': True}
   spec.update(fields)
   return spec
+
+
+class ToyManual(tfds.core.GeneratorBasedBuilder):
+  """Test-only dataset that needs a manual download (like imagenet2012 or iwildcam)."""
+  VERSION = tfds.core.Version('1.0.0')
+  MANUAL_DOWNLOAD_INSTRUCTIONS = 'Put toy_manual.zip in the manual dir.'
+
+  def _info(self):
+    return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(
+        {'label': tfds.features.ClassLabel(num_classes=2)}))
+
+  def _split_generators(self, dl_manager):
+    raise AssertionError('never reached without the manual download')
+
+  def _generate_examples(self):
+    raise AssertionError('never reached without the manual download')

@@ -27,6 +27,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust import errors
 from jaxrobust.data import archives
+from jaxrobust.data import hierarchy
 from jaxrobust.data import images
 from jaxrobust.data.builders import ArrayRecordBuilder
 
@@ -34,7 +35,6 @@ TAXONOMY = ('kingdom', 'phylum', 'class', 'order', 'family', 'genus')
 SUPERCATEGORY = 'supercategory'
 NON_ANIMAL_SUPERCATEGORIES = frozenset(
     {'Plantae', 'Plants', 'Fungi', 'Chromista', 'Protozoa', 'Bacteria'})
-HIERARCHY_FILE = 'hierarchy.json'
 
 
 @dataclasses.dataclass(eq=False)
@@ -109,6 +109,10 @@ def taxonomy_table(categories: Sequence[Mapping], ranks: Sequence[str]) -> dict:
   if sorted(by_id) != list(range(len(by_id))):
     raise errors.UserError('inaturalist: category ids are not 0..N-1; is this an official JSON?')
   cats = [by_id[i] for i in range(len(by_id))]
+  absent = sorted({r for r in (*ranks, 'name') for c in cats if r not in c})
+  if absent:
+    raise errors.UserError(f'inaturalist: the categories lack {absent}; is the config year '
+                           'the year of the files in the manual dir?')
   taxonomy = [r for r in ranks if r != SUPERCATEGORY]
   levels, classes, ancestors = [], {}, {}
   for rank in ranks:
@@ -120,9 +124,9 @@ def taxonomy_table(categories: Sequence[Mapping], ranks: Sequence[str]) -> dict:
     levels.append(rank)
     classes[rank] = _unique_names(level_keys)
     ancestors[rank] = [index[k] for k in keys]
-  levels.append('label')
-  classes['label'] = _category_names(cats)
-  ancestors['label'] = list(range(len(cats)))
+  levels.append(hierarchy.FINE_LEVEL)
+  classes[hierarchy.FINE_LEVEL] = _category_names(cats)
+  ancestors[hierarchy.FINE_LEVEL] = list(range(len(cats)))
   animal = [i for i, c in enumerate(cats)
             if str(c[SUPERCATEGORY]) not in NON_ANIMAL_SUPERCATEGORIES]
   return {'levels': levels, 'classes': classes, 'ancestors': ancestors,
@@ -189,7 +193,7 @@ class Inaturalist(ArrayRecordBuilder):
     self.info.metadata['hierarchy'] = table
     self.info.metadata[images.SKIPPED_KEY] = []
     self.info.metadata[images.NUM_SKIPPED_KEY] = 0
-    (self.data_path / HIERARCHY_FILE).write_text(json.dumps(table))
+    (self.data_path / hierarchy.HIERARCHY_FILE).write_text(json.dumps(table))
     return {s: self._generate_examples(image_sources[s], annotations[s], table, s)
             for s in splits}
 

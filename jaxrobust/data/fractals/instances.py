@@ -33,6 +33,7 @@ def render_instances(systems: Systems, pairs: Sequence[tuple[int, int]], seed: i
     flips = np.asarray([f for _, f in plans], np.int32)
     images = render.run_sharded(
         render.render_images, mesh, coeffs, probs, chunk, flips, seed=seed,
+        pad_to=settings.batch_size,
         num_points=settings.num_points, num_chains=settings.num_chains,
         render_size=settings.render_size or settings.image_size,
         image_size=settings.image_size, color=settings.color)

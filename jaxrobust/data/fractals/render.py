@@ -137,15 +137,16 @@ def data_mesh() -> Mesh:
                        axis_types=(jax.sharding.AxisType.Auto,))
 
 
-def run_sharded(fn, mesh: Mesh, *arrays: np.ndarray, **kwargs) -> np.ndarray:
+def run_sharded(fn, mesh: Mesh, *arrays: np.ndarray, pad_to: int = 0, **kwargs) -> np.ndarray:
   """fn(*arrays, **kwargs) with the leading (host-local batch) axis sharded over `data`.
 
-  The local batch is padded to a multiple of the local device count; each process
-  gets back the rows it passed in.
+  The local batch is padded to at least `pad_to` rows (one compiled shape for every
+  batch) and to a multiple of the local device count; each process gets back the
+  rows it passed in.
   """
   n = len(arrays[0])
   per_host = mesh.local_mesh.size if jax.process_count() > 1 else mesh.size
-  padded = -(-n // per_host) * per_host
+  padded = -(-max(n, pad_to) // per_host) * per_host
   sharding = NamedSharding(mesh, P('data'))
   global_arrays = [
       jax.make_array_from_process_local_data(

@@ -51,7 +51,7 @@ def measure_fill_rates(coeffs: np.ndarray, probs: np.ndarray, candidate_ids: np.
   ids = np.stack([np.full(len(candidate_ids), SEARCH_STREAM, np.int32),
                   candidate_ids.astype(np.int32)], axis=1)
   return render.run_sharded(
-      render.fill_rates, mesh, coeffs, probs, ids, seed=seed,
+      render.fill_rates, mesh, coeffs, probs, ids, seed=seed, pad_to=settings.batch_size,
       num_points=settings.num_points, num_chains=settings.num_chains,
       size=settings.image_size)
 

@@ -1,6 +1,7 @@
 """Base datasets of a subset: open one, its label hierarchy, its cached label index."""
 from __future__ import annotations
 
+from concurrent import futures
 import dataclasses
 import os
 
@@ -41,7 +42,12 @@ class Base:
 
 def open_base(source: spec_lib.Source, data_dir: str | None, field: str = 'sources') -> Base:
   """Opens a built base dataset, with a one-line error saying how to build a missing one."""
-  builder = tfds.builder(source.name, data_dir=data_dir)
+  try:
+    builder = tfds.builder(source.name, data_dir=data_dir)
+  except Exception as e:  # TFDS raises several types for unknown names and versions.
+    raise errors.DatasetNotBuiltError(
+        f'{field}: {source.name} is neither built in {data_dir} nor a known TFDS builder '
+        f'({type(e).__name__}); check the name, or build it first.') from e
   if not builder.is_prepared():
     raise errors.DatasetNotBuiltError(
         f'{field}: dataset {source.name} is not built in {data_dir}; build it with '
@@ -65,11 +71,16 @@ def raw_source(base: Base):
 
 
 def read_chunks(source, ids: np.ndarray, desc: str):
-  """Yields (ids chunk, records) reading `ids` in order, with a progress bar."""
-  with tqdm.tqdm(total=len(ids), desc=desc, unit='rec', leave=False) as bar:
-    for start in range(0, len(ids), _READ_CHUNK):
-      chunk = ids[start:start + _READ_CHUNK]
-      yield chunk, source.__getitems__(chunk.tolist())
+  """Yields (ids chunk, records) reading `ids` in order, the next chunk read ahead."""
+  chunks = [ids[start:start + _READ_CHUNK] for start in range(0, len(ids), _READ_CHUNK)]
+  with futures.ThreadPoolExecutor(1) as pool, \
+      tqdm.tqdm(total=len(ids), desc=desc, unit='rec', leave=False) as bar:
+    ahead = [pool.submit(source.__getitems__, c.tolist()) for c in chunks[:1]]
+    for i, chunk in enumerate(chunks):
+      records = ahead.pop().result()
+      if i + 1 < len(chunks):  # The read releases the GIL: it overlaps the caller's work.
+        ahead.append(pool.submit(source.__getitems__, chunks[i + 1].tolist()))
+      yield chunk, records
       bar.update(len(chunk))
 
 

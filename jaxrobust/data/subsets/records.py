@@ -14,7 +14,9 @@ from tensorflow_datasets.core.utils import shard_utils
 from tensorflow_datasets.proto import tf_example_pb2
 
 IMAGE_KEY = 'image'
-_WRITER_OPTIONS = 'group_size:1'  # What TFDS writes: one record per chunk, fast random access.
+# One record per chunk (fast random access, as TFDS writes) but no zstd: the records are
+# already-compressed images, zstd:3 saves ~0.1% of their size and costs ~5x write time.
+_WRITER_OPTIONS = 'group_size:1,uncompressed'
 
 
 def relabel(raw: bytes, labels: Mapping[str, int]) -> bytes:

@@ -173,14 +173,16 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   fewest = min(len(s) for s in subs)
   if r > fewest:
     raise spec_lib.SpecError(f'diversity.subclasses_per_superclass={r} is more than some superclass at '
-                     f'level {div.level!r} of {quota.where} has; the largest feasible value is '
+                     f'level {div.level!r} of {quota.where} has; the largest feasible '
+                     f'diversity.subclasses_per_superclass is '
                      f'{fewest}.')
   subs = [s[:r] for s in subs]
   largest = min(_largest_feasible(lambda t, s=s: bool(np.all(balanced_counts(t, r) <= sizes[s])),
                                   int(sizes[s].sum())) for s in subs)
   if per_super > largest:
     raise spec_lib.SpecError(f'diversity.images_per_superclass={per_super} asks for more images than the '
-                     f'chosen subclasses of {quota.where} hold; the largest feasible value is '
+                     f'chosen subclasses of {quota.where} hold; the largest feasible '
+                     f'diversity.images_per_superclass is '
                      f'{largest}.')
   classes = np.concatenate(subs)
   counts = np.concatenate([balanced_counts(per_super, r) for _ in subs])

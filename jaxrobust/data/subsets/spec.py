@@ -170,7 +170,7 @@ def validate(spec: SubsetSpec) -> SubsetSpec:
       raise SpecError(
           f'diversity.subclasses_per_superclass={div.subclasses_per_superclass} is more than '
           f'images_per_superclass={div.images_per_superclass} allows; the largest feasible '
-          f'value is {div.images_per_superclass}.')
+          f'diversity.subclasses_per_superclass is {div.images_per_superclass}.')
   return spec
 
 

@@ -17,8 +17,9 @@ import functools
 import json
 from typing import Any
 
+from jaxrobust.data import hierarchy
+
 RULES = ('longest', 'shortest')
-FINE_LEVEL = 'label'
 
 
 def level_name(rule: str, depth: int) -> str:
@@ -93,9 +94,9 @@ def hierarchy_from_dag(parents: Mapping[str, Sequence[str]], classes: Sequence[s
       level_classes[name], level_ancestors[name] = cut(ancestors, classes, depth, d)
       levels.append(name)
   levels.sort(key=lambda n: (len(level_classes[n]), n))
-  levels.append(FINE_LEVEL)
-  level_classes[FINE_LEVEL] = list(classes)
-  level_ancestors[FINE_LEVEL] = list(range(len(classes)))
+  levels.append(hierarchy.FINE_LEVEL)
+  level_classes[hierarchy.FINE_LEVEL] = list(classes)
+  level_ancestors[hierarchy.FINE_LEVEL] = list(range(len(classes)))
   groups = {}
   for group, node in (group_roots or {}).items():
     members = [i for i, c in enumerate(classes) if node in ancestors[c]]

@@ -7,7 +7,7 @@ import numpy as np
 
 from jaxrobust.data import hierarchy as hierarchy_lib
 from jaxrobust.data.subsets import manifest as manifest_lib
-from jaxrobust.data.subsets import materialize as materialize_lib
+from jaxrobust.data.subsets import materializer as materializer_lib
 
 _MAX_CLASSES_LISTED = 12
 
@@ -40,4 +40,4 @@ def summarize(manifest: dict[str, Any]) -> str:
 
 def describe(name: str, data_dir: str | None) -> str:
   """Summary of materialized subset `name`: sources, spec, examples per class and level."""
-  return summarize(materialize_lib.read_manifest(name, data_dir))
+  return summarize(materializer_lib.read_manifest(name, data_dir))

@@ -1,0 +1,61 @@
+"""prepare: builds generated sources, then subsets; the CLI prints summaries and one-line errors."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from jaxrobust import errors
+from jaxrobust import study
+from jaxrobust.data import prepare as prepare_lib
+from jaxrobust.data import subsets
+from subsets_toy import TOY, spec
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def needs(subset_spec):
+  return [{'name': TOY, 'subset': None},
+          {'name': subsets.subset_name(subset_spec), 'subset': subset_spec}]
+
+
+def test_prepare_generates_sources_then_materializes_subsets(tmp_path):
+  data_dir = str(tmp_path)
+  done = prepare_lib.prepare_datasets(needs(spec(num_examples=30)), data_dir)
+  assert [(p.action, p.num_examples) for p in done] == [('generated', 312), ('materialized', 30)]
+  again = prepare_lib.prepare_datasets(needs(spec(num_examples=30)), data_dir)
+  assert [p.action for p in again] == ['ready', 'ready']
+  assert 'materialized' in prepare_lib.summary_table(done)
+
+
+def test_prepare_asks_the_study_which_datasets_it_reads(tmp_path, monkeypatch):
+  wanted = needs(spec(num_classes=2, images_per_class=3))
+  monkeypatch.setattr(study, 'datasets_needed', lambda config: wanted)
+  done = prepare_lib.prepare({'study': 'fake'}, str(tmp_path))
+  assert [p.name for p in done] == [TOY, wanted[1]['name']]
+
+
+def test_manual_dataset_without_its_files_says_where_they_go(tmp_path):
+  with pytest.raises(errors.DatasetNotBuiltError, match='toy_manual needs its manual download: '
+                                                        'Put toy_manual.zip in the manual dir'):
+    prepare_lib.prepare_datasets([{'name': 'toy_manual', 'subset': None}], str(tmp_path))
+
+
+def run_cli(*args):
+  env = dict(os.environ, PYTHONPATH=REPO)
+  return subprocess.run([sys.executable, '-m', 'jaxrobust.data', *args], capture_output=True,
+                        text=True, cwd=REPO, env=env)
+
+
+def test_cli_describe_prints_the_manifest_summary(data_dir):
+  name = subsets.materialize(spec(num_classes=3, images_per_class=4), data_dir)
+  result = run_cli('describe', name, f'--data_dir={data_dir}')
+  assert result.returncode == 0, result.stderr
+  assert f'{name}: 12 examples' in result.stdout and 'label_coarse' in result.stdout
+
+
+def test_cli_error_is_one_line(tmp_path):
+  result = run_cli('describe', 'subset/nothing_here', f'--data_dir={tmp_path}')
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      'error: subset subset/nothing_here is not materialized')

@@ -1,0 +1,125 @@
+"""Selection: quantities honoured exactly, balanced, nested, seeded; impossible specs refused."""
+import re
+
+import numpy as np
+import pytest
+
+from jaxrobust.data.subsets import select as select_lib
+from jaxrobust.data.subsets import spec as spec_lib
+from subsets_toy import spec, toy_class_size, toy_hierarchy
+
+HIERARCHY = toy_hierarchy()
+# 24 fine classes of 10..16 records, interleaved like a real dataset on disk.
+LABELS = np.random.default_rng(0).permutation(
+    np.repeat(np.arange(24), [toy_class_size(c) for c in range(24)]))
+
+
+def choose(**fields) -> select_lib.Selection:
+  (quota,) = select_lib.quotas(spec_lib.as_spec(spec(**fields)))
+  return select_lib.select(LABELS, HIERARCHY, quota)
+
+
+def per_class(selection) -> dict[int, int]:
+  classes, counts = np.unique(selection.fine_ids, return_counts=True)
+  return dict(zip(classes.tolist(), counts.tolist()))
+
+
+def test_selected_labels_are_the_records_labels():
+  selection = choose(num_examples=100)
+  np.testing.assert_array_equal(LABELS[selection.record_ids], selection.fine_ids)
+  assert np.all(np.diff(selection.record_ids) > 0)
+
+
+def test_num_examples_is_exact_and_class_balanced():
+  counts = per_class(choose(num_examples=100))
+  assert sum(counts.values()) == 100
+  assert len(counts) == 24 and set(counts.values()) == {4, 5}
+
+
+def test_classes_times_images_per_class_is_exact():
+  counts = per_class(choose(num_classes=6, images_per_class=9))
+  assert len(counts) == 6 and set(counts.values()) == {9}
+
+
+def test_num_examples_with_num_classes_balances_over_those_classes():
+  counts = per_class(choose(num_examples=38, num_classes=4))
+  assert len(counts) == 4 and sorted(counts.values()) == [9, 9, 10, 10]
+
+
+def test_group_filter_keeps_only_its_classes():
+  counts = per_class(choose(num_classes=5, images_per_class=10, class_filter='non_animal'))
+  assert len(counts) == 5 and set(counts) <= set(HIERARCHY.groups['non_animal'])
+
+
+def test_filter_by_class_names_at_any_level():
+  counts = per_class(choose(class_filter=['mid1', 'fine20']))
+  assert set(counts) == {4, 5, 6, 7, 20}
+  assert counts[5] == toy_class_size(5)  # No quantity given: all images of those classes.
+
+
+def test_diversity_takes_r_subclasses_and_fixed_images_per_superclass():
+  selection = choose(diversity={'level': 'coarse', 'subclasses_per_superclass': 3,
+                                'images_per_superclass': 30})
+  counts = per_class(selection)
+  supers = HIERARCHY.ancestors['coarse'][selection.fine_ids]
+  assert np.bincount(supers).tolist() == [30, 30, 30]
+  for s in range(3):
+    assert len([c for c in counts if HIERARCHY.ancestors['coarse'][c] == s]) == 3
+  assert set(counts.values()) == {10}
+
+
+def test_same_seed_same_selection_other_seed_other_selection():
+  a, b, c = choose(num_examples=60), choose(num_examples=60), choose(num_examples=60, seed=1)
+  np.testing.assert_array_equal(a.record_ids, b.record_ids)
+  assert not np.array_equal(a.record_ids, c.record_ids)
+
+
+@pytest.mark.parametrize('small,large', [
+    ({'num_examples': 30}, {'num_examples': 200}),
+    ({'num_examples': 23}, {'num_examples': 25}),
+    ({'num_classes': 5, 'images_per_class': 4}, {'num_classes': 12, 'images_per_class': 10}),
+    ({'diversity': {'level': 'mid', 'subclasses_per_superclass': 2, 'images_per_superclass': 8}},
+     {'diversity': {'level': 'mid', 'subclasses_per_superclass': 4, 'images_per_superclass': 40}}),
+])
+def test_nested_smaller_quantities_are_subsets_of_larger(small, large):
+  assert set(choose(**small).record_ids) < set(choose(**large).record_ids)
+
+
+def test_unnested_quantities_are_drawn_independently():
+  small = choose(num_examples=48, nested=False)
+  large = choose(num_examples=96, nested=False)
+  assert not set(small.record_ids) <= set(large.record_ids)
+
+
+def with_value(fields: dict, field: str, value: int) -> dict:
+  if field.startswith('diversity.'):
+    return dict(fields, diversity=dict(fields['diversity'], **{field.split('.')[1]: value}))
+  return dict(fields, **{field: value})
+
+
+@pytest.mark.parametrize('fields,field', [
+    ({'images_per_class': 11, 'num_classes': 24}, 'images_per_class'),
+    ({'num_examples': 300}, 'num_examples'),
+    ({'num_examples': 120, 'num_classes': 4}, 'num_examples'),
+    ({'num_classes': 30}, 'num_classes'),
+    ({'num_classes': 9, 'class_filter': 'animal'}, 'num_classes'),
+    ({'diversity': {'level': 'mid', 'subclasses_per_superclass': 5,
+                    'images_per_superclass': 20}}, 'diversity.subclasses_per_superclass'),
+    ({'diversity': {'level': 'coarse', 'subclasses_per_superclass': 8,
+                    'images_per_superclass': 100}}, 'diversity.images_per_superclass'),
+])
+def test_impossible_spec_names_field_and_largest_feasible_value(fields, field):
+  with pytest.raises(spec_lib.SpecError, match=rf'^{field}=') as error:
+    choose(**fields)
+  largest = int(re.search(rf'largest feasible {field} is (\d+)\.', str(error.value)).group(1))
+  choose(**with_value(fields, field, largest))  # The largest feasible value is feasible...
+  with pytest.raises(spec_lib.SpecError, match=rf'^{field}='):
+    choose(**with_value(fields, field, largest + 1))  # ...and it is the largest.
+
+
+def test_unknown_filter_and_level_are_refused_by_name():
+  with pytest.raises(spec_lib.SpecError, match='class_filter'):
+    choose(class_filter='plants')
+  with pytest.raises(ValueError, match="diversity.level='genus'"):
+    choose(diversity={'level': 'genus', 'subclasses_per_superclass': 1,
+                      'images_per_superclass': 5})

@@ -1,0 +1,36 @@
+"""The same run gives the same losses on 1 device, 8 devices and 2 processes x 4 devices."""
+import subprocess
+
+import numpy as np
+import portpicker
+
+from conftest import REPO, cli_command, cli_env, only_run_dir, run_cli, train_losses
+
+
+def _assert_same_losses(losses: dict[int, float], reference: dict[int, float]) -> None:
+  assert sorted(losses) == sorted(reference) == list(range(1, len(reference) + 1))
+  steps = sorted(reference)
+  np.testing.assert_allclose([losses[s] for s in steps], [reference[s] for s in steps],
+                             rtol=1e-4)
+
+
+def test_one_device_gives_the_losses_of_eight_devices(reference_run, data_dir, tmp_path):
+  run_cli(tmp_path, data_dir, num_devices=1)
+  _assert_same_losses(train_losses(only_run_dir(tmp_path)),
+                      train_losses(reference_run['run_dir']))
+
+
+def test_two_processes_of_four_devices_give_the_losses_of_eight_devices(
+    reference_run, data_dir, tmp_path):
+  port = portpicker.pick_unused_port()
+  processes = [
+      subprocess.Popen(cli_command(tmp_path, data_dir), cwd=REPO, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=cli_env(4, JAX_COORDINATOR_ADDRESS=f'localhost:{port}',
+                                   JAX_NUM_PROCESSES='2', JAX_PROCESS_ID=str(i)))
+      for i in range(2)]
+  for process in processes:
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-3000:]
+  _assert_same_losses(train_losses(only_run_dir(tmp_path)),
+                      train_losses(reference_run['run_dir']))
