@@ -120,7 +120,7 @@ def pretrain_template(kind: str) -> ml_collections.ConfigDict:
     c.eval_batch_size = 32
     c.num_train_steps = 3
     c.optimizer.learning_rate = 0.05
-    c.checkpoint_every_steps = 2
+    c.checkpoint_every_steps = 1000  # one save, at the end
     c.log_every_steps = 1
   return c
 
@@ -164,7 +164,7 @@ def finetune_template(kind: str) -> ml_collections.ConfigDict:
     c.eval_batch_size = 32
     c.num_train_steps = 2
     c.optimizer.learning_rate = 1e-3
-    c.checkpoint_every_steps = 1
+    c.checkpoint_every_steps = 1000  # one save, at the end
     c.log_every_steps = 1
   return c
 

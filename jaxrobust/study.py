@@ -8,10 +8,10 @@ changed config gets new run ids. See docs/studies.md.
 from collections.abc import Callable
 import json
 import os
+import sys
 import time
 from typing import Any
 
-from absl import logging
 import ml_collections
 
 from jaxrobust import errors
@@ -120,24 +120,17 @@ def _write_study_files(config, plan, workdir) -> None:
 def _prepare(needs: list[dict[str, Any]], data_dir: str) -> None:
   """Builds the generated datasets and materializes the subsets that are not there yet."""
   statuses = [datasets_lib.dataset_status(n, data_dir) for n in needs]
-  missing = [s for s in statuses if s.state == 'missing']
+  missing = [s.name for s in statuses if s.state == 'missing']
   if missing:
     raise errors.DatasetNotBuiltError(
-        f'{missing[0].name} is not prepared in {data_dir}: {missing[0].detail} Then run '
-        f'python -m jaxrobust.data prepare --config=<this study> --data_dir={data_dir}'
-        + (f' (also missing: {", ".join(s.name for s in missing[1:])})' if missing[1:] else ''))
-  todo = [(n, s) for n, s in zip(needs, statuses) if s.state != 'ready']
-  if not todo or not _is_chief():
-    _barrier('jaxrobust_study_prepare')
-    return
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  from jaxrobust.data import subsets  # pylint: disable=g-import-not-at-top  (registers builders)
-  for need, status in todo:  # bases come before the subsets drawn from them
-    print(f'study: preparing {need["name"]} ({status.state})', flush=True)
-    if status.state == 'materialize':
-      subsets.materialize(need['subset'], data_dir)
-    else:
-      tfds.builder(need['name'], data_dir=data_dir).download_and_prepare()
+        f'{", ".join(missing)} not prepared in {data_dir}: put the manual downloads in a folder '
+        f'(--dry_run says which files), run python -m jaxrobust.data prepare --config=<this '
+        f'study config> --data_dir={data_dir} --manual_dir=<that folder>, then rerun.')
+  todo = [n for n, s in zip(needs, statuses) if s.state != 'ready']
+  if todo and _is_chief():
+    from jaxrobust.data import prepare  # pylint: disable=g-import-not-at-top
+    print(f'study: preparing {len(todo)} datasets in {data_dir}', flush=True)
+    print(prepare.summary_table(prepare.prepare_datasets(todo, data_dir)), flush=True)
   _barrier('jaxrobust_study_prepare')
 
 
@@ -197,8 +190,9 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   for s in missing:
     print(f'MISSING manual data for {s.name}: {s.detail}')
   if missing:
-    print(f'Place the files as described, then: python -m jaxrobust.data prepare '
-          f'--config=<this study config> --data_dir={data_dir}')
+    print(f'The manual dir is {os.path.join(data_dir, "downloads", "manual")} unless you pass '
+          '--manual_dir; then run python -m jaxrobust.data prepare --config=<this study config> '
+          f'--data_dir={data_dir} (or start the study: it prepares what is missing).')
   print()
   print('Disjoint --only slices covering the study (one machine each):')
   for glob in plan_lib.slice_globs(plan):
@@ -207,7 +201,6 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
 
 def _is_chief() -> bool:
   """True on the process that writes study files (process 0; the only one without jax)."""
-  import sys  # pylint: disable=g-import-not-at-top
   if 'jax' not in sys.modules:
     return True
   import jax  # pylint: disable=g-import-not-at-top
@@ -215,7 +208,6 @@ def _is_chief() -> bool:
 
 
 def _barrier(name: str) -> None:
-  import sys  # pylint: disable=g-import-not-at-top
   if 'jax' not in sys.modules:
     return
   import jax  # pylint: disable=g-import-not-at-top

@@ -1,9 +1,12 @@
 """python -m jaxrobust.analysis <workdirs or results.csv>... --out=DIR: the ER report."""
 from collections.abc import Sequence
+import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 
+from jaxrobust import errors
 from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import load
 from jaxrobust.analysis import report
@@ -17,7 +20,8 @@ _GROUP_BY = flags.DEFINE_list(
     'group_by', None, 'Columns defining a pre-training setting, e.g. pretrain.num_examples '
     '(default: every pretrain.* column that varies, seed excluded; empty: no grouping).')
 _BASELINE = flags.DEFINE_string(
-    'baseline', None, 'pandas query selecting the baseline rows (default: kind == "scratch").')
+    'baseline', None, 'pandas query selecting the baseline rows, dotted columns in backticks '
+    '(default: kind == "scratch").')
 _NUM_RESAMPLES = flags.DEFINE_integer('num_resamples', bootstrap.NUM_RESAMPLES,
                                       'Bootstrap resamples.')
 _LEVEL = flags.DEFINE_float('level', 0.95, 'Interval level.')
@@ -28,10 +32,14 @@ def main(argv: Sequence[str]) -> None:
   inputs = argv[1:]
   if not inputs:
     raise app.UsageError('Pass one or more study workdirs or results.csv files.')
-  report.write_report(
-      inputs, _OUT.value, metric=_METRIC.value, transform=_TRANSFORM.value,
-      baseline=_BASELINE.value, group_by=_GROUP_BY.value, num_resamples=_NUM_RESAMPLES.value,
-      level=_LEVEL.value, seed=_SEED.value)
+  try:
+    report.write_report(
+        inputs, _OUT.value, metric=_METRIC.value, transform=_TRANSFORM.value,
+        baseline=_BASELINE.value, group_by=_GROUP_BY.value, num_resamples=_NUM_RESAMPLES.value,
+        level=_LEVEL.value, seed=_SEED.value)
+  except errors.UserError as e:
+    logging.flush()
+    sys.exit(f'error: {e}')
   print(load.open_path(_OUT.value) / 'report.md')
 
 

@@ -3,7 +3,6 @@ import dataclasses
 import zlib
 
 import numpy as np
-from scipy import special
 
 from jaxrobust.analysis import confusion
 from jaxrobust.analysis import transforms
@@ -23,22 +22,6 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95,
   tail = 100 * (1 - level) / 2
   low, high = np.percentile(replicates, [tail, 100 - tail], axis=axis)
   return low, high
-
-
-def bias_corrected_interval(replicates: np.ndarray, estimate: float,
-                            level: float = 0.95) -> tuple[float, float]:
-  """The bias-corrected (BC) percentile interval of (B,) replicates around `estimate`.
-
-  Shifts the percentiles by how far the replicates' median sits from the
-  estimate (Efron 1981), which corrects the percentile interval of a biased
-  statistic such as macro-F1 on a finite test set.
-  """
-  below = np.mean(replicates < estimate) + 0.5 * np.mean(replicates == estimate)
-  z0 = special.ndtri(np.clip(below, 0.5 / replicates.size, 1 - 0.5 / replicates.size))
-  z = special.ndtri((1 - level) / 2)
-  tails = special.ndtr([2 * z0 + z, 2 * z0 - z])
-  low, high = np.percentile(replicates, 100 * tails)
-  return float(low), float(high)
 
 
 @dataclasses.dataclass(frozen=True)

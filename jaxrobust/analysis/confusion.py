@@ -11,6 +11,8 @@ import dataclasses
 
 import numpy as np
 
+from jaxrobust.analysis import errors
+
 
 @dataclasses.dataclass(frozen=True)
 class ConfusionCells:
@@ -30,7 +32,7 @@ def confusion_cells(labels, predictions) -> ConfusionCells:
   labels = np.asarray(labels).ravel()
   predictions = np.asarray(predictions).ravel()
   if labels.shape != predictions.shape or labels.size == 0:
-    raise ValueError(
+    raise errors.AnalysisError(
         f'labels and predictions must be non-empty and of equal length; got '
         f'{labels.size} labels and {predictions.size} predictions.')
   classes, index = np.unique(np.concatenate([labels, predictions]), return_inverse=True)
@@ -77,5 +79,6 @@ METRICS = {'macro_f1': macro_f1_from_counts, 'accuracy': accuracy_from_counts}
 def metric_from_counts(metric: str, cells: ConfusionCells, counts=None) -> np.ndarray:
   """The named metric ('macro_f1' or 'accuracy') for cell counts."""
   if metric not in METRICS:
-    raise ValueError(f'Unknown metric {metric!r}: use one of {sorted(METRICS)} (--metric).')
+    raise errors.AnalysisError(
+        f'Unknown metric {metric!r}: use one of {sorted(METRICS)} (--metric).')
   return METRICS[metric](cells, counts)

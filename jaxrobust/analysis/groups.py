@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from jaxrobust.analysis import bootstrap
+from jaxrobust.analysis import errors
 from jaxrobust.analysis import trend as trend_lib
 
 SCRATCH_GROUP = 'scratch'
@@ -34,8 +35,9 @@ def check_group_by(df: pd.DataFrame, group_by: Sequence[str]) -> None:
   missing = [c for c in group_by if c not in df.columns]
   if missing:
     available = [c for c in df.columns if c.startswith('pretrain.')]
-    raise ValueError(f'No column {missing} in the results (--group_by); pre-training columns '
-                     f'are {available}.')
+    raise errors.AnalysisError(
+        f'No column {missing} in the results (--group_by); pre-training columns are '
+        f'{available}.')
 
 
 def format_value(value) -> str:
@@ -86,7 +88,7 @@ def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
     try:
       line = trend_lib.fit_trend(members['id'], members['ood'], transform)
       slope, intercept = line.slope, line.intercept
-    except ValueError:  # a single point or one ID score: no line for this group
+    except errors.AnalysisError:  # a single point or one ID score: no line for this group
       slope = intercept = np.nan
     rows.append({
         'group': label, **{c: members[c].iloc[0] for c in group_by},

@@ -16,6 +16,8 @@ from absl import logging
 import numpy as np
 import pandas as pd
 
+from jaxrobust.analysis import errors
+
 RESULTS_CSV = 'results.csv'
 WORKDIR_COLUMN = 'workdir'
 _FIRST_COLUMNS = ('run_id', 'study', 'kind')
@@ -68,7 +70,7 @@ def collect_results(workdir) -> pd.DataFrame:
     try:
       result = json.loads(path.read_text())
     except json.JSONDecodeError as e:
-      raise ValueError(
+      raise errors.AnalysisError(
           f'{path} is not valid JSON ({e}); delete it and re-run the study to rewrite it.') from e
     result.setdefault('run_id', path.parent.name)
     rows.append(flatten_result(result))
@@ -94,18 +96,18 @@ def _load_one(path: str) -> pd.DataFrame:
   p = open_path(path)
   if p.name.endswith('.csv'):
     if not p.exists():
-      raise FileNotFoundError(f'{p} does not exist: pass a study workdir or its results.csv.')
+      raise errors.AnalysisError(f'{p} does not exist: pass a study workdir or its results.csv.')
     df, workdir = read_results_csv(p), p.parent
   elif (p / 'runs').is_dir():
     df, workdir = collect_results(p), p
   elif (p / RESULTS_CSV).exists():
     df, workdir = read_results_csv(p / RESULTS_CSV), p
   else:
-    raise FileNotFoundError(
+    raise errors.AnalysisError(
         f'No runs/<run_id>/result.json or {RESULTS_CSV} under {p}: pass a study workdir '
         f'(--workdir of jaxrobust.main) or a results.csv file.')
   if 'run_id' not in df.columns:
-    raise ValueError(f'{path} has no run_id column; is it a jaxrobust results.csv?')
+    raise errors.AnalysisError(f'{path} has no run_id column; is it a jaxrobust results.csv?')
   df[WORKDIR_COLUMN] = str(workdir)
   return df
 
@@ -145,7 +147,7 @@ def deduplicate(df: pd.DataFrame) -> pd.DataFrame:
     for _, other in rows.iloc[1:].iterrows():
       differ = _same_content(first, other)
       if differ:
-        raise ValueError(
+        raise errors.AnalysisError(
             f'Run id {run_id!r} appears twice with different content (columns {differ[:5]}) '
             f'in {first.get(WORKDIR_COLUMN)} and {other.get(WORKDIR_COLUMN)}: pass only one of '
             f'these results or remove the stale copy.')
@@ -159,11 +161,12 @@ def load_results(paths: str | Sequence[str]) -> pd.DataFrame:
   """Rows of all given workdirs / results.csv files (local or gs://), duplicates checked."""
   paths = [paths] if isinstance(paths, (str, pathlib.Path)) else list(paths)
   if not paths:
-    raise ValueError('No results given: pass one or more study workdirs or results.csv files.')
+    raise errors.AnalysisError(
+        'No results given: pass one or more study workdirs or results.csv files.')
   frames = [_load_one(str(p)) for p in paths]
   frames = [f for f in frames if len(f)]
   if not frames:
-    raise ValueError(f'No results found in {paths}: no run has written result.json yet.')
+    raise errors.AnalysisError(f'No results found in {paths}: no run has written result.json yet.')
   return deduplicate(_ordered(pd.concat(frames, ignore_index=True)))
 
 
@@ -198,5 +201,6 @@ def load_predictions(row: pd.Series, split: str) -> tuple[np.ndarray, np.ndarray
     return None
   with np.load(io.BytesIO(path.read_bytes())) as npz:
     if 'labels' not in npz or 'predictions' not in npz:
-      raise ValueError(f'{path} lacks the arrays "labels" and "predictions" (has {npz.files}).')
+      raise errors.AnalysisError(
+          f'{path} lacks the arrays "labels" and "predictions" (has {npz.files}).')
     return npz['labels'], npz['predictions']

@@ -56,8 +56,7 @@ def _split_name(df: pd.DataFrame, column: str, default: str) -> str:
 
 
 def _model_intervals(row: pd.Series, id_split: str, ood_split: str, metric: str,
-                     trend: trend_lib.Trend, samples: bootstrap.TrendSamples,
-                     predictions: Predictions,
+                     samples: bootstrap.TrendSamples, predictions: Predictions,
                      num_resamples: int, level: float, seed: int, notes: list[str]):
   """(interval columns, (B,) ER replicates in points) of one model."""
   id_column, ood_column = load.metric_columns(metric)
@@ -75,12 +74,10 @@ def _model_intervals(row: pd.Series, id_split: str, ood_split: str, metric: str,
       notes.append(f'{row["run_id"]}: {metric} recomputed from predictions_{split}.npz '
                    f'({recomputed:.6f}) differs from result.json ({reported:.6f}).')
   er = 100 * (scores['ood'] - samples.expected_ood_paired(scores['id']))
-  points = {'id': float(row[id_column]), 'ood': float(row[ood_column])}
-  points['er'] = 100 * (points['ood'] - float(trend.expected_ood(points['id'])))
   columns = {}
   for name, replicates in (('id', scores['id']), ('ood', scores['ood']), ('er', er)):
-    columns[f'{name}_low'], columns[f'{name}_high'] = bootstrap.bias_corrected_interval(
-        replicates, points[name], level)
+    columns[f'{name}_low'], columns[f'{name}_high'] = map(
+        float, bootstrap.percentile_interval(replicates, level))
   if not covered:
     columns['id_low'] = columns['id_high'] = columns['ood_low'] = columns['ood_high'] = np.nan
   columns['interval_covers'] = ' + '.join(covered + ['trend'])
@@ -120,8 +117,7 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
   rows, er_replicates = [], {}
   for (_, row), run_id in zip(complete.iterrows(), table['run_id']):
     columns, er_replicates[run_id] = _model_intervals(
-        row, id_split, ood_split, metric, trend, samples, predictions, num_resamples, level, seed,
-        notes)
+        row, id_split, ood_split, metric, samples, predictions, num_resamples, level, seed, notes)
     rows.append(columns)
   intervals = pd.DataFrame(rows)
   table = pd.concat([table, intervals], axis=1)

@@ -5,15 +5,17 @@ from matplotlib import colormaps
 from matplotlib import figure
 from matplotlib import ticker
 
-from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import bootstrap
+from jaxrobust.analysis import errors
 from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import load
+from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import transforms
 
 _TICK_PERCENTS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60,
                   70, 75, 80, 85, 90, 93, 95, 97, 98, 99, 99.5, 99.8, 99.9, 99.95, 99.98, 99.99)
 _SCRATCH_COLOR = '0.4'
+_METRIC_NAMES = {'macro_f1': 'macro-F1', 'accuracy': 'accuracy'}
 
 
 def _percent(value, _=None) -> str:
@@ -102,7 +104,7 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
       ax.plot(line, t.inverse(g.slope * t(line) + g.intercept), color=colors[g.group], lw=1.2)
   ax.set_xlim(x_lo, x_hi)
   ax.set_ylim(y_lo, y_hi)
-  metric = analysis.metric.replace('_', '-')
+  metric = _METRIC_NAMES.get(analysis.metric, analysis.metric)
   ax.set_xlabel(f'ID {metric} ({analysis.id_split}), {analysis.transform} scale')
   ax.set_ylabel(f'OOD {metric} ({analysis.ood_split}), {analysis.transform} scale')
   ax.grid(alpha=0.3)
@@ -129,22 +131,35 @@ def _positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None, bool]:
   return values.astype(str).map(categories.index).to_numpy(np.float64), categories, False
 
 
+def _dodged(x: np.ndarray, log_x: bool, categorical: bool) -> np.ndarray:
+  """Positions nudged apart where several groups share one x value."""
+  scaled = np.log10(x) if log_x else x.astype(np.float64)
+  step = 0.12 if categorical else 0.025 * (np.ptp(scaled) or 1.0)
+  out = scaled.copy()
+  for value in np.unique(scaled):
+    same = np.flatnonzero(scaled == value)
+    out[same] += (np.arange(len(same)) - (len(same) - 1) / 2) * step
+  return 10 ** out if log_x else out
+
+
 def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figure:
   """ER (points) of every pre-trained model and of each group against `column`."""
   if column not in analysis.table.columns:
-    raise ValueError(f'{column!r} is not a group_by column of this analysis '
-                     f'({analysis.group_by}); analyze with group_by=[{column!r}, ...].')
+    raise errors.AnalysisError(
+        f'{column!r} is not a group_by column of this analysis ({analysis.group_by}); '
+        f'analyze with group_by=[{column!r}, ...].')
   models = analysis.table[analysis.table['group'] != groups_lib.SCRATCH_GROUP]
   groups = analysis.groups[analysis.groups['group'] != groups_lib.SCRATCH_GROUP]
   colors = group_colors(analysis.groups, analysis.group_by)
-  x_models, categories, log_x = _positions(models[column])
-  x_groups, _, _ = _positions(groups[column]) if categories is None else (
-      groups[column].astype(str).map(categories.index).to_numpy(np.float64), None, False)
+  values, categories, log_x = _positions(groups[column])
+  x_groups = _dodged(values, log_x, categories is not None)
+  x_models = models['group'].map(dict(zip(groups['group'], x_groups))).to_numpy()
   fig = figure.Figure(figsize=(7, 4.5), layout='constrained')
   ax = fig.add_subplot()
   ax.axhline(0, color='0.1', lw=1.2, label='baseline trend (ER = 0)')
   ax.scatter(x_models, models['er'], s=14, color=[colors[g] for g in models['group']],
-             alpha=0.45, label='one model')
+             alpha=0.45)
+  ax.scatter([], [], s=14, color='0.5', alpha=0.45, label='one model')  # neutral legend entry
   ax.errorbar(x_groups, groups['er'], yerr=_error(groups['er'], groups['er_low'],
                                                   groups['er_high']),
               fmt='none', ecolor='0.2', elinewidth=1.2, capsize=3,
@@ -155,11 +170,13 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
     ax.set_xscale('log')
   if categories is not None:
     ax.set_xticks(range(len(categories)), categories, rotation=20)
-  elif len(np.unique(x_groups)) <= 12:  # label the settings themselves: 25K, 1M
-    ax.set_xticks(np.unique(x_groups), [_compact(v) for v in np.unique(x_groups)])
+    ax.set_xlim(-0.5, len(categories) - 0.5)
+  elif len(np.unique(values)) <= 12:  # label the settings themselves: 25K, 1M
+    ax.set_xticks(np.unique(values), [_compact(v) for v in np.unique(values)])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
   ax.set_xlabel(column.removeprefix('pretrain.'))
-  ax.set_ylabel(f'effective robustness (OOD {analysis.metric} points)')
+  metric = _METRIC_NAMES.get(analysis.metric, analysis.metric)
+  ax.set_ylabel(f'effective robustness (OOD {metric} points)')
   ax.grid(alpha=0.3)
   ax.legend(fontsize='small')
   return fig

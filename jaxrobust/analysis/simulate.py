@@ -116,12 +116,13 @@ def synthetic_study(spec: StudySpec, seed: int) -> SyntheticStudy:
       arrays = sample_predictions(rng, spec.num_examples, priors,
                                   correct_rate_for(score, priors, spec.metric))
       predictions[run_id, split] = arrays
-      measured = float(confusion.metric_from_counts(spec.metric, confusion.confusion_cells(*arrays)))
+      cells = confusion.confusion_cells(*arrays)
+      measured = float(confusion.metric_from_counts(spec.metric, cells))
       row.update({f'metrics.{name}.split': split, f'metrics.{name}.{spec.metric}': measured,
                   f'metrics.{name}.num_examples': spec.num_examples})
     rows.append(row)
     truth.append({'run_id': run_id, 'pretrain.num_examples': pretrain_examples, 'id': true_id,
-                  'ood': true_ood, 'er': 100 * (true_ood - spec.trend_ood(true_id))})
+                  'ood': true_ood, 'er': float(100 * (true_ood - spec.trend_ood(true_id)))})
   return SyntheticStudy(pd.DataFrame(rows), pd.DataFrame(truth), predictions)
 
 

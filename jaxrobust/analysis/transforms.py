@@ -5,6 +5,8 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
+from jaxrobust.analysis import errors
+
 EPS = 1e-4  # scores are clipped to [EPS, 1 - EPS] before transforming
 
 
@@ -39,6 +41,6 @@ TRANSFORMS = {
 def get_transform(name: str) -> Transform:
   """The transform called `name` ('logit', 'probit' or 'identity')."""
   if name not in TRANSFORMS:
-    raise ValueError(
+    raise errors.AnalysisError(
         f'Unknown transform {name!r}: use one of {sorted(TRANSFORMS)} (--transform).')
   return TRANSFORMS[name]

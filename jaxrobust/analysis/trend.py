@@ -5,6 +5,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from jaxrobust.analysis import errors
 from jaxrobust.analysis import load
 from jaxrobust.analysis import transforms
 
@@ -42,7 +43,7 @@ def fit_trend(id_scores, ood_scores, transform: str = 'logit') -> Trend:
   t = transforms.get_transform(transform)
   x, y = t(id_scores), t(ood_scores)
   if x.size < 2 or np.ptp(x) == 0:
-    raise ValueError(
+    raise errors.AnalysisError(
         f'A trend needs at least two models with different ID scores; got {x.size} '
         f'point(s) with {len(np.unique(x))} distinct ID score(s).')
   slope, intercept = least_squares_lines(x, y)
@@ -54,14 +55,20 @@ def select_baseline(df: pd.DataFrame, baseline: Baseline = None) -> np.ndarray:
   if baseline is None:
     mask = df['kind'] == 'scratch' if 'kind' in df else np.zeros(len(df), bool)
   elif isinstance(baseline, str):
-    mask = df.eval(baseline)
+    try:
+      mask = df.eval(baseline)
+    except Exception as e:  # pandas raises many kinds for a bad expression
+      raise errors.AnalysisError(
+          f'The baseline selection {baseline!r} is not a pandas query over the results '
+          f'({type(e).__name__}: {e}); quote dotted columns with backticks, e.g. '
+          f'"kind == \'scratch\' and `finetune.epochs` >= 10" (--baseline).') from e
   elif callable(baseline):
     mask = baseline(df)
   else:
     mask = baseline
   mask = np.asarray(mask)
   if mask.dtype != bool or mask.shape != (len(df),):
-    raise ValueError(
+    raise errors.AnalysisError(
         f'The baseline selection {baseline!r} must give one boolean per row, e.g. '
         f'"kind == \'scratch\'" (--baseline).')
   return mask
@@ -72,7 +79,7 @@ def fit_baseline_trend(df: pd.DataFrame, metric: str = 'macro_f1', transform: st
   """The trend of the baseline models (default: kind == 'scratch') in `metric`."""
   mask = select_baseline(df, baseline)
   if mask.sum() < 2:
-    raise ValueError(
+    raise errors.AnalysisError(
         f'Need at least two baseline models to fit the trend, found {mask.sum()} '
         f'(baseline: {baseline or "kind == scratch"}). Train more scratch runs '
         f'(configs/scratch.py) or choose other baseline rows (--baseline).')

@@ -9,6 +9,7 @@ import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 from ml_collections import config_flags
 
 from jaxrobust.errors import UserError
@@ -43,6 +44,7 @@ def _run(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
+  logging.set_verbosity(logging.WARNING)  # TFDS logs every file it opens at INFO.
   try:
     _run(argv)
   except UserError as e:

@@ -41,19 +41,22 @@ class Hierarchy:
 
   def __post_init__(self):
     if not self.levels or self.levels[-1] != FINE_LEVEL:
-      raise HierarchyError(f'hierarchy levels {list(self.levels)} must end with the finest '
-                       f'level, named {FINE_LEVEL!r}.')
+      raise HierarchyError(
+          f'hierarchy levels {list(self.levels)} must end with the finest '
+          f'level, named {FINE_LEVEL!r}.')
     num_fine = len(self.classes[FINE_LEVEL])
     for level in self.levels:
       if level not in self.classes:
         raise HierarchyError(f'hierarchy has no class names for level {level!r}.')
       anc = self.ancestors[level]
       if anc.shape != (num_fine,):
-        raise HierarchyError(f'hierarchy ancestors[{level!r}] has {anc.shape[0]} entries; '
-                         f'it needs one per fine class ({num_fine}).')
+        raise HierarchyError(
+            f'hierarchy ancestors[{level!r}] has {anc.shape[0]} entries; '
+            f'it needs one per fine class ({num_fine}).')
       if num_fine and (anc.min() < 0 or anc.max() >= len(self.classes[level])):
-        raise HierarchyError(f'hierarchy ancestors[{level!r}] holds ids outside '
-                         f'0..{len(self.classes[level]) - 1}.')
+        raise HierarchyError(
+            f'hierarchy ancestors[{level!r}] holds ids outside '
+            f'0..{len(self.classes[level]) - 1}.')
 
   @property
   def num_fine(self) -> int:
@@ -62,8 +65,9 @@ class Hierarchy:
   def check_level(self, level: str, field: str = 'label_level') -> str:
     """Returns `level` if the hierarchy has it, else raises naming `field`."""
     if level not in self.levels:
-      raise HierarchyError(f'{field}={level!r} is not a level of this hierarchy; '
-                       f'choose one of {list(self.levels)}.')
+      raise HierarchyError(
+          f'{field}={level!r} is not a level of this hierarchy; '
+          f'choose one of {list(self.levels)}.')
     return level
 
   def num_classes(self, level: str) -> int:
@@ -117,7 +121,7 @@ class Hierarchy:
 
   def save(self, path: str | os.PathLike[str]) -> None:
     with open(path, 'w') as f:
-      json.dump(self.to_json(), f)
+      f.write(json.dumps(self.to_json()))
 
 
 def label_feature(level: str) -> str:
@@ -158,8 +162,9 @@ def hierarchy_from_json(obj: Mapping[str, Any]) -> Hierarchy:
 def load_hierarchy_file(path: str | os.PathLike[str]) -> Hierarchy:
   """Reads a Hierarchy JSON file (a committed table or a user-supplied one)."""
   if not os.path.exists(path):
-    raise HierarchyError(f'hierarchy file {path} not found; write one in the Hierarchy '
-                            'JSON format of docs/architecture.md.')
+    raise HierarchyError(
+        f'hierarchy file {path} not found; write one in the Hierarchy '
+        'JSON format of docs/architecture.md.')
   with open(path) as f:
     return hierarchy_from_json(json.load(f))
 
@@ -192,7 +197,8 @@ def load_hierarchy(dataset_name: str, data_dir: str | None = None) -> Hierarchy:
   if os.path.exists(stored):
     return load_hierarchy_file(stored)
   if not builder.is_prepared():
-    raise errors.DatasetNotBuiltError(f'dataset {dataset_name} is not built in {data_dir}; run '
-                            f'`python -m jaxrobust.data prepare` or `tfds build` first.')
+    raise errors.DatasetNotBuiltError(
+        f'dataset {dataset_name} is not built in {data_dir}; run '
+        f'`python -m jaxrobust.data prepare` or `tfds build` first.')
   label = builder.info.features[FINE_LEVEL]
   return flat_hierarchy(label.names)

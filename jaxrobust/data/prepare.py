@@ -44,8 +44,9 @@ def _prepare_source(name: str, data_dir: str, manual_dir: str | None) -> str:
     return 'ready'
   instructions = _manual_instructions(builder)
   if instructions and not manual_dir:
-    raise errors.DatasetNotBuiltError(f'{name} needs its manual download: {instructions} Then rerun with '
-                            '--manual_dir=<that folder>.')
+    raise errors.DatasetNotBuiltError(
+        f'{name} needs its manual download: {instructions} Then rerun with '
+        '--manual_dir=<that folder>.')
   config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False)
   builder.download_and_prepare(download_config=config)
   return 'built' if instructions else 'generated'

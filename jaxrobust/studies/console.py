@@ -27,7 +27,8 @@ def datasets_table(statuses: Sequence[DatasetStatus]) -> str:
   words = {'ready': 'ready', 'generate': 'will be generated',
            'materialize': 'will be materialized', 'missing': 'MISSING manual data'}
   return format_table(['dataset', 'state', 'detail'],
-                      [[s.name, words[s.state], s.detail] for s in statuses])
+                      [[s.name, words[s.state], 'see below' if s.state == 'missing' else s.detail]
+                       for s in statuses])
 
 
 def stages_line(runs: Sequence[PlannedRun], num_datasets: int) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import copy
 import dataclasses
 import fnmatch
+import json
 import os
 import re
 from typing import Any
@@ -144,7 +145,7 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
 def _settings(config, field: str) -> list[tuple[str, ml_collections.ConfigDict]]:
   """(name, setting) pairs in the order the config file wrote them."""
   group = config[field]
-  names = list(group.to_dict())  # to_dict keeps insertion order; keys() sorts
+  names = list(json.loads(group.to_json_best_effort()))  # the file's order (to_dict sorts)
   for name in names:
     if not _SETTING_NAME.match(name):
       raise errors.ConfigError(f'config.{field}.{name}: setting names may use letters, digits '

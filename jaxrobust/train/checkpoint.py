@@ -11,6 +11,7 @@ from typing import Any
 from etils import epath
 import grain
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 CHECKPOINT_DIR = 'checkpoints'
@@ -51,10 +52,16 @@ def restore_state(path: str | epath.Path, target_state: dict[str, Any] | None = 
                   ) -> dict[str, Any]:
   """The train state of one checkpoint step directory (e.g. `.../checkpoints/400`).
 
-  Without `target_state` the arrays come back as saved (on the default device).
+  With `target_state` (arrays or ShapeDtypeStructs) the arrays come back with its
+  structure and shardings; without it, as numpy arrays on the host.
   """
-  args = (ocp.args.StandardRestore(jax.tree.map(ocp.utils.to_shape_dtype_struct,
-                                                target_state))
-          if target_state is not None else ocp.args.StandardRestore())
-  with ocp.StandardCheckpointer() as checkpointer:
-    return checkpointer.restore(epath.Path(path) / STATE, args=args)
+  path = epath.Path(path) / STATE
+  if target_state is not None:
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_state)
+    with ocp.StandardCheckpointer() as checkpointer:
+      return checkpointer.restore(path, abstract)
+  with ocp.PyTreeCheckpointer() as checkpointer:
+    metadata = checkpointer.metadata(path).item_metadata
+    tree = getattr(metadata, 'tree', metadata)
+    to_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
+    return checkpointer.restore(path, args=ocp.args.PyTreeRestore(restore_args=to_numpy))

@@ -47,7 +47,7 @@ def evaluate_split(eval_step: EvalStep, params, batch_stats, source: Any,
 
   Arrays are in split order and identical on every process.
   """
-  batch_size = -(-batch_size // jax.device_count()) * jax.device_count()
+  batch_size = -(-batch_size // mesh.size) * mesh.size  # a whole number per device
   ds = pipeline.eval_dataset(source, transform, global_batch_size=batch_size)
   iterator = pipeline.make_iterator(ds, num_workers=num_workers, prefetch=prefetch)
   sharding = mesh_lib.batch_sharding(mesh)

@@ -116,7 +116,7 @@ def _mismatch_message(found: PretrainedCheckpoint, missing: list[str], unexpecte
             f'model.stem={m.stem}, model.width={m.width})')
   else:
     hint = 'Build the architecture that was pre-trained (config.model.*)'
-  return (f'Checkpoint {found.step_dir} does not fit the model: {"; ".join(parts)}. {hint}, '
+  return (f'Checkpoint {found.step_dir} (config.init.model_init) does not fit the model: {"; ".join(parts)}. {hint}, '
           f'or add the keys to config.init.dont_load if they should stay freshly initialized.')
 
 
@@ -135,12 +135,12 @@ def restore_backbone(model: nnx.Module, init: ml_collections.ConfigDict
   model_leaves, saved_leaves = {}, {}
   for collection, variable_type in COLLECTIONS.items():
     pure = nnx.to_pure_dict(nnx.state(model, variable_type))
-    model_leaves.update({f'{collection}/{k}': v for k, v in _flatten(pure).items()})
-    saved_leaves.update({f'{collection}/{k}': v
-                         for k, v in _flatten(saved.get(collection) or {}).items()})
-  load = sorted(k for k in model_leaves if not skip(k))
+    model_leaves.update({f'{collection}/{k}': v for k, v in sorted(_flatten(pure).items())})
+    saved_leaves.update({f'{collection}/{k}': v for k, v in
+                         sorted(_flatten(saved.get(collection) or {}).items())})
+  load = [k for k in model_leaves if not skip(k)]
   missing = [k for k in load if k not in saved_leaves]
-  unexpected = sorted(k for k in saved_leaves if k not in model_leaves and not skip(k))
+  unexpected = [k for k in saved_leaves if k not in model_leaves and not skip(k)]
   conflicts = [f'{k} {tuple(saved_leaves[k].shape)} vs {tuple(model_leaves[k].shape)}'
                for k in load if k in saved_leaves
                and tuple(saved_leaves[k].shape) != tuple(model_leaves[k].shape)]

@@ -1,4 +1,4 @@
-"""Fixture study workdirs in the real on-disk format: runs/<run_id>/result.json + predictions npz."""
+"""Fixture study workdirs in the real on-disk format: runs/<id>/result.json + predictions npz."""
 import json
 import pathlib
 

@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxrobust.analysis import load
 import analysis_fixtures as fixtures
+from jaxrobust.analysis import errors
+from jaxrobust.analysis import load
 
 
 def test_flatten_result_joins_keys_with_dots_and_drops_null_sections():
@@ -66,7 +67,7 @@ def test_rows_without_metrics_are_reported_and_skipped(study_dir):
 
 
 def test_a_folder_without_results_is_a_clear_error(tmp_path):
-  with pytest.raises(FileNotFoundError, match='No runs/<run_id>/result.json or results.csv'):
+  with pytest.raises(errors.AnalysisError, match='No runs/<run_id>/result.json or results.csv'):
     load.load_results(str(tmp_path))
 
 

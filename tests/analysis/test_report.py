@@ -2,8 +2,10 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 
+import analysis_fixtures as fixtures
 from jaxrobust.analysis import load
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import plots
@@ -32,6 +34,20 @@ def test_cli_writes_the_report_without_importing_jax(study_dir, tmp_path):
   text = (out / 'report.md').read_text()
   assert '![OOD vs ID](id_vs_ood.png)' in text
   assert '| num_examples=1000000 | 3 |' in text
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path):
+  workdir = tmp_path / 'study'
+  rng = np.random.default_rng(0)
+  fixtures.write_run(workdir, 'only_scratch', 'scratch', fixtures.test_set(rng, 0.5),
+                     fixtures.test_set(rng, 0.4))
+  done = subprocess.run(
+      [sys.executable, '-m', 'jaxrobust.analysis', str(workdir), f'--out={tmp_path / "out"}'],
+      capture_output=True, text=True, timeout=120)
+  assert done.returncode == 1
+  last = done.stderr.strip().splitlines()[-1]
+  assert last.startswith('error: Need at least two baseline models to fit the trend, found 1')
+  assert 'Traceback' not in done.stderr
 
 
 def test_report_lists_skipped_runs(study_dir, tmp_path):

@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jaxrobust.analysis import errors
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import transforms
 from jaxrobust.analysis import trend
@@ -92,6 +93,12 @@ def test_the_baseline_selection_can_be_a_query():
   by_query = trend.fit_baseline_trend(df, baseline="kind == 'finetune'")
   direct = trend.fit_trend([0.3, 0.7], [0.3, 0.6])
   assert (by_query.slope, by_query.intercept) == pytest.approx((direct.slope, direct.intercept))
+
+
+def test_a_bad_baseline_query_is_a_clear_error():
+  df = _rows(['a', 'b'], ['scratch', 'scratch'], [0.3, 0.5], [0.2, 0.25])
+  with pytest.raises(errors.AnalysisError, match='is not a pandas query.*backticks'):
+    trend.fit_baseline_trend(df, baseline='finetune.epochs >= 10')
 
 
 def test_an_unknown_transform_names_the_choices():

@@ -13,9 +13,10 @@ from jaxrobust.models import mobilenet
 F32 = jnp.float32
 
 
-def test_dense_layer_appends_growth_channels_to_its_input(forward, images):
+def test_dense_layer_appends_growth_channels_to_its_input(
+    rngs, forward, images):
   layer = densenet.DenseLayer(8, growth=4, bn_size=2, dtype=F32,
-                              rngs=nnx.Rngs(0))
+                              rngs=rngs())
   x = images(size=6, channels=8)
   y = forward(layer, x)
   assert y.shape == (4, 6, 6, 12)
@@ -24,8 +25,8 @@ def test_dense_layer_appends_growth_channels_to_its_input(forward, images):
 
 @pytest.mark.parametrize('stem, final_map', [('imagenet', 4), ('small', 16)])
 def test_densenet_stem_and_transition_downsample(
-    forward, images, stem, final_map):
-  model = densenet.DenseNet((1, 1), num_classes=3, rngs=nnx.Rngs(0),
+    rngs, forward, images, stem, final_map):
+  model = densenet.DenseNet((1, 1), num_classes=3, rngs=rngs(),
                             growth=4, init_features=8, stem=stem)
   x = images(size=32)
 
@@ -42,8 +43,9 @@ def test_densenet_stem_and_transition_downsample(
   assert forward(model, x).shape == (4, 3)
 
 
-def test_squeeze_excite_scales_each_channel_by_a_gate_in_0_1(forward, images):
-  se = mobilenet.SqueezeExcite(16, dtype=F32, rngs=nnx.Rngs(0))
+def test_squeeze_excite_scales_each_channel_by_a_gate_in_0_1(
+    rngs, forward, images):
+  se = mobilenet.SqueezeExcite(16, dtype=F32, rngs=rngs())
   x = jnp.abs(images(size=5, channels=16)) + 0.1
   gate = forward(se, x) / x
   assert np.all((gate >= 0) & (gate <= 1))
@@ -59,10 +61,10 @@ def test_squeeze_excite_width_follows_torchvision_rounding():
 
 @pytest.mark.parametrize('stride, residual, out_size', [(1, True, 8), (2, False, 4)])
 def test_inverted_residual_skips_only_when_shape_is_kept(
-    forward, images, stride, residual, out_size):
+    rngs, forward, images, stride, residual, out_size):
   spec = mobilenet.BlockSpec(kernel=3, expanded=32, out=16, squeeze_excite=True,
                              hard_swish=True, stride=stride)
-  block = mobilenet.InvertedResidual(16, spec, 1.0, dtype=F32, rngs=nnx.Rngs(0))
+  block = mobilenet.InvertedResidual(16, spec, 1.0, dtype=F32, rngs=rngs())
   assert block.residual == residual
   assert forward(block, images(size=8, channels=16)).shape == (4, out_size,
                                                                out_size, 16)
@@ -81,21 +83,16 @@ def test_adaptive_avg_pool_repeats_pixels_of_maps_smaller_than_target():
   np.testing.assert_allclose(pooled[0, :, 0, 0], [1, 1, 1, 2, 2, 2])
 
 
-def tiny_alexnet(stem: str = 'small') -> alexnet.AlexNet:
-  return alexnet.AlexNet(num_classes=3, rngs=nnx.Rngs(0), stem=stem,
-                         width=1 / 16)
-
-
-def test_alexnet_dropout_is_active_only_in_train_mode(forward, images):
-  model = tiny_alexnet()
+def test_alexnet_dropout_is_active_only_in_train_mode(rngs, forward, images):
+  model = alexnet.AlexNet(num_classes=3, rngs=rngs(), stem='small', width=1 / 16)
   x = images(size=16)
   assert not np.allclose(forward(model, x), forward(model, x))
   model.eval()
   np.testing.assert_array_equal(forward(model, x), forward(model, x))
 
 
-def test_alexnet_rejects_images_too_small_for_its_imagenet_stem():
-  model = nnx.eval_shape(lambda: tiny_alexnet('imagenet'))
+def test_alexnet_rejects_images_too_small_for_its_imagenet_stem(abstract_model):
+  model = abstract_model('alexnet', num_classes=3, width=1 / 16)
   x = jax.ShapeDtypeStruct((1, 32, 32, 3), F32)
   with pytest.raises(ValueError, match='config.data.image_size'):
     nnx.eval_shape(lambda m, x: m(x), model, x)

@@ -21,17 +21,17 @@ def last_feature_map(model, x):
     ('small', 16),    # 3x3/1, no pool, then one strided stage: 32 -> 16
 ])
 def test_stem_sets_downsampling_and_logits_shape(
-    forward, images, stem, final_map):
-  model = build_model('resnet_tiny', num_classes=7, rngs=nnx.Rngs(0), stem=stem)
+    rngs, forward, images, stem, final_map):
+  model = build_model('resnet_tiny', num_classes=7, rngs=rngs(), stem=stem)
   x = images(size=32)
   feature_map = nnx.eval_shape(last_feature_map, model, x)
   assert feature_map.shape[1:3] == (final_map, final_map)
   assert forward(model, x).shape == (4, 7)
 
 
-def test_unknown_stem_is_rejected_with_the_config_field():
+def test_unknown_stem_is_rejected_with_the_config_field(rngs):
   with pytest.raises(ValueError, match='config.model.stem'):
-    build_model('resnet_tiny', num_classes=2, rngs=nnx.Rngs(0), stem='cifar')
+    build_model('resnet_tiny', num_classes=2, rngs=rngs(), stem='cifar')
 
 
 def test_bottleneck_head_reads_four_times_the_last_stage_width(abstract_model):
@@ -56,8 +56,8 @@ def test_resnext_uses_grouped_3x3_convs(abstract_model):
 @pytest.mark.parametrize('block, last', [
     (resnet.BasicBlock, 'conv2'), (resnet.Bottleneck, 'conv3')])
 def test_each_residual_block_starts_as_identity_plus_relu(
-    forward, images, block, last):
-  b = block(32, 32 // block.expansion, 1, dtype=jnp.float32, rngs=nnx.Rngs(0))
+    rngs, forward, images, block, last):
+  b = block(32, 32 // block.expansion, 1, dtype=jnp.float32, rngs=rngs())
   np.testing.assert_array_equal(getattr(b, last).bn.scale[...], 0.0)
   np.testing.assert_array_equal(b.conv1.bn.scale[...], 1.0)
   x = images(size=8, channels=32)

@@ -3,14 +3,11 @@
 All checks here run on abstract (shape-only) models: nothing is initialized or
 computed, so even the 224px-class networks cost only a trace.
 """
-import functools
-
 from flax import nnx
 import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxrobust.models import build_model
 from jaxrobust.models import model_names
 
 # Parameter counts of the torchvision models with 1000 classes.
@@ -35,45 +32,45 @@ FORWARD_CHECKED = [
 IMAGE_SIZE = {'imagenet': 64, 'small': 32}
 
 
-@functools.cache
-def abstract(name: str, num_classes: int = 1000, **kwargs) -> nnx.Module:
-  """Shape-only model, built once per argument set for this module's tests."""
-  return nnx.eval_shape(lambda: build_model(
-      name, num_classes=num_classes, rngs=nnx.Rngs(0), **kwargs))
-
-
-def small_bf16(name: str, stem: str) -> nnx.Module:
-  return abstract(name, num_classes=5, stem=stem, width=0.25,
-                  dtype=jnp.bfloat16)
-
-
 def params(model: nnx.Module) -> list[jax.ShapeDtypeStruct]:
   return jax.tree.leaves(nnx.state(model, nnx.Param))
 
 
+def eval_mode_logits(model: nnx.Module, x: jax.Array) -> jax.Array:
+  model.eval()
+  return model(x)
+
+
 @pytest.mark.parametrize('name', sorted(TORCHVISION_PARAMS))
-def test_param_count_matches_torchvision(name):
-  count = sum(p.size for p in params(abstract(name)))
+def test_param_count_matches_torchvision(abstract_model, name):
+  count = sum(p.size for p in params(abstract_model(name)))
   assert count == pytest.approx(TORCHVISION_PARAMS[name], rel=0.01)
 
 
 @pytest.mark.parametrize('name', model_names())
-def test_head_is_a_linear_from_backbone_features_to_classes(name):
-  model = abstract(name)
+def test_head_is_a_linear_from_backbone_features_to_classes(
+    abstract_model, name):
+  model = abstract_model(name)
   assert isinstance(model.head, nnx.Linear)
   assert model.head.kernel.shape == (model.num_features, 1000)
 
 
 @pytest.mark.parametrize('name, stem', FORWARD_CHECKED)
-def test_images_map_to_float32_logits_per_class(name, stem):
+def test_images_map_to_float32_logits_per_class(abstract_model, name, stem):
+  model = abstract_model(name, num_classes=5, stem=stem, width=0.25,
+                         dtype=jnp.bfloat16)
   size = IMAGE_SIZE[stem]
   x = jax.ShapeDtypeStruct((2, size, size, 3), jnp.float32)
-  logits = nnx.eval_shape(lambda m, x: m(x), small_bf16(name, stem), x)
+  # Eval mode: tracing BatchNorm updates costs O(trace size) each in jax 0.10
+  # (jax-ml/jax#40041), and the statistics do not change the logits' shape.
+  logits = nnx.eval_shape(eval_mode_logits, model, x)
   assert logits.shape == (2, 5)
   assert logits.dtype == jnp.float32
 
 
-@pytest.mark.parametrize('name', model_names())
-def test_bfloat16_compute_keeps_float32_params(name):
-  dtypes = {p.dtype for p in params(small_bf16(name, 'imagenet'))}
+@pytest.mark.parametrize('name', sorted({name for name, _ in FORWARD_CHECKED}))
+def test_bfloat16_compute_keeps_float32_params(abstract_model, name):
+  model = abstract_model(name, num_classes=5, stem='imagenet', width=0.25,
+                         dtype=jnp.bfloat16)
+  dtypes = {p.dtype for p in params(model)}
   assert dtypes == {jnp.dtype(jnp.float32)}

@@ -25,24 +25,33 @@ class SearchSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Systems:
-  """Accepted systems: coeffs (N, max_maps, 6), probs (N, max_maps), fill_rates (N,)."""
+  """Accepted systems: coeffs (N, max_maps, 6), probs (N, max_maps), their fill rates (N,)
+  and the search candidate ids (N,) whose render streams measured those rates."""
   coeffs: np.ndarray
   probs: np.ndarray
   fill_rates: np.ndarray
+  search_ids: np.ndarray
 
   def __len__(self) -> int:
     return len(self.coeffs)
 
   def to_json(self) -> dict:
     """Plain lists, for dataset metadata."""
-    return {'coeffs': self.coeffs.tolist(), 'probs': self.probs.tolist(),
-            'fill_rates': self.fill_rates.tolist()}
+    return {k: v.tolist() for k, v in dataclasses.asdict(self).items()}
 
   @classmethod
   def from_json(cls, data: dict) -> 'Systems':
     """Inverse of `to_json`."""
     return cls(np.asarray(data['coeffs'], np.float32), np.asarray(data['probs'], np.float32),
-               np.asarray(data['fill_rates'], np.float32))
+               np.asarray(data['fill_rates'], np.float32),
+               np.asarray(data['search_ids'], np.int64))
+
+  @classmethod
+  def from_accepted(cls, accepted: list[tuple[np.ndarray, np.ndarray, float, int]]) -> 'Systems':
+    """Systems from (coeffs, probs, fill rate, search id) tuples."""
+    coeffs, probs, rates, ids = zip(*accepted)
+    return cls(np.stack(coeffs), np.stack(probs), np.asarray(rates, np.float32),
+               np.asarray(ids, np.int64))
 
 
 def measure_fill_rates(coeffs: np.ndarray, probs: np.ndarray, candidate_ids: np.ndarray,
@@ -62,7 +71,7 @@ def search_categories(num_categories: int, seed: int,
   """The first `num_categories` random systems (in a seeded order) that pass the fill rate."""
   mesh = mesh or render.data_mesh()
   rng = np.random.default_rng(seed)
-  accepted: list[tuple[np.ndarray, np.ndarray, float]] = []
+  accepted: list[tuple[np.ndarray, np.ndarray, float, int]] = []
   next_id = 0
   with tqdm.tqdm(total=num_categories, desc='FractalDB category search', unit='cat') as bar:
     while len(accepted) < num_categories:
@@ -73,10 +82,9 @@ def search_categories(num_categories: int, seed: int,
       ids = np.arange(next_id, next_id + len(batch))
       next_id += len(batch)
       rates = measure_fill_rates(coeffs, probs, ids, seed, settings, mesh)
-      for c, p, r in zip(coeffs, probs, rates):
+      for c, p, r, k in zip(coeffs, probs, rates, ids):
         if r >= settings.fill_threshold and len(accepted) < num_categories:
-          accepted.append((c, p, float(r)))
+          accepted.append((c, p, float(r), int(k)))
           bar.update(1)
       bar.set_postfix(tried=next_id)
-  return Systems(np.stack([a[0] for a in accepted]), np.stack([a[1] for a in accepted]),
-                 np.asarray([a[2] for a in accepted], np.float32))
+  return Systems.from_accepted(accepted)

@@ -17,7 +17,7 @@ def grow_level(parents: Systems, children_per_parent: int, noise: float, seed: i
   coefficients plus Gaussian noise of std `noise`, accepted at the fill-rate threshold."""
   rng = np.random.default_rng([seed, 7, level])
   needed = len(parents) * children_per_parent
-  slots: list[tuple[np.ndarray, np.ndarray, float] | None] = [None] * needed
+  slots: list[tuple[np.ndarray, np.ndarray, float, int] | None] = [None] * needed
   next_id = level * _LEVEL_STREAM
   with tqdm.tqdm(total=needed, desc=f'Fractal hierarchy level {level + 1}', unit='cls') as bar:
     for _ in range(MAX_ROUNDS):
@@ -35,17 +35,16 @@ def grow_level(parents: Systems, children_per_parent: int, noise: float, seed: i
       ids = np.arange(next_id, next_id + len(tries))
       next_id += len(tries)
       rates = measure_fill_rates(coeffs, probs, ids, seed, settings, mesh)
-      for slot, c, p, r in zip(tries, coeffs, probs, rates):
+      for slot, c, p, r, k in zip(tries, coeffs, probs, rates, ids):
         if slots[slot] is None and r >= settings.fill_threshold:
-          slots[slot] = (c, p, float(r))
+          slots[slot] = (c, p, float(r), int(k))
           bar.update(1)
   if any(v is None for v in slots):
     raise RuntimeError(
         f'level {level + 1}: {sum(v is None for v in slots)} child systems missed the fill rate '
         f'{settings.fill_threshold} after {MAX_ROUNDS} tries; lower the config field '
         f'child_noise (now {noise}) or fill_threshold.')
-  return Systems(np.stack([v[0] for v in slots]), np.stack([v[1] for v in slots]),
-                 np.asarray([v[2] for v in slots], np.float32))
+  return Systems.from_accepted(slots)
 
 
 def grow_tree(roots: Systems, branching: tuple[int, ...], child_noise: tuple[float, ...],

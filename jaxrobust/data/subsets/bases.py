@@ -54,13 +54,15 @@ def open_base(source: spec_lib.Source, data_dir: str | None, field: str = 'sourc
         f'`python -m jaxrobust.data prepare --config=...` (generated sources) or `tfds build '
         f'{source.name} --imports=jaxrobust.data --manual_dir=M --data_dir={data_dir}`.')
   if source.split not in builder.info.splits:
-    raise spec_lib.SpecError(f'{field}: {source.name} has no split {source.split!r}; its splits are '
-                     f'{sorted(builder.info.splits)}.')
+    raise spec_lib.SpecError(
+        f'{field}: {source.name} has no split {source.split!r}; its splits are '
+        f'{sorted(builder.info.splits)}.')
   features = builder.info.features
   for key in (records_lib.IMAGE_KEY, hierarchy_lib.FINE_LEVEL):
     if key not in features:
-      raise spec_lib.SpecError(f'{field}: {source.name} has no {key!r} feature; a subset base needs '
-                       f'`image` and `label` features.')
+      raise spec_lib.SpecError(
+          f'{field}: {source.name} has no {key!r} feature; a subset base needs '
+          f'`image` and `label` features.')
   return Base(source.name, source.split, builder)
 
 
@@ -84,7 +86,7 @@ def read_chunks(source, ids: np.ndarray, desc: str):
       bar.update(len(chunk))
 
 
-def _index_path(base: Base) -> str:
+def label_index_path(base: Base) -> str:
   slug = base.name.replace('/', '-')
   return os.path.join(str(base.builder.data_dir_root), spec_lib.BUILDER_NAME, _INDEX_DIR,
                       f'{slug}-{base.version}-{base.split}.npy')
@@ -103,7 +105,7 @@ def _read_base_labels(base: Base) -> np.ndarray:
 
 def base_labels(base: Base) -> np.ndarray:
   """The base's own `label` id of every record of the split (read once, then cached)."""
-  path = _index_path(base)
+  path = label_index_path(base)
   if os.path.exists(path):
     labels = np.load(path)
     if len(labels) == base.num_records:
@@ -127,8 +129,9 @@ def fine_ids_of_base_labels(base: Base, hierarchy: hierarchy_lib.Hierarchy) -> n
   position = {name: i for i, name in enumerate(fine_names)}
   missing = [n for n in names if n not in position]
   if missing:
-    raise spec_lib.SpecError(f'the hierarchy of {base.name} lacks its classes {missing[:5]} '
-                     f'({len(missing)} in all); fix or supply the hierarchy file.')
+    raise spec_lib.SpecError(
+        f'the hierarchy of {base.name} lacks its classes {missing[:5]} '
+        f'({len(missing)} in all); fix or supply the hierarchy file.')
   return np.array([position[n] for n in names], dtype=np.int64)
 
 

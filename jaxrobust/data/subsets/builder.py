@@ -8,9 +8,11 @@ dataset_info, features and metadata.json).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Any
 
+from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
@@ -35,7 +37,8 @@ class SubsetMetadata(tfds.core.MetadataDict):
   """metadata.json (the manifest) plus the subset's own hierarchy.json beside it."""
 
   def save_metadata(self, data_dir):
-    super().save_metadata(data_dir)
+    # json.dumps (C encoder), not TFDS's json.dump: manifests list every record.
+    (epath.Path(data_dir) / 'metadata.json').write_text(json.dumps(self))
     hierarchy = manifest_lib.manifest_hierarchy(self[manifest_lib.MANIFEST_KEY])
     hierarchy.save(os.path.join(os.fspath(data_dir), hierarchy_lib.HIERARCHY_FILE))
 
@@ -44,7 +47,8 @@ def subset_features(manifest: dict[str, Any]) -> tfds.features.FeaturesDict:
   """`image` (encoded, as in the base), a label per level, `source`, `base_index`."""
   hierarchy = manifest_lib.manifest_hierarchy(manifest)
   image = manifest['image']
-  features = {'image': tfds.features.Image(shape=tuple(image['shape']), dtype=np.dtype(image['dtype']),
+  features = {'image': tfds.features.Image(shape=tuple(image['shape']),
+                                           dtype=np.dtype(image['dtype']),
                                            encoding_format=image['encoding_format'])}
   for level in hierarchy.levels:
     features[hierarchy_lib.label_feature(level)] = tfds.features.ClassLabel(
@@ -96,9 +100,10 @@ def _open_manifest_bases(manifest: dict[str, Any], data_dir: str) -> list[bases_
     base = bases_lib.open_base(spec_lib.Source(src['name'], src['split']), data_dir,
                                field=f'sources[{s}]')
     if base.version != src['version']:
-      raise spec_lib.SpecError(f'sources[{s}]: the manifest was made from {src["name"]} version '
-                       f'{src["version"]}, but {data_dir} holds version {base.version}; build '
-                       'that version to recreate this subset.')
+      raise spec_lib.SpecError(
+          f'sources[{s}]: the manifest was made from {src["name"]} version '
+          f'{src["version"]}, but {data_dir} holds version {base.version}; build '
+          'that version to recreate this subset.')
     bases.append(base)
   return bases
 

@@ -35,8 +35,9 @@ def _image_description(images: Sequence[tfds.features.Image]) -> dict[str, Any]:
   """One Image feature for all sources: dims that differ become None."""
   shapes = [tuple(img.shape) for img in images]
   if len({len(s) for s in shapes}) != 1:
-    raise errors.UserError('sources: their image features have different ranks; mix only '
-                     'datasets of still images.')
+    raise errors.UserError(
+        'sources: their image features have different ranks; mix only '
+        'datasets of still images.')
   shape = [dims[0] if len(set(dims)) == 1 else None for dims in zip(*shapes)]
   formats = {img.encoding_format for img in images}
   return {'shape': shape, 'dtype': np.dtype(images[0].np_dtype).name,
@@ -85,16 +86,12 @@ def manifest_hierarchy(manifest: dict[str, Any]) -> hierarchy_lib.Hierarchy:
   return hierarchy_lib.hierarchy_from_json(manifest['hierarchy'])
 
 
-def save_manifest(manifest: dict[str, Any], path: str | os.PathLike[str]) -> None:
-  with open(path, 'w') as f:
-    json.dump(manifest, f)
-
-
 def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
   """Reads a manifest file, or the `metadata.json` of a materialized subset."""
   if not os.path.exists(path):
-    raise errors.UserError(f'manifest {path} not found; give a manifest JSON or a subset\'s '
-                            'metadata.json.')
+    raise errors.UserError(
+        f'manifest {path} not found; give a manifest JSON or a subset\'s '
+        'metadata.json.')
   with open(path) as f:
     obj = json.load(f)
   obj = obj.get(MANIFEST_KEY, obj)

@@ -36,24 +36,27 @@ def is_materialized(name: str, data_dir: str | None) -> bool:
 def read_manifest(name: str, data_dir: str | None) -> dict[str, Any]:
   """The manifest stored in a materialized subset's metadata."""
   if not is_materialized(name, data_dir):
-    raise errors.DatasetNotBuiltError(f'subset {name} is not materialized in {resolve_data_dir(data_dir)}; '
-                            'run `python -m jaxrobust.data prepare --config=...` first.')
+    raise errors.DatasetNotBuiltError(
+        f'subset {name} is not materialized in {resolve_data_dir(data_dir)}; '
+        'run `python -m jaxrobust.data prepare --config=...` first.')
   return manifest_lib.load_manifest(os.path.join(subset_dir(name, data_dir), 'metadata.json'))
 
 
 def _check_label_level(spec: spec_lib.SubsetSpec, levels: list[str]) -> None:
   level = spec_lib.train_level(spec)
   if level not in levels:
-    raise spec_lib.SpecError(f'label_level={level!r} is not a level of every source; choose one of '
-                     f'{levels}.')
+    raise spec_lib.SpecError(
+        f'label_level={level!r} is not a level of every source; choose one of '
+        f'{levels}.')
 
 
 def _check_existing(spec: spec_lib.SubsetSpec, name: str, data_dir: str) -> None:
   manifest = read_manifest(name, data_dir)
   stored = spec_lib.as_spec(manifest['spec'])
   if spec_lib.selection_key(stored) != spec_lib.selection_key(spec):
-    raise spec_lib.SpecError(f'{subset_dir(name, data_dir)} holds another spec under the same name; '
-                     'delete that directory to rebuild it.')
+    raise spec_lib.SpecError(
+        f'{subset_dir(name, data_dir)} holds another spec under the same name; '
+        'delete that directory to rebuild it.')
   _check_label_level(spec, list(manifest['hierarchy']['levels']))
 
 
@@ -85,7 +88,8 @@ def recreate(manifest: dict[str, Any] | str, data_dir: str | None) -> str:
   if is_materialized(manifest['name'], data_dir):
     stored = read_manifest(manifest['name'], data_dir)
     if json.dumps(stored, sort_keys=True) != json.dumps(manifest, sort_keys=True):
-      raise spec_lib.SpecError(f'{subset_dir(manifest["name"], data_dir)} holds a different manifest; '
-                       'delete that directory to recreate it.')
+      raise spec_lib.SpecError(
+          f'{subset_dir(manifest["name"], data_dir)} holds a different manifest; '
+          'delete that directory to recreate it.')
     return manifest['name']
   return builder_lib.build(manifest, data_dir)

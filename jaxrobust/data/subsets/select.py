@@ -96,7 +96,8 @@ def _class_pool(hierarchy: hierarchy_lib.Hierarchy, sizes: np.ndarray,
         f'groups are {sorted(hierarchy.groups)}.') from None
   pool = np.intersect1d(pool, allowed)
   if not pool.size:
-    raise spec_lib.SpecError(f'class_filter={class_filter!r} leaves no class with examples in {where}.')
+    raise spec_lib.SpecError(
+        f'class_filter={class_filter!r} leaves no class with examples in {where}.')
   return pool
 
 
@@ -116,9 +117,10 @@ def _take(by_class: list[np.ndarray], classes: np.ndarray, counts: np.ndarray,
 def _check_counts_fit(counts: np.ndarray, sizes: np.ndarray, field: str, value: int,
                       largest: int, where: str) -> None:
   if np.any(counts > sizes):
-    raise spec_lib.SpecError(f'{field}={value} asks for more images than {where} has in some selected '
-                     f'class (the smallest has {sizes.min()}); the largest feasible {field} is '
-                     f'{largest}.')
+    raise spec_lib.SpecError(
+        f'{field}={value} asks for more images than {where} has in some selected '
+        f'class (the smallest has {sizes.min()}); the largest feasible {field} is '
+        f'{largest}.')
 
 
 def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
@@ -135,8 +137,9 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
     k = n // m
   if k is not None:
     if k > len(order):
-      raise spec_lib.SpecError(f'num_classes={k} is more than the {len(order)} classes with examples in '
-                       f'{quota.where}; the largest feasible num_classes is {len(order)}.')
+      raise spec_lib.SpecError(
+          f'num_classes={k} is more than the {len(order)} classes with examples in '
+          f'{quota.where}; the largest feasible num_classes is {len(order)}.')
     order = order[:k]
   class_sizes = sizes[order]
   if m is not None:
@@ -163,27 +166,30 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   k = quota.num_classes
   if k is not None:
     if k > len(supers):
-      raise spec_lib.SpecError(f'num_classes={k} is more than the {len(supers)} superclasses at level '
-                       f'{div.level!r} in {quota.where}; the largest feasible num_classes is '
-                       f'{len(supers)}.')
+      raise spec_lib.SpecError(
+          f'num_classes={k} is more than the {len(supers)} superclasses at level '
+          f'{div.level!r} in {quota.where}; the largest feasible num_classes is '
+          f'{len(supers)}.')
     supers = supers[:k]
   r, per_super = div.subclasses_per_superclass, div.images_per_superclass
   subs = [_rng(quota, 'subclasses', int(s)).permutation(pool[ancestors[pool] == s])
           for s in supers]
   fewest = min(len(s) for s in subs)
   if r > fewest:
-    raise spec_lib.SpecError(f'diversity.subclasses_per_superclass={r} is more than some superclass at '
-                     f'level {div.level!r} of {quota.where} has; the largest feasible '
-                     f'diversity.subclasses_per_superclass is '
-                     f'{fewest}.')
+    raise spec_lib.SpecError(
+        f'diversity.subclasses_per_superclass={r} is more than some superclass at '
+        f'level {div.level!r} of {quota.where} has; the largest feasible '
+        f'diversity.subclasses_per_superclass is '
+        f'{fewest}.')
   subs = [s[:r] for s in subs]
   largest = min(_largest_feasible(lambda t, s=s: bool(np.all(balanced_counts(t, r) <= sizes[s])),
                                   int(sizes[s].sum())) for s in subs)
   if per_super > largest:
-    raise spec_lib.SpecError(f'diversity.images_per_superclass={per_super} asks for more images than the '
-                     f'chosen subclasses of {quota.where} hold; the largest feasible '
-                     f'diversity.images_per_superclass is '
-                     f'{largest}.')
+    raise spec_lib.SpecError(
+        f'diversity.images_per_superclass={per_super} asks for more images than the '
+        f'chosen subclasses of {quota.where} hold; the largest feasible '
+        f'diversity.images_per_superclass is '
+        f'{largest}.')
   classes = np.concatenate(subs)
   counts = np.concatenate([balanced_counts(per_super, r) for _ in subs])
   return _take(by_class, classes, counts, quota)

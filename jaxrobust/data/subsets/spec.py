@@ -89,8 +89,9 @@ def as_spec(config: Any) -> SubsetSpec:
   config = _to_plain(config)
   raw_sources = _get(config, 'sources')
   if not raw_sources:
-    raise SpecError('sources: give at least one {name, split, weight} entry, e.g. '
-                     "[{'name': 'fractal_hierarchy/small', 'split': 'train', 'weight': 1.0}].")
+    raise SpecError(
+        'sources: give at least one {name, split, weight} entry, e.g. '
+        "[{'name': 'fractal_hierarchy/small', 'split': 'train', 'weight': 1.0}].")
   if isinstance(raw_sources, (str, Mapping)):
     raw_sources = [raw_sources]
   sources = []
@@ -110,8 +111,9 @@ def as_spec(config: Any) -> SubsetSpec:
     missing = [f for f in ('level', 'subclasses_per_superclass', 'images_per_superclass')
                if _get(diversity, f) is None]
     if missing:
-      raise SpecError(f'diversity.{missing[0]} is missing: diversity needs level, '
-                       'subclasses_per_superclass and images_per_superclass.')
+      raise SpecError(
+          f'diversity.{missing[0]} is missing: diversity needs level, '
+          'subclasses_per_superclass and images_per_superclass.')
     diversity = Diversity(
         level=str(_get(diversity, 'level')),
         subclasses_per_superclass=_optional_int(
@@ -139,33 +141,40 @@ def validate(spec: SubsetSpec) -> SubsetSpec:
     if not s.weight > 0:
       raise SpecError(f'sources[{i}].weight={s.weight} must be > 0.')
   if abs(total - 1.0) > _WEIGHT_TOLERANCE:
-    raise SpecError(f'sources: weights sum to {total:g}; they must sum to 1 (e.g. divide each '
-                     f'weight by {total:g}).')
+    raise SpecError(
+        f'sources: weights sum to {total:g}; they must sum to 1 (e.g. divide each '
+        f'weight by {total:g}).')
   names = [(s.name, s.split) for s in spec.sources]
   if len(set(names)) != len(names):
     raise SpecError('sources: the same name and split appears twice; merge the entries.')
   n, k, m = spec.num_examples, spec.num_classes, spec.images_per_class
   if n is not None and k is not None and m is not None and n != k * m:
-    raise SpecError(f'num_examples={n} must equal num_classes x images_per_class = {k * m}; '
-                     'give only two of the three.')
+    raise SpecError(
+        f'num_examples={n} must equal num_classes x images_per_class = {k * m}; '
+        'give only two of the three.')
   if n is not None and m is not None and k is None and n % m:
-    raise SpecError(f'num_examples={n} is not a multiple of images_per_class={m}; the largest '
-                     f'feasible num_examples below it is {n // m * m}.')
+    raise SpecError(
+        f'num_examples={n} is not a multiple of images_per_class={m}; the largest '
+        f'feasible num_examples below it is {n // m * m}.')
   if n is not None and k is not None and n < k:
-    raise SpecError(f'num_classes={k} is more than num_examples={n} allows; the largest '
-                     f'feasible num_classes is {n}.')
+    raise SpecError(
+        f'num_classes={k} is more than num_examples={n} allows; the largest '
+        f'feasible num_classes is {n}.')
   if len(spec.sources) > 1 and n is None and k is None:
-    raise SpecError('num_examples: a mixture of several sources needs num_examples (or '
-                     'num_classes) to split by weight.')
+    raise SpecError(
+        'num_examples: a mixture of several sources needs num_examples (or '
+        'num_classes) to split by weight.')
   div = spec.diversity
   if div is not None:
     if n is not None or m is not None:
       field = 'num_examples' if n is not None else 'images_per_class'
-      raise SpecError(f'{field} must be None with diversity: the size is set by '
-                       'diversity.images_per_superclass (and num_classes superclasses).')
+      raise SpecError(
+          f'{field} must be None with diversity: the size is set by '
+          'diversity.images_per_superclass (and num_classes superclasses).')
     if div.level == hierarchy_lib.FINE_LEVEL:
-      raise SpecError(f'diversity.level={div.level!r} must be a coarser level than the fine '
-                       'classes it groups.')
+      raise SpecError(
+          f'diversity.level={div.level!r} must be a coarser level than the fine '
+          'classes it groups.')
     if div.images_per_superclass < div.subclasses_per_superclass:
       raise SpecError(
           f'diversity.subclasses_per_superclass={div.subclasses_per_superclass} is more than '
@@ -203,7 +212,8 @@ def config_name(spec: SubsetSpec) -> str:
   if isinstance(spec.class_filter, str):
     parts.append('f-' + _slug(spec.class_filter))
   elif spec.class_filter is not None:
-    parts.append(f'f{len(spec.class_filter)}')
+    names = '-'.join(_slug(c) for c in spec.class_filter)
+    parts.append(f'f-{names}' if len(names) <= 24 else f'f{len(spec.class_filter)}')
   if spec.diversity is not None:
     d = spec.diversity
     parts.append(f'div-{_slug(d.level, 16)}-r{d.subclasses_per_superclass}'

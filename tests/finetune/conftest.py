@@ -1,0 +1,35 @@
+"""Session fixtures: the datasets, one pre-training run and the fine-tune runs from it."""
+import pathlib
+
+import pytest
+
+from jaxrobust import train
+
+import finetune_fixtures as ff  # pylint: disable=g-bad-import-order  (tests/finetune)
+
+
+@pytest.fixture(scope='session')
+def data_dir(tmp_path_factory) -> pathlib.Path:
+  """A TFDS data_dir holding `ft_pretrain_images` and `ft_wildcam`."""
+  path = tmp_path_factory.mktemp('tfds')
+  ff.build_datasets(str(path))
+  return path
+
+
+@pytest.fixture(scope='session')
+def workdir(tmp_path_factory) -> pathlib.Path:
+  return tmp_path_factory.mktemp('workdir')
+
+
+@pytest.fixture(scope='session')
+def pretrain_dir(data_dir, workdir) -> pathlib.Path:
+  """The run directory of a tiny model pre-trained on 5 classes."""
+  return pathlib.Path(train.run_single(ff.pretrain_config(data_dir), workdir)['run_dir'])
+
+
+@pytest.fixture(scope='session')
+def finetune_dir(data_dir, workdir, pretrain_dir) -> pathlib.Path:
+  """A full fine-tune of it on the 3-class camera-trap data, evaluated after every epoch."""
+  config = ff.finetune_config(data_dir, **{
+      'init.model_init': str(pretrain_dir), 'eval_every_epochs': 1.0, 'save_logits': True})
+  return pathlib.Path(train.run_single(config, workdir)['run_dir'])

@@ -1,0 +1,76 @@
+"""Bad input stops with a one-line message that says what to do."""
+import json
+import subprocess
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import REPO, cli_command, cli_env, tiny_config
+from jaxrobust import errors
+from jaxrobust import train
+from jaxrobust.train import checkpoint
+
+
+def _one_line(error: pytest.ExceptionInfo) -> str:
+  message = str(error.value)
+  assert '\n' not in message
+  return message
+
+
+def test_unknown_config_field_is_named(data_dir, tmp_path):
+  config = tiny_config(data_dir)
+  config.optimizer.lr = 0.1
+  with pytest.raises(errors.ConfigError) as error:
+    train.train_and_evaluate(config, tmp_path)
+  message = _one_line(error)
+  assert "'optimizer.lr'" in message and 'configs/common.py' in message
+
+
+def test_unknown_model_name_lists_the_valid_names(data_dir, tmp_path):
+  with pytest.raises(errors.ConfigError) as error:
+    train.train_and_evaluate(tiny_config(data_dir, **{'model.name': 'resnet19'}), tmp_path)
+  message = _one_line(error)
+  assert 'resnet19' in message and 'resnet18' in message and 'config.model.name' in message
+
+
+def test_dataset_not_built_names_the_command_that_builds_it(tmp_path):
+  config = tiny_config(tmp_path / 'empty', **{'data.name': 'fractaldb/tiny',
+                                              'data.auto_prepare': False})
+  with pytest.raises(errors.DatasetNotBuiltError) as error:
+    train.train_and_evaluate(config, tmp_path / 'run')
+  message = _one_line(error)
+  assert 'tfds build fractaldb --config=tiny' in message
+  assert 'python -m jaxrobust.data prepare' in message
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_dir, tmp_path):
+  # Warm-up keeps the first steps sane; then a learning rate of 1e30 overflows.
+  config = tiny_config(data_dir, **{'optimizer.learning_rate': 1e30,
+                                    'optimizer.warmup_steps': 20,
+                                    'checkpoint_every_steps': 1})
+  with pytest.raises(errors.NonFiniteLossError) as error:
+    train.train_and_evaluate(config, tmp_path)
+  message = _one_line(error)
+  assert 'NaN or inf' in message and 'config.optimizer.learning_rate' in message
+  steps = sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir() if p.name.isdigit())
+  assert steps, 'no good checkpoint was kept'
+  assert f'last good checkpoint: step {steps[-1]}' in message
+  for step in steps:
+    state = checkpoint.restore_state(tmp_path / 'checkpoints' / str(step))
+    assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(state['params']))
+
+
+@pytest.mark.parametrize('override, expected', [
+    ('optimizer.lr=0.1', "error: --config.optimizer.lr: the config has no field 'lr'"),
+    ('model.name=resnet19', "error: Unknown model 'resnet19' (config.model.name)"),
+])
+def test_cli_prints_bad_input_as_one_line_without_traceback(data_dir, tmp_path, override,
+                                                            expected):
+  key, value = override.split('=')
+  command = cli_command(tmp_path, data_dir) + [f'--config.{key}={value}']
+  result = subprocess.run(command, cwd=REPO, env=cli_env(1), capture_output=True, text=True,
+                          timeout=120, check=False)
+  assert result.returncode == 1
+  assert 'Traceback' not in result.stderr
+  assert result.stderr.strip().splitlines()[-1].startswith(expected)

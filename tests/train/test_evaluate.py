@@ -1,0 +1,37 @@
+"""Evaluation scores every example of a split exactly once, in order, on 1 or 8 devices."""
+import jax
+from jax.sharding import Mesh
+import numpy as np
+
+from conftest import tiny_config
+from jaxrobust.data import loading
+from jaxrobust.data.preprocess import EvalPreprocess
+from jaxrobust.train import evaluate
+from jaxrobust.train import loop
+from jaxrobust.train import mesh as mesh_lib
+from jaxrobust.train import step
+
+
+def _evaluate_on(num_devices: int, model_def, params, batch_stats, source):
+  mesh = Mesh(np.asarray(jax.devices()[:num_devices]), (mesh_lib.DATA_AXIS,))
+  eval_step = step.make_eval_step(model_def, mesh, normalization='imagenet',
+                                  compute_dtype=np.float32, with_logits=True)
+  return evaluate.evaluate_split(
+      eval_step, mesh_lib.replicate(params, mesh), mesh_lib.replicate(batch_stats, mesh),
+      source, EvalPreprocess(image_size=16), mesh=mesh, batch_size=16)
+
+
+def test_every_example_is_scored_once_on_one_and_on_eight_devices(data_dir):
+  builder = loading.prepared_builder('tiny_images', str(data_dir))
+  source = loading.open_split(builder, 'test')  # 37 examples: 3 batches of 16, padded
+  model = loop.build_model(tiny_config(data_dir), num_classes=4)
+  model_def, params, batch_stats = step.split_model(model)
+  labels = np.array([source[i]['label'] for i in range(len(source))])
+
+  one = _evaluate_on(1, model_def, params, batch_stats, source)
+  eight = _evaluate_on(8, model_def, params, batch_stats, source)
+  for outputs in (one, eight):
+    np.testing.assert_array_equal(outputs['labels'], labels)
+    assert outputs['predictions'].shape == outputs['logits'].shape[:1] == (37,)
+  np.testing.assert_array_equal(one['predictions'], eight['predictions'])
+  np.testing.assert_allclose(one['logits'], eight['logits'], rtol=1e-5, atol=1e-5)

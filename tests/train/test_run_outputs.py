@@ -1,0 +1,27 @@
+"""A run writes config.json, checkpoints, TensorBoard events and metrics.jsonl."""
+import pathlib
+
+from conftest import read_json
+from jaxrobust import runs
+from jaxrobust.train import writers
+
+
+def test_run_directory_holds_config_checkpoints_events_and_metrics(reference_run):
+  run_dir = pathlib.Path(reference_run['run_dir'])
+  assert run_dir.parent.name == 'runs'
+  config = read_json(run_dir / runs.CONFIG_FILE)
+  assert run_dir.name == runs.run_id(config['name'], runs.read_config(run_dir / 'config.json'))
+  assert list(run_dir.glob('events.out.tfevents.*'))
+  # keep_checkpoints=2 of the saves every 4 steps.
+  assert sorted(p.name for p in (run_dir / 'checkpoints').iterdir()
+                if p.name.isdigit()) == ['20', '24']
+
+
+def test_metrics_jsonl_has_the_final_train_loss_and_eval_scores(reference_run):
+  records = writers.read_metrics(pathlib.Path(reference_run['run_dir']) / 'metrics.jsonl')
+  final = {k: v for r in records if r['step'] == 24 for k, v in r.items()}
+  assert final['train/loss'] == reference_run['train_loss']
+  scores = reference_run['scores']['test']
+  assert final['eval/test/macro_f1'] == scores['macro_f1']
+  assert final['eval/test/accuracy'] == scores['accuracy']
+  assert final['eval/test/num_examples'] == scores['num_examples'] == 37
