@@ -3,8 +3,8 @@
 Paper scale: ImageNet-1k superclasses at the WordNet cut `longest_d7` that have at least 8
 subclasses (20 of them), each trained as one class from r = 1, 2, 4 or 8 of its subclasses,
 700 images per superclass whatever r (ImageNet's smallest class has 732 images), so only the
-within-class diversity changes. Arg `local`: `fractal_hierarchy`'s coarse classes from r of
-their children.
+within-class diversity changes. Arg `local`: `fractal_hierarchy`'s 20 middle-level classes from
+r of their 5 fine classes, 40 images each.
 """
 import os
 import sys
@@ -16,8 +16,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 IMAGENET_LEVEL = 'longest_d7'
+# Superclass level, ratios r and images per superclass (at most r_min x the images of a class).
+LOCAL_LEVEL = {'local': 'level2', 'test': 'level1'}  # small: 20 x 5 subclasses; tiny: 2 x 3
 RATIOS = {'paper': (1, 2, 4, 8), 'local': (1, 2, 4), 'test': (1, 2)}
-IMAGES_PER_SUPERCLASS = {'paper': 700, 'local': 250, 'test': 8}
+IMAGES_PER_SUPERCLASS = {'paper': 700, 'local': 40, 'test': 8}
 
 
 def imagenet_classes_under_rich_superclasses(level: str, min_subclasses: int) -> list[str]:
@@ -37,7 +39,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     source, level = sc.IMAGENET, IMAGENET_LEVEL
     class_filter = imagenet_classes_under_rich_superclasses(level, max(ratios))
   else:
-    source, level, class_filter = sc.sources_for(c.scale)['hierarchy'], sc.COARSE_LEVEL, None
+    source, level, class_filter = (sc.sources_for(c.scale)['hierarchy'], LOCAL_LEVEL[c.scale],
+                                   None)
   for r in ratios:
     c.pretrain_settings[f'r{r}'] = sc.pretrain_setting(sc.subset(
         source, class_filter=class_filter,

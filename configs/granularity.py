@@ -33,8 +33,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return c
   source = sc.sources_for(c.scale)['hierarchy']
   n = {'local': 2_000, 'test': 32}[c.scale]
-  levels = sc.LOCAL_LEVELS if c.scale == 'local' else (sc.COARSE_LEVEL, 'label')
-  for level in levels:
+  for level in sc.LOCAL_LEVELS[c.scale]:
     c.pretrain_settings[f'fractal_{level}'] = sc.pretrain_setting(
         sc.subset(source, num_examples=n, label_level=level))
   return c

@@ -14,10 +14,10 @@ import ml_collections
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-# (quantities, (classes, images per class) at the largest quantity's total) per scale.
+# (quantities, (classes, images per class) at the total of one of the quantities) per scale.
 _SIZES = {
     'paper': ((5_000, 25_000, 50_000, 100_000, 150_000), (250, 600)),
-    'local': ((250, 500, 1_000, 2_000), (16, 125)),
+    'local': ((250, 500, 1_000, 2_000), (25, 40)),  # 25 x 40 vs n1k = 100 classes x 10
     'test': ((16, 32), None),
 }
 

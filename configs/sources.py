@@ -24,8 +24,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     singles = {'imagenet': s['hierarchy'], 'inat': s['taxonomy'], 'fractaldb': s['fractaldb']}
     mixtures = {'imagenet_inat': (s['hierarchy'], s['taxonomy']),
                 'imagenet_fractaldb': (s['hierarchy'], s['fractaldb'])}
-  else:
+  else:  # (the test scale leaves out the fractal_hierarchy-only setting the others train)
     singles = {'fractal_hierarchy': s['hierarchy'], 'fractaldb': s['fractaldb']}
+    if c.scale == 'test':
+      del singles['fractal_hierarchy']
     mixtures = {'mixed': (s['hierarchy'], s['fractaldb'])}
   for name, source in singles.items():
     c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(source, num_examples=n))

@@ -28,9 +28,11 @@ LOCAL_FRACTALDB = 'fractaldb/small'
 LOCAL_WILDCAM = 'synthetic_wildcam/small'
 TEST_HIERARCHY = 'fractal_hierarchy/tiny'
 TEST_WILDCAM = 'synthetic_wildcam/tiny'
-# Levels of fractal_hierarchy, coarse -> fine (label features label_<level>; `label` = finest).
-LOCAL_LEVELS = ('level1', 'level2', 'label')
-COARSE_LEVEL = LOCAL_LEVELS[0]
+# Levels of fractal_hierarchy, coarse -> fine (label features label_<level>; `label` = finest):
+# small = 5 > 20 > 100 classes x 40 images, tiny = 2 > 6 classes x 10 images.
+LOCAL_LEVELS = {'local': ('level1', 'level2', 'label'), 'test': ('level1', 'label')}
+COARSE_LEVEL = 'level1'
+LOCAL_IMAGES_PER_CLASS = {'local': 40, 'test': 10}
 # WILDS splits: ID = id_test, OOD = test; id_val / val for model selection.
 WILDCAM_EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
 
@@ -261,7 +263,10 @@ def sources_for(kind: str) -> dict[str, str]:
 
 
 def local_semantic_groups(kind: str) -> dict[str, list[str]]:
-  """Two disjoint halves of fractal_hierarchy's top-level classes (the offline 'semantics')."""
-  num_top = {'local': 4, 'test': 2}[kind]
-  names = [f'{COARSE_LEVEL}_{i}' for i in range(num_top)]
-  return {'first_half': names[:num_top // 2], 'second_half': names[num_top // 2:]}
+  """Two disjoint halves of fractal_hierarchy's top-level classes (the offline 'semantics').
+
+  The coarsest classes are named c0, c1, ... and each is also a group of its fine classes.
+  """
+  roots = {'local': 4, 'test': 2}[kind]  # of small's 5 and tiny's 2, an even number
+  names = [f'c{i}' for i in range(roots)]
+  return {'first_half': names[:roots // 2], 'second_half': names[roots // 2:]}

@@ -125,7 +125,8 @@ def build_datasets(data_dir: str) -> None:
     builder(data_dir=data_dir, file_format='array_record').download_and_prepare()
 
 
-def _config_file(name: str, arg: str | None) -> ml_collections.ConfigDict:
+def config_file(name: str, arg: str | None) -> ml_collections.ConfigDict:
+  """configs/<name>.py:get_config(arg)."""
   spec = importlib.util.spec_from_file_location(f'config_{name}', REPO / 'configs' / f'{name}.py')
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
@@ -139,7 +140,7 @@ def _with(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.
 
 def pretrain_config(data_dir) -> ml_collections.ConfigDict:
   """configs/train.py:tiny shrunk to a few steps on `ft_pretrain_images`."""
-  return _with(_config_file('train', 'tiny'), {
+  return _with(config_file('train', 'tiny'), {
       'name': 'pretrain', 'data.name': 'ft_pretrain_images', 'data.data_dir': str(data_dir),
       'data.image_size': IMAGE_SIZE, 'data.eval_splits': (), 'model.width': 1.0,
       'batch_size': 16, 'num_train_steps': PRETRAIN_STEPS, 'optimizer.warmup_steps': 0,
@@ -148,7 +149,7 @@ def pretrain_config(data_dir) -> ml_collections.ConfigDict:
 
 def finetune_config(data_dir, arg: str = 'local', **overrides) -> ml_collections.ConfigDict:
   """configs/finetune.py:<arg> on `ft_wildcam` at 16 px with the pre-trained architecture."""
-  return _with(_config_file('finetune', arg), {
+  return _with(config_file('finetune', arg), {
       'data.name': 'ft_wildcam', 'data.data_dir': str(data_dir), 'data.image_size': IMAGE_SIZE,
       'model.width': 1.0, 'batch_size': 16, 'eval_batch_size': 16,
       'num_epochs': float(FINETUNE_EPOCHS), 'optimizer.learning_rate': 1e-3,

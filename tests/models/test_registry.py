@@ -79,8 +79,8 @@ def test_functional_jit_train_step_updates_non_param_state(
   new_params, new_rest, loss = step(params, rest, images(size=16))
   assert np.isfinite(loss)
   assert jax.tree.structure(new_params) == jax.tree.structure(params)
-  for old, new in zip(jax.tree.leaves(rest.filter(mutable)),
-                      jax.tree.leaves(new_rest.filter(mutable))):
+  for old, new in zip(jax.tree.leaves(nnx.filter_state(rest, mutable)),
+                      jax.tree.leaves(nnx.filter_state(new_rest, mutable))):
     assert not np.array_equal(old, new)
 
 

@@ -1,0 +1,61 @@
+"""configs/finetune.py (the WILDS ERM recipe), scratch baselines, and refused run configs."""
+import json
+import pathlib
+
+import pytest
+
+from jaxrobust import train
+from jaxrobust.errors import ConfigError
+from jaxrobust.train import results
+
+import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+
+
+def test_default_config_is_the_wilds_erm_recipe_for_iwildcam():
+  c = ff.config_file('finetune', None)
+  assert (c.kind, c.data.name, c.data.image_size) == ('finetune', 'iwildcam/448', 448)
+  assert (c.optimizer.name, c.optimizer.learning_rate, c.optimizer.weight_decay,
+          c.optimizer.schedule) == ('adam', 3e-5, 0.0, 'constant')
+  assert (c.batch_size, c.num_epochs) == (16, 12.0)
+  assert (c.data.train_preprocess, c.data.eval_preprocess, c.data.augment_flip) == (
+      'resize', 'resize', False)
+  assert c.data.normalization == 'imagenet'
+  assert tuple(c.data.eval_splits) == ('id_val', 'id_test', 'val', 'test')
+  assert tuple(c.init.dont_load) == ('head/.*',)
+
+
+def test_local_arg_keeps_the_recipe_on_synthetic_wildcam():
+  c = ff.config_file('finetune', 'local,lr=1e-3,epochs=3,seed=2')
+  assert (c.data.name, c.data.image_size) == ('synthetic_wildcam/small', 48)
+  assert (c.optimizer.learning_rate, c.num_epochs, c.seed) == (1e-3, 3.0, 2)
+  assert (c.optimizer.name, c.batch_size, c.data.augment_flip) == ('adam', 16, False)
+
+
+def test_unknown_config_arg_is_refused():
+  with pytest.raises(ValueError, match="Unknown configs/finetune.py arg 'loacl'"):
+    ff.config_file('finetune', 'loacl')
+
+
+def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):
+  (tmp_path / 'study.json').write_text(json.dumps({'study': 'fixture_study'}))
+  config = ff.finetune_config(data_dir, arg='local,scratch', num_epochs=1.0)
+  run_dir = pathlib.Path(train.run_single(config, tmp_path)['run_dir'])
+  result = json.loads((run_dir / 'result.json').read_text())
+  assert (result['kind'], result['pretrain'], result['study']) == (
+      'scratch', None, 'fixture_study')
+  assert result['finetune']['epochs'] == 1.0
+  assert 0 <= result['metrics']['ood']['macro_f1'] <= 1
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'kind': 'finetune'}, 'needs config.init.model_init'),
+    ({'kind': 'scratch', 'init.model_init': '/some/run'}, 'random initialization'),
+    ({'kind': 'scratch', 'data.eval_splits': ('id_val', 'val')}, r"lacks \['id_test', 'test'\]"),
+])
+def test_runs_that_could_not_write_their_result_are_refused_before_training(
+    data_dir, overrides, message):
+  config = ff.finetune_config(data_dir, **overrides)
+  with pytest.raises(ConfigError, match=message):
+    results.check_config(config)
+  with pytest.raises(ConfigError, match=message):
+    train.train_and_evaluate(config, data_dir / 'never_written')
