@@ -26,14 +26,18 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def _run(config, workdir: str) -> None:
-  if 'study' in config:
+  is_study = 'study' in config
+  if not is_study:
+    runs.check_run_config(config)  # fail fast, before the slow imports below
+    if _DRY_RUN.value:
+      print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
+            f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
+      return
+  from jaxrobust.train import mesh  # pylint: disable=g-import-not-at-top
+  mesh.initialize_distributed()
+  if is_study:
     from jaxrobust import study  # pylint: disable=g-import-not-at-top
     study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value)
-    return
-  if _DRY_RUN.value:
-    runs.check_fields(config)
-    print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
-          f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
     return
   from jaxrobust import train  # pylint: disable=g-import-not-at-top
   results = train.run_single(config, workdir)
@@ -71,8 +75,6 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
   logging.get_absl_handler().addFilter(_only_our_info)
-  from jaxrobust.train import mesh  # pylint: disable=g-import-not-at-top
-  mesh.initialize_distributed()
   try:
     _run(_CONFIG.value, _WORKDIR.value)
   except UserError as e:

@@ -57,6 +57,17 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
                         f'listed in configs/common.py.')
 
 
+def check_run_config(config: ml_collections.ConfigDict) -> None:
+  """Fails fast (before any data or compilation) on unknown fields or model names."""
+  check_fields(config)
+  from jaxrobust import models  # pylint: disable=g-import-not-at-top  (imports jax)
+  if config.model.name not in models.model_names():
+    close = difflib.get_close_matches(config.model.name, models.model_names(), n=1)
+    hint = f' Did you mean {close[0]!r}?' if close else ''
+    raise ConfigError(f'Unknown model {config.model.name!r} (config.model.name).{hint} '
+                      f'Valid names: {", ".join(models.model_names())}.')
+
+
 def _jsonable(value):
   if isinstance(value, dict):
     return {k: _jsonable(v) for k, v in value.items()}

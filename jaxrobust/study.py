@@ -26,6 +26,7 @@ from jaxrobust.studies.plan import PlannedRun, datasets_needed, plan_study, sele
 TrainFn = Callable[[ml_collections.ConfigDict, str], dict[str, Any]]
 STUDY_JSON = 'study.json'
 PLAN_JSON = 'plan.json'
+RESULTS_CSV = 'results.csv'
 REPORT_DIR = 'report'
 SUMMARY_KEYS = ('step', 'train_loss', 'scores', 'wall_seconds')  # of train_and_evaluate's return
 
@@ -140,24 +141,40 @@ def _finish_study(config, workdir, plan) -> dict[str, Any]:
   unfinished = [rid for rid, s in states.items() if s != 'finished']
   if not _is_chief():
     return {}
-  from jaxrobust import analysis  # pylint: disable=g-import-not-at-top
   out = {}
   if any(r.kind != 'pretrain' for r in plan):
-    out['results_csv'] = analysis.write_results_csv(workdir)
+    out['results_csv'] = _write_results_csv(workdir, plan)
   if unfinished:
     print(f'study: {len(plan) - len(unfinished)}/{len(plan)} runs finished; the report is '
           'written once all are (run the other --only slices, copy their runs/ here, rerun).',
           flush=True)
     return out
+  from jaxrobust import analysis  # pylint: disable=g-import-not-at-top
   report_dir = os.path.join(workdir, REPORT_DIR)
   result = analysis.write_report(
-      [workdir], report_dir, metric=config.analysis.metric,
+      [out['results_csv']], report_dir, metric=config.analysis.metric,
       transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
   table = _er_by_setting(report_dir, plan)
   print(console.format_table(['pre-training', 'models', 'ID %', 'OOD %', 'ER (points)'], table))
   print(f'study: report written to {os.path.join(report_dir, "report.md")}', flush=True)
   out.update({'report_dir': report_dir, 'er_by_setting': table, 'analysis': result})
   return out
+
+
+def _write_results_csv(workdir: str, plan) -> str:
+  """DIR/results.csv: the results of this study's runs (not of stale or other runs in DIR)."""
+  from jaxrobust import analysis  # pylint: disable=g-import-not-at-top
+  df = analysis.collect_results(workdir)
+  # Evaluations during training are rows '<run_id>/epoch_<e>' of their run.
+  df = df[df['run_id'].astype(str).map(_planned_run_id).isin({r.run_id for r in plan})]
+  path = os.path.join(workdir, RESULTS_CSV)
+  with open(path, 'w') as f:
+    f.write(df.to_csv(index=False))
+  return path
+
+
+def _planned_run_id(result_run_id: str) -> str:
+  return result_run_id.split('/')[0]
 
 
 def _er_by_setting(report_dir: str, plan) -> list[list[str]]:
@@ -167,7 +184,7 @@ def _er_by_setting(report_dir: str, plan) -> list[list[str]]:
   setting = {r.run_id: (r.pretrain_setting or 'scratch') for r in plan}
   order = list(dict.fromkeys([r.pretrain_setting for r in plan if r.kind == 'finetune']
                              + ['scratch']))
-  er['setting'] = er['run_id'].map(setting)
+  er['setting'] = er['run_id'].astype(str).map(_planned_run_id).map(setting)
   rows = []
   for name in order:
     g = er[er['setting'] == name]

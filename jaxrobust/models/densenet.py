@@ -50,13 +50,9 @@ class DenseNet(nnx.Module):
                rngs: nnx.Rngs, growth: int = 32, init_features: int = 64,
                bn_size: int = 4, stem: str = 'imagenet', width: float = 1.0,
                dtype: jnp.dtype = jnp.float32):
-    layers.check_stem(stem)
     growth = layers.scaled(growth, width)
     features = layers.scaled(init_features, width)
-    kernel, stride = (7, 2) if stem == 'imagenet' else (3, 1)
-    self.stem = layers.ConvBN(3, features, kernel, stride, dtype=dtype,
-                              rngs=rngs)
-    self.stem_pool = stem == 'imagenet'
+    self.stem = layers.Stem(features, stem, dtype=dtype, rngs=rngs)
     units = []
     for i, size in enumerate(block_sizes):
       for _ in range(size):
@@ -72,14 +68,16 @@ class DenseNet(nnx.Module):
     self.num_features = features
     self.head = layers.linear(features, num_classes, dtype=dtype, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Pooled backbone features [B, num_features]."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
+    """The last dense block's output, normalized [B, H', W', num_features]."""
     x = self.stem(x)
-    if self.stem_pool:
-      x = layers.max_pool(x)
     for unit in self.units:
       x = unit(x)
-    return layers.global_avg_pool(nnx.relu(self.final_bn(x)))
+    return nnx.relu(self.final_bn(x))
+
+  def features(self, x: jax.Array) -> jax.Array:
+    """Pooled backbone features [B, num_features]."""
+    return layers.global_avg_pool(self.feature_map(x))
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return layers.logits_fp32(self.head(self.features(x)))

@@ -33,7 +33,7 @@ def scaled(channels: int, width: float) -> int:
 def conv(in_features: int, out_features: int, kernel: int, stride: int = 1, *,
          pad: int | None = None, groups: int = 1, use_bias: bool = False,
          dtype: jnp.dtype, rngs: nnx.Rngs) -> nnx.Conv:
-  """A square conv with symmetric padding, `kernel // 2` unless `pad` is given."""
+  """Square conv, symmetric padding (`kernel // 2` unless `pad` is given)."""
   pad = kernel // 2 if pad is None else pad
   return nnx.Conv(
       in_features, out_features, (kernel, kernel), (stride, stride),
@@ -74,6 +74,22 @@ class ConvBN(nnx.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     x = self.bn(self.conv(x))
     return x if self.activation is None else self.activation(x)
+
+
+class Stem(nnx.Module):
+  """'imagenet': 7x7/2 conv-BN-ReLU + 3x3/2 max-pool; 'small': 3x3/1 only."""
+
+  def __init__(self, out_features: int, stem: str, *, dtype: jnp.dtype,
+               rngs: nnx.Rngs):
+    check_stem(stem)
+    kernel, stride = (7, 2) if stem == 'imagenet' else (3, 1)
+    self.conv_bn = ConvBN(3, out_features, kernel, stride, dtype=dtype,
+                          rngs=rngs)
+    self.pool = stem == 'imagenet'
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    x = self.conv_bn(x)
+    return max_pool(x) if self.pool else x
 
 
 def max_pool(x: jax.Array, kernel: int = 3, stride: int = 2,

@@ -1,4 +1,4 @@
-"""MobileNet-V3 small and large (Howard et al. 2019), torchvision layout, in NNX."""
+"""MobileNet-V3 small and large (Howard et al. 2019), torchvision layout."""
 from typing import NamedTuple
 
 from flax import nnx
@@ -60,7 +60,8 @@ class InvertedResidual(nnx.Module):
   def __init__(self, in_features: int, spec: BlockSpec, width: float, *,
                dtype: jnp.dtype, rngs: nnx.Rngs):
     act = nnx.hard_swish if spec.hard_swish else nnx.relu
-    expanded, out = divisible(spec.expanded * width), divisible(spec.out * width)
+    expanded = divisible(spec.expanded * width)
+    out = divisible(spec.out * width)
     self.expand = (None if expanded == in_features else layers.ConvBN(
         in_features, expanded, 1, activation=act, dtype=dtype, rngs=rngs))
     self.depthwise = layers.ConvBN(expanded, expanded, spec.kernel, spec.stride,

@@ -32,7 +32,7 @@ def model_names() -> list[str]:
 def build_model(name: str, *, num_classes: int, rngs: nnx.Rngs,
                 stem: str = 'imagenet', width: float = 1.0,
                 dtype: jnp.dtype = jnp.float32) -> nnx.Module:
-  """The model `name` with a `head` of `num_classes` outputs (NHWC in, logits out)."""
+  """Model `name` with a `num_classes` `head`: NHWC images in, logits out."""
   if name not in _MODELS:
     close = difflib.get_close_matches(name, _MODELS, n=1)
     hint = f' Did you mean {close[0]!r}?' if close else ''

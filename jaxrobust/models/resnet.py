@@ -12,38 +12,13 @@ import jax.numpy as jnp
 from jaxrobust.models import layers
 
 
-class Stem(nnx.Module):
-  """'imagenet': 7x7/2 conv + 3x3/2 max-pool; 'small': 3x3/1 conv, no pool."""
-
-  def __init__(self, out_features: int, stem: str, *, dtype: jnp.dtype,
-               rngs: nnx.Rngs):
-    layers.check_stem(stem)
-    kernel, stride = (7, 2) if stem == 'imagenet' else (3, 1)
-    self.conv_bn = layers.ConvBN(3, out_features, kernel, stride, dtype=dtype,
-                                 rngs=rngs)
-    self.pool = stem == 'imagenet'
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    x = self.conv_bn(x)
-    return layers.max_pool(x) if self.pool else x
-
-
-class Shortcut(nnx.Module):
-  """1x1 strided conv + BN projecting the input to the block's output shape."""
-
-  def __init__(self, in_features: int, out_features: int, stride: int, *,
-               dtype: jnp.dtype, rngs: nnx.Rngs):
-    self.conv_bn = layers.ConvBN(in_features, out_features, 1, stride,
-                                 activation=None, dtype=dtype, rngs=rngs)
-
-  def __call__(self, x: jax.Array) -> jax.Array:
-    return self.conv_bn(x)
-
-
-def _shortcut(in_features, out_features, stride, dtype, rngs):
+def _shortcut(in_features: int, out_features: int, stride: int,
+              dtype: jnp.dtype, rngs: nnx.Rngs) -> layers.ConvBN | None:
+  """None (identity) when shapes match, else a strided 1x1 conv + BN."""
   if stride == 1 and in_features == out_features:
     return None
-  return Shortcut(in_features, out_features, stride, dtype=dtype, rngs=rngs)
+  return layers.ConvBN(in_features, out_features, 1, stride, activation=None,
+                       dtype=dtype, rngs=rngs)
 
 
 class BasicBlock(nnx.Module):
@@ -91,11 +66,12 @@ class ResNet(nnx.Module):
 
   def __init__(self, block: type[BasicBlock] | type[Bottleneck],
                stage_sizes: tuple[int, ...], *, num_classes: int,
-               rngs: nnx.Rngs, stage_widths: tuple[int, ...] = (64, 128, 256, 512),
+               rngs: nnx.Rngs,
+               stage_widths: tuple[int, ...] = (64, 128, 256, 512),
                groups: int = 1, base_width: int = 64, stem: str = 'imagenet',
                width: float = 1.0, dtype: jnp.dtype = jnp.float32):
     widths = [layers.scaled(w, width) for w in stage_widths]
-    self.stem = Stem(widths[0], stem, dtype=dtype, rngs=rngs)
+    self.stem = layers.Stem(widths[0], stem, dtype=dtype, rngs=rngs)
     blocks, features = [], widths[0]
     for stage, (size, planes) in enumerate(zip(stage_sizes, widths)):
       for i in range(size):
@@ -107,12 +83,16 @@ class ResNet(nnx.Module):
     self.num_features = features
     self.head = layers.linear(features, num_classes, dtype=dtype, rngs=rngs)
 
-  def features(self, x: jax.Array) -> jax.Array:
-    """Pooled backbone features [B, num_features]."""
+  def feature_map(self, x: jax.Array) -> jax.Array:
+    """The last stage's output [B, H', W', num_features]."""
     x = self.stem(x)
     for block in self.blocks:
       x = block(x)
-    return layers.global_avg_pool(x)
+    return x
+
+  def features(self, x: jax.Array) -> jax.Array:
+    """Pooled backbone features [B, num_features]."""
+    return layers.global_avg_pool(self.feature_map(x))
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return layers.logits_fp32(self.head(self.features(x)))
@@ -144,5 +124,5 @@ def resnext50_32x4d(**kwargs) -> ResNet:
 
 
 def resnet_tiny(**kwargs) -> ResNet:
-  """Two stages of one basic block, 8 and 16 channels: for tests and CPU runs."""
+  """Two stages of one basic block (8, 16 channels): for tests and CPU runs."""
   return ResNet(BasicBlock, (1, 1), stage_widths=(8, 16), **kwargs)

@@ -116,8 +116,61 @@ def _mismatch_message(found: PretrainedCheckpoint, missing: list[str], unexpecte
             f'model.stem={m.stem}, model.width={m.width})')
   else:
     hint = 'Build the architecture that was pre-trained (config.model.*)'
-  return (f'Checkpoint {found.step_dir} (config.init.model_init) does not fit the model: {"; ".join(parts)}. {hint}, '
-          f'or add the keys to config.init.dont_load if they should stay freshly initialized.')
+  return (f'Checkpoint {found.step_dir} (config.init.model_init) does not fit the model: '
+          f'{"; ".join(parts)}. {hint}, or add the keys to config.init.dont_load if they '
+          f'should stay freshly initialized.')
+
+
+def _by_key(tree_of: dict[str, Any]) -> dict[str, Any]:
+  """{'params/blocks/0/...': leaf} over the collections of a {collection: tree} mapping."""
+  return {f'{collection}/{path}': leaf for collection in COLLECTIONS
+          for path, leaf in sorted(_flatten(tree_of.get(collection) or {}).items())}
+
+
+def _without_collection(key: str) -> str:
+  return key.split('/', 1)[1]  # 'params/head/kernel' -> 'head/kernel', as dont_load sees it
+
+
+def _check_fits(found: PretrainedCheckpoint, model_leaves: dict[str, Any],
+                saved_leaves: dict[str, Any], dont_load: Sequence[str]) -> list[str]:
+  """The keys to load; raises ConfigError naming every other mismatch."""
+  patterns = [re.compile(p) for p in dont_load]
+  skip = lambda key: any(p.fullmatch(_without_collection(key)) for p in patterns)
+  load = [k for k in model_leaves if not skip(k)]
+  missing = [k for k in load if k not in saved_leaves]
+  unexpected = [k for k in saved_leaves if k not in model_leaves and not skip(k)]
+  conflicts = [f'{k} {tuple(saved_leaves[k].shape)} vs {tuple(model_leaves[k].shape)}'
+               for k in load if k in saved_leaves
+               and tuple(saved_leaves[k].shape) != tuple(model_leaves[k].shape)]
+  if missing or unexpected or conflicts:
+    raise ConfigError(_mismatch_message(found, missing, unexpected, conflicts))
+  for pattern in patterns:
+    if not any(pattern.fullmatch(_without_collection(k)) for k in model_leaves):
+      logging.warning('config.init.dont_load pattern %r matches no parameter of the model.',
+                      pattern.pattern)
+  return load
+
+
+def _read_arrays(found: PretrainedCheckpoint, saved: dict[str, Any], load: list[str],
+                 model_leaves: dict[str, Any]) -> dict[str, jax.Array]:
+  """{key: array} of the `load` keys only (orbax partial restore), where the model's live."""
+  wanted = {}
+  for collection in COLLECTIONS:
+    keep = {_without_collection(k) for k in load if k.startswith(f'{collection}/')}
+    if keep:
+      wanted[collection] = _select(saved.get(collection) or {}, keep)
+  def like_model(collection, path, meta):
+    array = model_leaves[f'{collection}/{optim.param_path(path)}']
+    return jax.ShapeDtypeStruct(meta.shape, array.dtype, sharding=array.sharding)
+  target = {c: jax.tree_util.tree_map_with_path(
+      lambda path, meta, c=c: like_model(c, path, meta), tree,
+      is_leaf=lambda x: not isinstance(x, dict)) for c, tree in wanted.items()}
+  with ocp.PyTreeCheckpointer() as checkpointer:
+    restored = checkpointer.restore(
+        found.step_dir / checkpoint.STATE, args=ocp.args.PyTreeRestore(
+            item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+            partial_restore=True))
+  return _by_key(restored)
 
 
 def restore_backbone(model: nnx.Module, init: ml_collections.ConfigDict
@@ -129,53 +182,17 @@ def restore_backbone(model: nnx.Module, init: ml_collections.ConfigDict
   """
   found = find_checkpoint(init.model_init)
   saved = found.saved_tree()
-  patterns = [re.compile(p) for p in init.dont_load]
-  skip = lambda path: any(p.fullmatch(path.split('/', 1)[1]) for p in patterns)
-
-  model_leaves, saved_leaves = {}, {}
-  for collection, variable_type in COLLECTIONS.items():
-    pure = nnx.to_pure_dict(nnx.state(model, variable_type))
-    model_leaves.update({f'{collection}/{k}': v for k, v in sorted(_flatten(pure).items())})
-    saved_leaves.update({f'{collection}/{k}': v for k, v in
-                         sorted(_flatten(saved.get(collection) or {}).items())})
-  load = [k for k in model_leaves if not skip(k)]
-  missing = [k for k in load if k not in saved_leaves]
-  unexpected = [k for k in saved_leaves if k not in model_leaves and not skip(k)]
-  conflicts = [f'{k} {tuple(saved_leaves[k].shape)} vs {tuple(model_leaves[k].shape)}'
-               for k in load if k in saved_leaves
-               and tuple(saved_leaves[k].shape) != tuple(model_leaves[k].shape)]
-  if missing or unexpected or conflicts:
-    raise ConfigError(_mismatch_message(found, missing, unexpected, conflicts))
-  for pattern in init.dont_load:
-    if not any(re.fullmatch(pattern, k.split('/', 1)[1]) for k in model_leaves):
-      logging.warning('config.init.dont_load pattern %r matches no parameter of the model.',
-                      pattern)
-
-  # Partial restore of exactly the loaded arrays, placed where the model's arrays live.
-  is_leaf = lambda x: not isinstance(x, dict)
-  wanted = {}
-  for collection in COLLECTIONS:
-    keep = {k.split('/', 1)[1] for k in load if k.startswith(f'{collection}/')}
-    if keep:
-      wanted[collection] = _select(saved.get(collection) or {}, keep)
-  target = jax.tree_util.tree_map_with_path(
-      lambda p, meta: jax.ShapeDtypeStruct(
-          meta.shape, meta.dtype, sharding=model_leaves[optim.param_path(p)].sharding),
-      wanted, is_leaf=is_leaf)
-  with ocp.PyTreeCheckpointer() as checkpointer:
-    restored = checkpointer.restore(found.step_dir / checkpoint.STATE, args=ocp.args.PyTreeRestore(
-        item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-        partial_restore=True))
-  restored = _flatten(restored)
-
-  for collection, variable_type in COLLECTIONS.items():
-    state = nnx.state(model, variable_type)
+  states = {c: nnx.state(model, t) for c, t in COLLECTIONS.items()}
+  model_leaves = _by_key({c: nnx.to_pure_dict(s) for c, s in states.items()})
+  load = _check_fits(found, model_leaves, _by_key(saved), init.dont_load)
+  restored = _read_arrays(found, saved, load, model_leaves)
+  for collection, state in states.items():
     pure = jax.tree_util.tree_map_with_path(
-        lambda p, x, c=collection: restored.get(f'{c}/{optim.param_path(p)}', x).astype(x.dtype),
+        lambda path, x, c=collection: restored.get(f'{c}/{optim.param_path(path)}', x),
         nnx.to_pure_dict(state))
     nnx.replace_by_pure_dict(state, pure)
     nnx.update(model, state)
-  logging.info('Restored %d arrays from %s; kept %d freshly initialized (config.init.dont_load'
-               '=%s).', len(load), found.step_dir, len(model_leaves) - len(load),
-               list(init.dont_load))
+  logging.info('Restored %d arrays from %s; %d stay freshly initialized '
+               '(config.init.dont_load=%s).', len(load), found.step_dir,
+               len(model_leaves) - len(load), list(init.dont_load))
   return found

@@ -177,7 +177,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   'wall_seconds'}. Arrays are identical on every process; only process 0 writes files.
   """
   start_time = time.time()
-  runs.check_fields(config)
+  runs.check_run_config(config)
   run_dir = epath.Path(run_dir)
   mesh = mesh_lib.make_mesh()
   mesh_lib.check_global_batch_size(config.batch_size, 'config.batch_size')
@@ -288,7 +288,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
 def run_single(config: ml_collections.ConfigDict, workdir: str | epath.Path
                ) -> dict[str, Any]:
   """One run into `<workdir>/runs/<run_id>/` (config.json first), via train_and_evaluate."""
-  runs.check_fields(config)
+  runs.check_run_config(config)
   run_dir = epath.Path(workdir) / 'runs' / runs.run_id(config.name, config)
   if jax.process_index() == 0:
     runs.write_config(config, run_dir / runs.CONFIG_FILE)

@@ -10,7 +10,7 @@ import finetune_fixtures as ff  # pylint: disable=g-bad-import-order  (tests/fin
 
 @pytest.fixture(scope='session')
 def data_dir(tmp_path_factory) -> pathlib.Path:
-  """A TFDS data_dir holding `ft_pretrain_images` and `ft_wildcam`."""
+  """A TFDS data_dir holding `ft_pretrain_images` and `synthetic_wildcam/tiny`."""
   path = tmp_path_factory.mktemp('tfds')
   ff.build_datasets(str(path))
   return path
@@ -29,7 +29,8 @@ def pretrain_dir(data_dir, workdir) -> pathlib.Path:
 
 @pytest.fixture(scope='session')
 def finetune_dir(data_dir, workdir, pretrain_dir) -> pathlib.Path:
-  """A full fine-tune of it on the 3-class camera-trap data, evaluated after every epoch."""
+  """A full fine-tune of it on 7-class camera traps, also evaluated during training."""
   config = ff.finetune_config(data_dir, **{
-      'init.model_init': str(pretrain_dir), 'eval_every_epochs': 1.0, 'save_logits': True})
+      'init.model_init': str(pretrain_dir), 'eval_every_epochs': ff.EVAL_EVERY_EPOCHS,
+      'save_logits': True})
   return pathlib.Path(train.run_single(config, workdir)['run_dir'])

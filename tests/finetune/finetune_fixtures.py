@@ -1,9 +1,9 @@
-"""Fine-tune test fixtures: two tiny TFDS datasets (array_record) and the run configs.
+"""Fine-tune test fixtures: a tiny pre-training dataset, the run configs, checkpoint readers.
 
-`ft_pretrain_images`: 5 classes, 16 px PNG, the pre-training source.
-`ft_wildcam`: the iWildCam-WILDS schema (image JPEG, label, location, sequence, datetime;
-splits train / id_val / id_test from seen cameras, val / test from unseen ones) with 3
-classes; no split size is a multiple of the eval batch, and `test` lacks class 2.
+Pre-training reads `ft_pretrain_images` (5 classes, 16 px PNG, TFDS array_record, built
+here); fine-tuning reads the project's generated `synthetic_wildcam/tiny` (the
+iWildCam-WILDS schema and splits, 7 classes, 32 px JPEG, resized to 16 px here), whose
+eval splits (40 / 60 / 60 / 60) are no multiple of the eval batch of 16.
 """
 import importlib.util
 import io
@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 import tensorflow_datasets as tfds
 
+from jaxrobust.data import loading
 from jaxrobust.train import checkpoint
 from jaxrobust.train import handoff
 from jaxrobust.train import optim
@@ -22,30 +23,24 @@ from jaxrobust.train import optim
 REPO = pathlib.Path(__file__).resolve().parents[2]
 IMAGE_SIZE = 16
 PRETRAIN_CLASSES = 5
-PRETRAIN_SIZES = {'train': 80}
-WILDCAM_CLASSES = 3
-# split -> (number of examples, camera ids, classes present)
-WILDCAM_SPLITS = {
-    'train': (48, (0, 1, 2), (0, 1, 2)),
-    'id_val': (13, (0, 1, 2), (0, 1, 2)),
-    'id_test': (21, (0, 1, 2), (0, 1, 2)),
-    'val': (11, (3,), (0, 1, 2)),
-    'test': (19, (4, 5), (0, 1)),
-}
+PRETRAIN_EXAMPLES = 80
 PRETRAIN_STEPS = 6
-FINETUNE_EPOCHS = 2
+WILDCAM = 'synthetic_wildcam/tiny'
+WILDCAM_CLASSES = 7            # 'empty' + 6 animals
+EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
+FINETUNE_STEPS = 6            # of batch 16 over 240 training images: 15 steps per epoch
+EVAL_EVERY_EPOCHS = 0.2       # one evaluation during training, after step 3
 
 
-def _encode(image: np.ndarray, image_format: str) -> bytes:
+def _png(image: np.ndarray) -> bytes:
   buffer = io.BytesIO()
-  Image.fromarray(image).save(buffer, format=image_format, quality=95)
+  Image.fromarray(image).save(buffer, format='PNG')
   return buffer.getvalue()
 
 
-def _render(label: int, tint: int, rng: np.random.Generator) -> np.ndarray:
-  """Noise tinted by the camera, with a bright square whose position is the class."""
+def _render(label: int, rng: np.random.Generator) -> np.ndarray:
+  """Noise with a bright square whose position and colour give the class."""
   image = rng.integers(0, 60, (IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
-  image[..., tint % 3] += np.uint8(40 + 10 * tint)
   row, col = divmod(label % 4, 2)
   half = IMAGE_SIZE // 2
   image[row * half:(row + 1) * half, col * half:(col + 1) * half, label % 3] = 250
@@ -68,61 +63,25 @@ class FtPretrainImages(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     del dl_manager
-    return {split: self._generate_examples(size) for split, size in PRETRAIN_SIZES.items()}
+    return {'train': self._generate_examples()}
 
-  def _generate_examples(self, size: int):
+  def _generate_examples(self):
     rng = np.random.default_rng(0)
-    for i in range(size):
+    for i in range(PRETRAIN_EXAMPLES):
       label = i % PRETRAIN_CLASSES
-      yield i, {'image': _encode(_render(label, 0, rng), 'PNG'), 'label': label}
+      yield i, {'image': _png(_render(label, rng)), 'label': label}
 
 
-def _generated_labels(split: str) -> np.ndarray:
-  size, _, classes = WILDCAM_SPLITS[split]
-  return np.asarray([classes[i % len(classes)] for i in range(size)])
+def build_datasets(data_dir) -> None:
+  """Builds `ft_pretrain_images` and `synthetic_wildcam/tiny` into `data_dir`."""
+  FtPretrainImages(data_dir=str(data_dir), file_format='array_record').download_and_prepare()
+  loading.prepared_builder(WILDCAM, str(data_dir), auto_prepare=True)
 
 
 def wildcam_labels(data_dir, split: str) -> np.ndarray:
-  """The labels of `split` in the order the prepared dataset stores them (TFDS shuffles)."""
-  source = tfds.builder('ft_wildcam', data_dir=str(data_dir)).as_data_source(
-      split=split, decoders={'image': tfds.decode.SkipDecoding()})
+  """The labels of `split` in the order the prepared dataset stores them."""
+  source = loading.open_split(loading.prepared_builder(WILDCAM, str(data_dir)), split)
   return np.asarray([source[i]['label'] for i in range(len(source))])
-
-
-class FtWildcam(tfds.core.GeneratorBasedBuilder):
-  """A tiny camera-trap dataset with the iWildCam-WILDS schema and splits."""
-
-  VERSION = tfds.core.Version('1.0.0')
-
-  def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(IMAGE_SIZE, IMAGE_SIZE, 3),
-                                         encoding_format='jpeg'),
-            'label': tfds.features.ClassLabel(num_classes=WILDCAM_CLASSES),
-            'location': tfds.features.Scalar(dtype=np.int32),
-            'sequence': tfds.features.Scalar(dtype=np.int32),
-            'datetime': tfds.features.Text()}))
-
-  def _split_generators(self, dl_manager):
-    del dl_manager
-    return {split: self._generate_examples(split) for split in WILDCAM_SPLITS}
-
-  def _generate_examples(self, split: str):
-    size, cameras, _ = WILDCAM_SPLITS[split]
-    rng = np.random.default_rng(list(WILDCAM_SPLITS).index(split))
-    for i, label in enumerate(_generated_labels(split)):
-      camera = cameras[i % len(cameras)]
-      yield i, {'image': _encode(_render(int(label), camera, rng), 'JPEG'),
-                'label': int(label), 'location': camera, 'sequence': i // 2,
-                'datetime': f'2020-01-01 00:{i % 60:02d}:00'}
-
-
-def build_datasets(data_dir: str) -> None:
-  """Builds both datasets into `data_dir`."""
-  for builder in (FtPretrainImages, FtWildcam):
-    builder(data_dir=data_dir, file_format='array_record').download_and_prepare()
 
 
 def config_file(name: str, arg: str | None) -> ml_collections.ConfigDict:
@@ -148,11 +107,11 @@ def pretrain_config(data_dir) -> ml_collections.ConfigDict:
 
 
 def finetune_config(data_dir, arg: str = 'local', **overrides) -> ml_collections.ConfigDict:
-  """configs/finetune.py:<arg> on `ft_wildcam` at 16 px with the pre-trained architecture."""
+  """configs/finetune.py:<arg> on synthetic_wildcam/tiny at 16 px, pre-trained architecture."""
   return _with(config_file('finetune', arg), {
-      'data.name': 'ft_wildcam', 'data.data_dir': str(data_dir), 'data.image_size': IMAGE_SIZE,
-      'model.width': 1.0, 'batch_size': 16, 'eval_batch_size': 16,
-      'num_epochs': float(FINETUNE_EPOCHS), 'optimizer.learning_rate': 1e-3,
+      'data.name': WILDCAM, 'data.data_dir': str(data_dir), 'data.image_size': IMAGE_SIZE,
+      'model.width': 1.0, 'batch_size': 16, 'eval_batch_size': 16, 'num_epochs': None,
+      'num_train_steps': FINETUNE_STEPS, 'optimizer.learning_rate': 1e-3,
       'checkpoint_every_steps': 3, 'log_every_steps': 3, **overrides})
 
 

@@ -14,7 +14,7 @@ def test_linear_probe_leaves_backbone_and_batch_stats_unchanged(data_dir, workdi
                                                                  pretrain_dir):
   config = ff.finetune_config(data_dir, **{
       'init.model_init': str(pretrain_dir), 'init.mode': 'linear_probe',
-      'optimizer.learning_rate': 1e-2, 'num_epochs': 1.0})
+      'optimizer.learning_rate': 1e-2})
   probe_dir = pathlib.Path(train.run_single(config, workdir)['run_dir'])
   before, after = ff.checkpoint_arrays(pretrain_dir), ff.checkpoint_arrays(probe_dir)
   backbone = [k for k in after['params'] if not k.startswith('head/')]

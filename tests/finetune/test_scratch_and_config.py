@@ -38,12 +38,13 @@ def test_unknown_config_arg_is_refused():
 
 def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):
   (tmp_path / 'study.json').write_text(json.dumps({'study': 'fixture_study'}))
-  config = ff.finetune_config(data_dir, arg='local,scratch', num_epochs=1.0)
+  config = ff.finetune_config(data_dir, arg='local,scratch', num_train_steps=None,
+                              num_epochs=0.2)
   run_dir = pathlib.Path(train.run_single(config, tmp_path)['run_dir'])
   result = json.loads((run_dir / 'result.json').read_text())
   assert (result['kind'], result['pretrain'], result['study']) == (
       'scratch', None, 'fixture_study')
-  assert result['finetune']['epochs'] == 1.0
+  assert (result['finetune']['epochs'], result['finetune']['steps']) == (0.2, 3)
   assert 0 <= result['metrics']['ood']['macro_f1'] <= 1
 
 

@@ -9,13 +9,6 @@ from jaxrobust.models import build_model
 from jaxrobust.models import resnet
 
 
-def last_feature_map(model, x):
-  x = model.stem(x)
-  for block in model.blocks:
-    x = block(x)
-  return x
-
-
 @pytest.mark.parametrize('stem, final_map', [
     ('imagenet', 4),  # 7x7/2 + max-pool /2, then one strided stage: 32 -> 4
     ('small', 16),    # 3x3/1, no pool, then one strided stage: 32 -> 16
@@ -24,7 +17,7 @@ def test_stem_sets_downsampling_and_logits_shape(
     rngs, forward, images, stem, final_map):
   model = build_model('resnet_tiny', num_classes=7, rngs=rngs(), stem=stem)
   x = images(size=32)
-  feature_map = nnx.eval_shape(last_feature_map, model, x)
+  feature_map = nnx.eval_shape(lambda m, x: m.feature_map(x), model, x)
   assert feature_map.shape[1:3] == (final_map, final_map)
   assert forward(model, x).shape == (4, 7)
 

@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 
+import jax
 import ml_collections
 import pytest
 
@@ -33,6 +34,23 @@ TINY_RUN = {
     'checkpoint_every_steps': 4,
     'log_every_steps': 1,
 }
+
+
+@pytest.fixture(scope='session', autouse=True)
+def compilation_cache(tmp_path_factory) -> pathlib.Path:
+  """One persistent XLA cache for this session's runs, in-process and in subprocesses.
+
+  The engine's runs compile the same programs again and again (the reference run, the
+  killed and the resumed run); caching them only saves time, the executables are the same.
+  """
+  path = tmp_path_factory.mktemp('xla_cache')
+  settings = {'jax_compilation_cache_dir': str(path),
+              'jax_persistent_cache_min_compile_time_secs': 0,
+              'jax_persistent_cache_min_entry_size_bytes': 0}
+  for name, value in settings.items():
+    jax.config.update(name, value)
+    os.environ[name.upper()] = str(value)  # inherited by the CLI subprocesses
+  return path
 
 
 @pytest.fixture(scope='session')

@@ -31,7 +31,7 @@ def sample_system(rng: np.random.Generator, min_maps: int,
   return coeffs, probs
 
 
-def weight_variants() -> np.ndarray:
+def _weight_variants() -> np.ndarray:
   """The 25 FractalDB weight vectors over (a..f): identity, then one coefficient x factor."""
   rows = [np.ones(6, np.float32)]
   for k in range(6):
@@ -42,6 +42,9 @@ def weight_variants() -> np.ndarray:
   return np.stack(rows)
 
 
+WEIGHT_VARIANTS = _weight_variants()
+
+
 def instance_plan(instance: int) -> tuple[int, int]:
   """(weight variant, flip) of an instance index; indices 0..99 cover every pair once.
 
@@ -49,9 +52,9 @@ def instance_plan(instance: int) -> tuple[int, int]:
   the random patch drawn per image supplies the rest of the variation (FractalDB-1k:
   25 weights x 4 flips x 10 patches = 1000 instances).
   """
-  return (instance // NUM_FLIPS) % len(weight_variants()), instance % NUM_FLIPS
+  return (instance // NUM_FLIPS) % len(WEIGHT_VARIANTS), instance % NUM_FLIPS
 
 
 def perturb(coeffs: np.ndarray, variant: int) -> np.ndarray:
   """The system's coefficients multiplied by one weight vector (probabilities unchanged)."""
-  return (coeffs * weight_variants()[variant]).astype(np.float32)
+  return (coeffs * WEIGHT_VARIANTS[variant]).astype(np.float32)

@@ -2,8 +2,9 @@
 
 One image runs `num_chains` chaos-game chains side by side (`lax.scan` over
 iterations, vectorized over chains); a batch of images is split over the devices of
-a `data` mesh axis (`shard_map`) and each device loops over its images (`lax.map`),
-which keeps each image's pixel grid in cache. Everything is jit-compiled.
+a `data` mesh axis (`shard_map`); a CPU device loops over its images (`lax.map`, which
+keeps each image's pixel grid in cache), an accelerator renders them all at once
+(`vmap`). Everything is jit-compiled.
 Randomness comes from (seed, category, instance), so an image does not depend on the
 batch or device it was rendered on.
 """
@@ -147,10 +148,15 @@ def search_fill_rate(coeffs, probs, ids, *, seed: int, num_points: int, num_chai
 
 
 def _over_images(fn, mesh: Mesh):
-  """fn over a batch: the batch split over the mesh's `data` axis, a loop on each device."""
+  """fn over a batch: the batch split over the mesh's `data` axis, then on each device a
+  loop over images on CPUs (one image's grid stays in cache) or one vmap on accelerators."""
+  if mesh.devices.flat[0].platform == 'cpu':
+    local = lambda *xs: jax.lax.map(lambda x: fn(*x), xs)
+  else:
+    local = jax.vmap(fn)
   # check_vma=False: per-image code starts scans from constants, which are not `data`-varying.
-  return jax.shard_map(lambda *xs: jax.lax.map(lambda x: fn(*x), xs), mesh=mesh,
-                       in_specs=P('data'), out_specs=P('data'), check_vma=False)
+  return jax.shard_map(local, mesh=mesh, in_specs=P('data'), out_specs=P('data'),
+                       check_vma=False)
 
 
 @functools.partial(jax.jit, static_argnames=(

@@ -1,0 +1,52 @@
+"""result.json's `pretrain` block describes a subset pre-training from the subset's manifest."""
+import json
+import os
+
+from jaxrobust import runs
+from jaxrobust.data import subsets
+from jaxrobust.train import handoff
+from jaxrobust.train import results
+
+import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+
+SPEC = {'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'weight': 1.0}],
+        'class_filter': ['level1_0', 'level1_1'],
+        'diversity': {'level': 'level1', 'subclasses_per_superclass': 2,
+                      'images_per_superclass': 8}}
+
+
+def _materialized_subset_metadata(data_dir) -> str:
+  """Writes the metadata a materialized subset carries (its manifest); returns its name."""
+  name = subsets.subset_name(SPEC)
+  folder = subsets.subset_dir(name, str(data_dir))
+  os.makedirs(folder)
+  labels = [i % ff.PRETRAIN_CLASSES for i in range(8 * ff.PRETRAIN_CLASSES)]
+  manifest = {
+      'format': 1, 'name': name, 'spec': subsets.as_spec(SPEC).to_json(), 'seed': 0,
+      'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'version': '1.0.0',
+                   'weight': 1.0, 'num_examples': len(labels)}],
+      'records': {'source': [0] * len(labels), 'base_index': list(range(len(labels))),
+                  'label': labels}}
+  with open(os.path.join(folder, 'metadata.json'), 'w') as f:
+    json.dump({'manifest': manifest}, f)
+  with open(os.path.join(folder, 'dataset_info.json'), 'w') as f:
+    json.dump({}, f)
+  return name
+
+
+def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_path):
+  data_dir = tmp_path / 'tfds'
+  config = runs.read_config(pretrain_dir / runs.CONFIG_FILE)
+  config.data.name = _materialized_subset_metadata(data_dir)
+  config.data.label_key = 'label_level1'
+  config.data.data_dir = str(data_dir)
+  run_dir = tmp_path / 'runs' / 'pretrain-subset'
+  runs.write_config(config, run_dir / runs.CONFIG_FILE)
+  (run_dir / 'checkpoints').symlink_to(pretrain_dir / 'checkpoints')
+
+  block = results.pretrain_block(handoff.find_checkpoint(str(run_dir)))
+  assert block == {
+      'source': 'fractal_hierarchy/tiny', 'num_examples': 8 * ff.PRETRAIN_CLASSES,
+      'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'level1', 'images_per_class': 8,
+      'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'arch': 'resnet_tiny',
+      'seed': 0, 'steps': ff.PRETRAIN_STEPS}
