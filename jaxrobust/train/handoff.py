@@ -44,8 +44,11 @@ class PretrainedCheckpoint:
 
   def saved_tree(self) -> dict[str, Any]:
     """Shapes and dtypes of the saved train state (orbax metadata; reads no arrays)."""
-    with ocp.StandardCheckpointer() as checkpointer:
-      return checkpointer.metadata(self.step_dir / checkpoint.STATE).item_metadata.tree
+    handler = ocp.PyTreeCheckpointHandler()  # the handler alone: no step-metadata warning
+    try:
+      return handler.metadata(self.step_dir / checkpoint.STATE).tree
+    finally:
+      handler.close()
 
 
 def _is_step_dir(path: epath.Path) -> bool:

@@ -1,4 +1,4 @@
-"""Linear probing trains the head only: backbone params and BatchNorm statistics stay as restored."""
+"""Linear probing trains the head only: backbone params and BatchNorm stats stay as restored."""
 import pathlib
 
 import numpy as np
