@@ -90,7 +90,8 @@ resample's ground truth). Expected OOD and the trend band: the baseline models r
 replacement and the line refitted. ER: both at once (resample b of the test sets with resample b
 of the trend), so it covers the model's test-set noise and the uncertainty of the baseline trend;
 models without predictions files get the trend part only. Group mean ER also resamples the
-group's models, covering the spread between runs of one setting; with few runs it is optimistic.
+group's models, covering the spread between runs of one setting (slightly conservative with 4
+runs per group in simulation; with 2 runs, resampling them understates that spread).
 Differences between groups share trend resamples, so the trend's uncertainty mostly cancels."""
 
 

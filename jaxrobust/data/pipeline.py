@@ -3,7 +3,7 @@
 Global batch k holds the elements [k*B, (k+1)*B) of one seeded, per-epoch reshuffled
 stream; process p reads the p-th slice of it. So the global batches (and every random
 augmentation, seeded by element index) are the same for any number of processes and
-devices, and a run resumes exactly from the iterator state stored in the checkpoint.
+devices, and a run resumes exactly from the batch position stored in the checkpoint.
 """
 import dataclasses
 import math
@@ -26,13 +26,14 @@ def _process_slice(batches: grain.MapDataset) -> grain.MapDataset:
 
 
 def train_dataset(source: Any, transform: preprocess.TrainPreprocess, *, seed: int,
-                  global_batch_size: int, num_steps: int) -> grain.MapDataset:
-  """`num_steps` local batches of seeded, shuffled, augmented training examples."""
+                  global_batch_size: int, num_steps: int, start_batch: int = 0
+                  ) -> grain.MapDataset:
+  """Local batches `start_batch` .. `num_steps - 1` of seeded, shuffled, augmented examples."""
   epochs = math.ceil(num_steps * global_batch_size / len(source))
   ds = (grain.MapDataset.source(source).seed(seed).shuffle()
         .random_map(transform).repeat(epochs))
   ds = ds.batch(_local_batch_size(global_batch_size), drop_remainder=True)
-  return _process_slice(ds)[:num_steps]
+  return _process_slice(ds)[start_batch:num_steps]
 
 
 @dataclasses.dataclass(frozen=True)

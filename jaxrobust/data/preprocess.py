@@ -5,8 +5,10 @@ stay uint8 on the host (4x less to copy) and are normalized on the device
 (`normalize_images`). `mask` is False for padding and for images that could not be decoded,
 which the train loss and the evaluation leave out.
 """
+from collections.abc import Callable
 import dataclasses
 import io
+import math
 
 from absl import logging
 import grain
@@ -26,6 +28,7 @@ NORMALIZATIONS = {
 CENTER_CROP_FRACTION = 0.875  # resize the short side to size / 0.875, then crop `size`
 RRC_SCALE = (0.08, 1.0)
 RRC_LOG_RATIO = (np.log(3 / 4), np.log(4 / 3))
+Box = tuple[int, int, int, int]  # left, top, right, bottom
 
 
 def normalize_images(images: jnp.ndarray, normalization: str,
@@ -36,18 +39,24 @@ def normalize_images(images: jnp.ndarray, normalization: str,
   return ((images - jnp.asarray(mean)) / jnp.asarray(std)).astype(dtype)
 
 
-def decode(data: bytes, draft_size: int | None = None) -> Image.Image:
-  """Encoded image bytes -> RGB PIL image; JPEGs are decoded at reduced scale when allowed.
+def decode_crop_resize(data: bytes, size: int,
+                       crop_box: Callable[[int, int], Box | None]) -> Image.Image:
+  """Encoded image -> the box `crop_box(width, height)` (None: all of it) resized to size x size.
 
-  `draft_size`: the smallest (short side) size the caller needs; libjpeg then decodes at
-  the largest power-of-two reduction that still covers it, which is much faster.
+  The box is chosen from the header's size before any pixel is decoded, so a JPEG is
+  decoded at the largest power-of-two reduction (libjpeg DCT scaling, PIL `draft`) that
+  still leaves the box at least `size` pixels on its short side: the same output
+  resolution for a fraction of the decode time.
   """
   image = Image.open(io.BytesIO(data))
-  if draft_size is not None and image.format == 'JPEG':
-    scale = min(image.size) / draft_size
-    if scale >= 2:
-      image.draft('RGB', (int(image.size[0] / scale) + 1, int(image.size[1] / scale) + 1))
-  return image.convert('RGB')
+  width, height = image.size
+  box = crop_box(width, height) or (0, 0, width, height)
+  reduction = min(box[2] - box[0], box[3] - box[1]) / size
+  if image.format == 'JPEG' and reduction >= 2:
+    image.draft('RGB', (math.ceil(width / reduction), math.ceil(height / reduction)))
+  scale_x, scale_y = image.size[0] / width, image.size[1] / height
+  box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+  return image.convert('RGB').resize((size, size), Image.BILINEAR, box=box)
 
 
 def random_resized_crop_box(width: int, height: int, rng: np.random.Generator
@@ -92,12 +101,13 @@ def _example(image: Image.Image | None, label, size: int) -> dict[str, np.ndarra
           'mask': np.bool_(True)}
 
 
-def _decode_or_none(features, image_key: str, draft_size: int | None):
+def _decode_or_none(features, image_key: str, size: int,
+                    crop_box: Callable[[int, int], Box | None]) -> Image.Image | None:
   data = features.get(image_key)
   if data is None:  # evaluation padding
     return None
   try:
-    return decode(data, draft_size)
+    return decode_crop_resize(data, size, crop_box)
   except (OSError, ValueError, Image.DecompressionBombError) as e:
     logging.warning('Skipping an image that cannot be decoded: %s', e)
     return None
@@ -117,15 +127,13 @@ class TrainPreprocess(grain.transforms.RandomMap):
       raise ValueError(f'config.data.train_preprocess={self.mode!r}; use one of {TRAIN_MODES}.')
 
   def random_map(self, features, rng: np.random.Generator):
-    # A random-resized crop may keep only 8% of the area: decode at full resolution.
-    draft = self.image_size if self.mode == 'resize' else None
-    image = _decode_or_none(features, self.image_key, draft)
-    if image is not None:
-      box = (random_resized_crop_box(*image.size, rng)
-             if self.mode == 'random_resized_crop' else None)
-      image = image.resize((self.image_size, self.image_size), Image.BILINEAR, box=box)
-      if self.flip and rng.random() < 0.5:
-        image = image.transpose(Image.FLIP_LEFT_RIGHT)
+    if self.mode == 'random_resized_crop':
+      crop_box = lambda width, height: random_resized_crop_box(width, height, rng)
+    else:
+      crop_box = lambda width, height: None
+    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
+    if image is not None and self.flip and rng.random() < 0.5:
+      image = image.transpose(Image.FLIP_LEFT_RIGHT)
     return _example(image, features.get(self.label_key), self.image_size)
 
 
@@ -142,11 +150,9 @@ class EvalPreprocess(grain.transforms.Map):
       raise ValueError(f'config.data.eval_preprocess={self.mode!r}; use one of {EVAL_MODES}.')
 
   def map(self, features):
-    crop = self.mode == 'resize_center_crop'
-    draft = int(np.ceil(self.image_size / CENTER_CROP_FRACTION)) if crop else self.image_size
-    image = _decode_or_none(features, self.image_key, draft)
-    if image is not None:
-      box = (center_crop_box(*image.size, CENTER_CROP_FRACTION)
-             if crop else None)
-      image = image.resize((self.image_size, self.image_size), Image.BILINEAR, box=box)
+    if self.mode == 'resize_center_crop':
+      crop_box = lambda width, height: center_crop_box(width, height, CENTER_CROP_FRACTION)
+    else:
+      crop_box = lambda width, height: None
+    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
     return _example(image, features.get(self.label_key), self.image_size)

@@ -1,15 +1,17 @@
-"""orbax checkpoints of a run: train state + grain iterator state, async, keep-N.
+"""orbax checkpoints of a run: train state + input position, async, keep-N.
 
 Layout under `<run_dir>/checkpoints/<step>/`:
-  state/   StandardSave of {'step', 'params', 'batch_stats', 'opt_state'} (see step.py)
-  data/    grain iterator state, one `process_<i>-of-<n>.json` per process
+  state/            StandardSave of {'step', 'params', 'batch_stats', 'opt_state'} (step.py)
+  data/metadata     JSON state of the training input: {"next_batch": n, ...}
+The input is a random-access grain dataset whose global batch k is fixed by the seed
+(data/pipeline.py), so its position is the whole iterator state: unlike grain's own
+iterator state it survives a change of worker, process or device count.
 A step directory exists only once complete (orbax commits it atomically), so a run killed
 while saving resumes from the previous one.
 """
 from typing import Any
 
 from etils import epath
-import grain
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -27,25 +29,20 @@ def checkpoint_manager(run_dir: str | epath.Path, *, keep: int) -> ocp.Checkpoin
 
 
 def save(manager: ocp.CheckpointManager, state: dict[str, Any],
-         data_iterator: grain.DatasetIterator) -> None:
-  """Starts saving `state` and the iterator's position at `state['step']` (non-blocking).
-
-  The iterator must have yielded exactly the batches `state` was trained on.
-  """
+         data_state: dict[str, Any]) -> None:
+  """Starts saving `state` and the input position `data_state` at `state['step']`."""
   step = int(jax.device_get(state['step']))
   manager.save(step, args=ocp.args.Composite(**{
-      STATE: ocp.args.StandardSave(state),
-      DATA: grain.checkpoint.CheckpointSave(data_iterator)}))
+      STATE: ocp.args.StandardSave(state), DATA: ocp.args.JsonSave(data_state)}))
 
 
-def restore(manager: ocp.CheckpointManager, step: int, target_state: dict[str, Any],
-            data_iterator: grain.DatasetIterator) -> dict[str, Any]:
-  """The state saved at `step` (with `target_state`'s shardings); moves the iterator there."""
+def restore(manager: ocp.CheckpointManager, step: int, target_state: dict[str, Any]
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+  """(train state, input position) saved at `step`, with `target_state`'s shardings."""
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_state)
   restored = manager.restore(step, args=ocp.args.Composite(**{
-      STATE: ocp.args.StandardRestore(abstract),
-      DATA: grain.checkpoint.CheckpointRestore(data_iterator)}))
-  return restored[STATE]
+      STATE: ocp.args.StandardRestore(abstract), DATA: ocp.args.JsonRestore()}))
+  return restored[STATE], restored[DATA]
 
 
 def restore_state(path: str | epath.Path, target_state: dict[str, Any] | None = None

@@ -119,9 +119,10 @@ class _TrainMetrics:
         where = (f'step {last_good_checkpoint} in {checkpoint_dir}'
                  if last_good_checkpoint is not None else 'none (no step was saved)')
         raise NonFiniteLossError(
-            f'Training diverged: loss/gradients became NaN or inf at step {step}; the run '
-            f'stopped without saving that state (last good checkpoint: {where}). Lower '
-            f'config.optimizer.learning_rate or raise config.optimizer.warmup_steps.')
+            f'Training diverged: loss, gradients or parameters became NaN or inf at step '
+            f'{step}; the run stopped without saving that state (last good checkpoint: '
+            f'{where}). Lower config.optimizer.learning_rate or raise '
+            f'config.optimizer.warmup_steps.')
     step = steps[-1]
     mean = {k: float(np.mean([m[k] for m in values])) for k in values[0] if k != 'finite'}
     mean['skipped_images'] = float(np.sum([m['skipped_images'] for m in values]))
@@ -220,24 +221,27 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       model_def, mesh, normalization=config.data.normalization,
       compute_dtype=compute_dtype, with_logits=config.save_logits)
 
+  # ---- Checkpoints: resume where the last run stopped ----
+  manager = checkpoint.checkpoint_manager(run_dir, keep=config.keep_checkpoints)
+  checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
+  first_step = manager.latest_step() or 0
+  if first_step:
+    state, data_state = checkpoint.restore(manager, first_step, state)
+    if data_state['next_batch'] != first_step:
+      raise RuntimeError(f'Checkpoint {first_step} in {checkpoint_dir} is inconsistent.')
+    logging.info('Resumed %s at step %d of %d.', run_dir, first_step, num_steps)
+    if jax.process_index() == 0:
+      writers.drop_records_after(run_dir / writers.METRICS_FILE, first_step)
+
   # ---- Input ----
   train_transform = preprocess.TrainPreprocess(
       image_size=config.data.image_size, mode=config.data.train_preprocess,
       flip=config.data.augment_flip, label_key=config.data.label_key)
   train_iterator = pipeline.make_iterator(
       pipeline.train_dataset(train_source, train_transform, seed=config.seed,
-                             global_batch_size=config.batch_size, num_steps=num_steps),
+                             global_batch_size=config.batch_size, num_steps=num_steps,
+                             start_batch=first_step),
       num_workers=config.data.num_workers, prefetch=config.data.prefetch)
-
-  # ---- Checkpoints: resume where the last run stopped ----
-  manager = checkpoint.checkpoint_manager(run_dir, keep=config.keep_checkpoints)
-  checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
-  first_step = manager.latest_step() or 0
-  if first_step:
-    state = checkpoint.restore(manager, first_step, state, train_iterator)
-    logging.info('Resumed %s at step %d of %d.', run_dir, first_step, num_steps)
-    if jax.process_index() == 0:
-      writers.drop_records_after(run_dir / writers.METRICS_FILE, first_step)
   writer = writers.create_writer(run_dir)
 
   # ---- Train ----
@@ -259,7 +263,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       if step in log_steps or step in save_steps or step in eval_steps:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
       if step in save_steps:
-        checkpoint.save(manager, state, train_iterator)
+        checkpoint.save(manager, state, {'next_batch': step})
       if step in eval_steps:
         scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
                                               writer, step)

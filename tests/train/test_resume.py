@@ -42,7 +42,7 @@ def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_run(
   assert jax.tree.structure(resumed) == jax.tree.structure(reference)
   for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  assert ((resumed_dir / 'data' / 'process_0-of-1.json').read_text()
-          == (reference_dir / 'data' / 'process_0-of-1.json').read_text())
+  assert ((resumed_dir / 'data' / 'metadata').read_text()
+          == (reference_dir / 'data' / 'metadata').read_text())
   # metrics.jsonl holds every step once, with the uninterrupted run's losses.
   assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
