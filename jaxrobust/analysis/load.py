@@ -64,15 +64,21 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def collect_results(workdir) -> pd.DataFrame:
-  """One flattened row per `workdir/runs/<run_id>/result.json`, sorted by run id."""
+  """One flattened row per evaluated model, sorted by run id.
+
+  A model is `runs/<run_id>/result.json`, or `runs/<run_id>/epoch_<e>/result.json` for each
+  evaluation during training (run id `<run_id>/epoch_<e>`).
+  """
   rows = []
-  for path in sorted(open_path(workdir).glob('runs/*/result.json')):
+  root = open_path(workdir)
+  paths = [*root.glob('runs/*/result.json'), *root.glob('runs/*/epoch_*/result.json')]
+  for path in sorted(paths):
     try:
       result = json.loads(path.read_text())
     except json.JSONDecodeError as e:
       raise errors.AnalysisError(
           f'{path} is not valid JSON ({e}); delete it and re-run the study to rewrite it.') from e
-    result.setdefault('run_id', path.parent.name)
+    result.setdefault('run_id', str(path.parent.relative_to(root / 'runs')))
     rows.append(flatten_result(result))
   if not rows:
     return pd.DataFrame(columns=list(_FIRST_COLUMNS))

@@ -30,6 +30,17 @@ def test_collect_results_has_one_row_per_result_json(study_dir):
   assert np.isnan(df.set_index('run_id').loc['scratch_0', 'pretrain.num_examples'])
 
 
+def test_evaluations_during_training_are_model_points_of_their_own(tmp_path):
+  rng = np.random.default_rng(0)
+  sets = [fixtures.test_set(rng, 0.5) for _ in range(4)]
+  fixtures.write_run(tmp_path, 'ft_a', 'finetune', sets[0], sets[1])
+  fixtures.write_run(tmp_path, 'ft_a/epoch_1', 'finetune', sets[2], sets[3])
+  df = load.collect_results(tmp_path)
+  assert list(df['run_id']) == ['ft_a', 'ft_a/epoch_1']
+  labels, _ = load.load_predictions(df.assign(workdir=str(tmp_path)).iloc[1], 'test')
+  np.testing.assert_array_equal(labels, sets[3][0])
+
+
 def test_results_csv_reads_back_the_same_rows_as_the_workdir(study_dir):
   path = load.write_results_csv(study_dir)
   assert path == str(study_dir / 'results.csv')
