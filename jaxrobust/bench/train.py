@@ -196,6 +196,7 @@ def run(archs: Sequence[str], resolutions: Sequence[int], *, batch_per_device: i
         f'({figures["backend"]}); peak {figures["peak_tflops"]} TFLOP/s '
         f'({figures["peak_source"]}); grain workers: {num_workers}')
   print('  '.join(f'{c:>12}' for c in COLUMNS), flush=True)
+  tfds.disable_progress_bar()
   with tempfile.TemporaryDirectory() as data_dir:
     BenchJpegs(data_dir=data_dir, file_format='array_record').download_and_prepare()
     source = loading.open_split(loading.prepared_builder('bench_jpegs', data_dir), 'train')

@@ -212,8 +212,11 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
                              '(field `subset`, see docs/studies.md).')
   spec = setting.subset.to_dict()
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
-  run.data.name = subsets.subset_name(spec)
-  run.data.label_key = subsets.label_key(spec)
+  try:
+    run.data.name = subsets.subset_name(spec)
+    run.data.label_key = subsets.label_key(spec)
+  except ValueError as e:
+    raise errors.ConfigError(f'config.pretrain_settings.{name}.subset: {e}') from None
   if config.pretrain_length == 'epochs':
     run.num_train_steps = None
     run.num_epochs = config.pretrain_epochs

@@ -55,7 +55,7 @@ def split_model(model: nnx.Module, *, frozen_backbone: bool = False
   train_graphdef, params, batch_stats, other = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
   model.eval()
   eval_graphdef = nnx.graphdef(model)
-  return (ModelDef(train_graphdef, eval_graphdef, other),
+  return (ModelDef(train_graphdef, eval_graphdef, nnx.to_pure_dict(other)),
           nnx.to_pure_dict(params), nnx.to_pure_dict(batch_stats))
 
 

@@ -7,7 +7,7 @@ from jaxrobust import errors
 from jaxrobust.study import datasets_needed, plan_study, select_runs
 from jaxrobust.studies import plan as plan_lib
 
-from study_helpers import load_module, small_study
+from study_helpers import STUDIES, load_config, load_module, small_study
 
 
 @pytest.fixture
@@ -132,3 +132,42 @@ def test_slice_globs_are_disjoint_and_cover_the_plan(study, tmp_path):
   for glob in plan_lib.slice_globs(plan):
     seen += [r.run_id for r in select_runs(plan, glob)]
   assert sorted(seen) == sorted(r.run_id for r in plan)
+
+
+def test_plan_follows_the_order_settings_are_written_in(study, tmp_path):
+  common = load_module('study_common')
+  study.pretrain_settings.a_last = common.pretrain_setting(
+      common.subset('fractaldb/tiny', num_examples=24))
+  pre = [r.setting for r in plan_study(study, str(tmp_path)) if r.kind == 'pretrain']
+  assert pre == ['n40', 'n80', 'a_last']
+
+
+def test_impossible_subset_spec_is_refused_naming_its_setting(study, tmp_path):
+  study.pretrain_settings.n80.subset.sources[0]['weight'] = 0.5
+  with pytest.raises(errors.ConfigError,
+                     match=r'config\.pretrain_settings\.n80\.subset: sources: weights sum to 0\.5'):
+    plan_study(study, str(tmp_path))
+
+
+def test_epochs_arg_trains_each_setting_for_the_same_epochs(tmp_path):
+  by_steps = load_config('quantity', 'local')
+  by_epochs = load_config('quantity', 'local,epochs')
+  steps = {r.setting: r.steps for r in plan_study(by_steps) if r.kind == 'pretrain'}
+  epochs = {r.setting: r.steps for r in plan_study(by_epochs) if r.kind == 'pretrain'}
+  assert len(set(steps.values())) == 1
+  batch = by_epochs.pretrain.batch_size
+  assert epochs['n500'] == round(by_epochs.pretrain_epochs * (500 // batch))
+  assert epochs['n2k'] == round(by_epochs.pretrain_epochs * (2000 // batch))
+
+
+def test_unknown_config_arg_is_refused_with_the_valid_ones():
+  with pytest.raises(ValueError, match="Unknown config arg 'lcoal'.*local, test, epochs"):
+    load_config('quantity', 'lcoal')
+
+
+@pytest.mark.parametrize('arg', [None, 'local'])
+def test_every_architecture_a_study_names_is_in_the_model_zoo(arg):
+  from jaxrobust import models  # pylint: disable=g-import-not-at-top
+  for study in STUDIES:
+    for run in plan_study(load_config(study, arg)):
+      assert run.config.model.name in models.model_names(), (study, run.run_id)

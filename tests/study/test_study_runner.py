@@ -138,3 +138,15 @@ def test_console_ends_with_er_per_pretraining_setting_and_the_report_path(study,
   assert lines[-1] == f'study: report written to {workdir}/report/report.md'
   assert [row[0] for row in out['er_by_setting']] == ['n40', 'n80', 'scratch']
   assert lines[-6].split()[:2] == ['pre-training', 'models']  # header, rule, 3 rows, path
+
+
+def test_results_csv_holds_only_this_plans_runs(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  old = plan_study(study, workdir)[-1].run_id
+  study.scratch_settings.lr1e3_s1.seed = 7  # a new run replaces the old one in the plan
+  out = run_study(study, workdir, train_fn=FakeEngine())
+  with open(out['results_csv']) as f:
+    ids = [line.split(',')[0] for line in f.readlines()[1:]]
+  assert old not in ids and os.path.isdir(os.path.join(workdir, 'runs', old))
+  assert sorted(ids) == sorted(r.run_id for r in plan_study(study, workdir) if r.kind != 'pretrain')

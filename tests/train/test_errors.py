@@ -1,5 +1,4 @@
 """Bad input stops with a one-line message that says what to do."""
-import json
 import subprocess
 
 import jax
