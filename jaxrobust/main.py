@@ -15,6 +15,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from jaxrobust import runs
+from jaxrobust import xla_flags
 from jaxrobust.errors import UserError
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -75,6 +76,7 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
   logging.get_absl_handler().addFilter(_only_our_info)
+  xla_flags.use_tuned_cpu_flags()  # before JAX starts its backend
   try:
     _run(_CONFIG.value, _WORKDIR.value)
   except UserError as e:

@@ -21,7 +21,11 @@ from jaxrobust.studies import datasets as datasets_lib
 from jaxrobust.studies import plan as plan_lib
 from jaxrobust.studies import progress as progress_lib
 from jaxrobust.studies import state as state_lib
-from jaxrobust.studies.plan import PlannedRun, datasets_needed, plan_study, select_runs  # noqa: F401  (public API)
+# The public API of studies, with run_study below.
+from jaxrobust.studies.plan import datasets_needed  # noqa: F401
+from jaxrobust.studies.plan import plan_study
+from jaxrobust.studies.plan import PlannedRun
+from jaxrobust.studies.plan import select_runs
 
 TrainFn = Callable[[ml_collections.ConfigDict, str], dict[str, Any]]
 STUDY_JSON = 'study.json'
@@ -67,7 +71,8 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
     progress.finished(run, seconds)
     print(progress.line(), flush=True)
   summary = {'planned': [r.run_id for r in plan], 'selected': [r.run_id for r in selected],
-             'executed': executed, 'skipped': [r.run_id for r in selected if r not in todo]}
+             'executed': executed,
+             'skipped': [r.run_id for r in selected if states[r.run_id] == 'finished']}
   summary.update(_finish_study(config, workdir, plan))
   return summary
 
@@ -99,10 +104,10 @@ def _execute(run: PlannedRun, workdir: str, train_fn: TrainFn) -> float:
   start = time.time()
   outcome = train_fn(run.config, run_dir) or {}
   seconds = time.time() - start
-  if run.kind != 'pretrain' and not os.path.exists(os.path.join(run_dir, 'result.json')):
-    raise RuntimeError(f'{run.run_id} finished without writing {run_dir}/result.json; '
-                       'the fine-tune stage writes it at the end of every finetune/scratch run.')
-  if _is_chief():
+  if _is_chief():  # only process 0 writes files
+    if run.kind != 'pretrain' and not os.path.exists(os.path.join(run_dir, 'result.json')):
+      raise RuntimeError(f'{run.run_id} finished without writing {run_dir}/result.json; the '
+                         'fine-tune stage writes it at the end of every finetune/scratch run.')
     state_lib.mark_finished(run, workdir, seconds,
                             {k: outcome[k] for k in SUMMARY_KEYS if k in outcome})
   return seconds
@@ -157,9 +162,9 @@ def _finish_study(config, workdir, plan) -> dict[str, Any]:
   unfinished = [rid for rid, s in states.items() if s != 'finished']
   if not _is_chief():
     return {}
-  out = {}
+  out, changed = {}, True
   if any(r.kind != 'pretrain' for r in plan):
-    out['results_csv'] = _write_results_csv(workdir, plan)
+    out['results_csv'], changed = _write_results_csv(workdir, plan)
   if unfinished:
     print(f'study: {len(plan) - len(unfinished)}/{len(plan)} runs finished; the report is '
           'written once all are (run the other --only slices, copy their runs/ here, rerun).',
@@ -167,26 +172,32 @@ def _finish_study(config, workdir, plan) -> dict[str, Any]:
     return out
   from jaxrobust import analysis  # pylint: disable=g-import-not-at-top
   report_dir = os.path.join(workdir, REPORT_DIR)
-  result = analysis.write_report(
-      [out['results_csv']], report_dir, metric=config.analysis.metric,
-      transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
+  if changed or not os.path.exists(os.path.join(report_dir, 'report.md')):
+    out['analysis'] = analysis.write_report(
+        [out['results_csv']], report_dir, metric=config.analysis.metric,
+        transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
   table = _er_by_setting(report_dir, plan)
   print(console.format_table(['pre-training', 'models', 'ID %', 'OOD %', 'ER (points)'], table))
   print(f'study: report written to {os.path.join(report_dir, "report.md")}', flush=True)
-  out.update({'report_dir': report_dir, 'er_by_setting': table, 'analysis': result})
+  out.update({'report_dir': report_dir, 'er_by_setting': table})
   return out
 
 
-def _write_results_csv(workdir: str, plan) -> str:
-  """DIR/results.csv: the results of this study's runs (not of stale or other runs in DIR)."""
+def _write_results_csv(workdir: str, plan) -> tuple[str, bool]:
+  """DIR/results.csv from this study's runs (not stale or other runs in DIR); (path, changed)."""
   from jaxrobust import analysis  # pylint: disable=g-import-not-at-top
   df = analysis.collect_results(workdir)
   # Evaluations during training are rows '<run_id>/epoch_<e>' of their run.
   df = df[df['run_id'].astype(str).map(_planned_run_id).isin({r.run_id for r in plan})]
+  text = df.to_csv(index=False)
   path = os.path.join(workdir, RESULTS_CSV)
+  if os.path.exists(path):
+    with open(path) as f:
+      if f.read() == text:
+        return path, False
   with open(path, 'w') as f:
-    f.write(df.to_csv(index=False))
-  return path
+    f.write(text)
+  return path, True
 
 
 def _planned_run_id(result_run_id: str) -> str:
@@ -223,9 +234,8 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   for s in missing:
     print(f'MISSING manual data for {s.name}: {s.detail}')
   if missing:
-    print(f'The manual dir is {os.path.join(data_dir, "downloads", "manual")} unless you pass '
-          '--manual_dir; then run python -m jaxrobust.data prepare --config=<this study config> '
-          f'--data_dir={data_dir} (or start the study: it prepares what is missing).')
+    print(f'Put those files in a folder M, then run: python -m jaxrobust.data prepare '
+          f'--config=<this study config> --data_dir={data_dir} --manual_dir=M')
   print()
   print('Disjoint --only slices covering the study (one machine each):')
   for glob in plan_lib.slice_globs(plan):
@@ -233,7 +243,7 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
 
 
 def _is_chief() -> bool:
-  """True on the process that writes study files (process 0; the only one without jax)."""
+  """True on the process that writes study files: process 0 (always, before jax is imported)."""
   if 'jax' not in sys.modules:
     return True
   import jax  # pylint: disable=g-import-not-at-top

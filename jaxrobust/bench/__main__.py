@@ -8,6 +8,7 @@ import pkgutil
 import sys
 
 import jaxrobust.bench
+from jaxrobust import xla_flags
 
 
 def benchmark_names() -> list[str]:
@@ -20,6 +21,7 @@ def main(argv: list[str]) -> None:
   names = benchmark_names()
   if not argv or argv[0] not in names:
     sys.exit(f'usage: python -m jaxrobust.bench <name> [--json] [...]; names: {", ".join(names)}')
+  xla_flags.use_tuned_cpu_flags()  # what `python -m jaxrobust.main` runs with
   importlib.import_module(f'jaxrobust.bench.{argv[0]}').main(argv[1:])
 
 

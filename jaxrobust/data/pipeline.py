@@ -9,6 +9,7 @@ import dataclasses
 import math
 from typing import Any
 
+from absl import flags
 import grain
 import jax
 import numpy as np
@@ -73,6 +74,8 @@ def make_iterator(ds: grain.MapDataset, *, num_workers: int, prefetch: int
   iter_ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=threads,
                                                  prefetch_buffer_size=prefetch))
   if num_workers > 0:
+    if not flags.FLAGS.is_parsed():  # grain's workers read absl flags (defaults suffice)
+      flags.FLAGS.mark_as_parsed()
     iter_ds = iter_ds.mp_prefetch(grain.MultiprocessingOptions(
         num_workers=num_workers, per_worker_buffer_size=max(prefetch, 1)))
   return iter(iter_ds)

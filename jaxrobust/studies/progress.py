@@ -33,6 +33,8 @@ class StudyProgress:
 
   def eta_seconds(self) -> float | None:
     """Estimated seconds to finish the remaining runs; None before any run was measured."""
+    if self.done == len(self._runs):
+      return 0.0
     if not self._measured:
       return None
     mean_run = sum(s for _, s in self._measured) / len(self._measured)

@@ -43,13 +43,19 @@ def test_first_run_executes_every_run_in_plan_order(study, tmp_path):
   assert os.path.exists(os.path.join(workdir, 'report', 'report.md'))
 
 
-def test_second_run_of_the_same_command_does_nothing(study, tmp_path):
+def test_second_run_of_the_same_command_does_nothing(study, tmp_path, capsys):
   workdir = str(tmp_path / 'w')
-  run_study(study, workdir, train_fn=FakeEngine())
+  first = run_study(study, workdir, train_fn=FakeEngine())
+  report = os.path.join(workdir, 'report', 'report.md')
+  written = os.stat(report).st_mtime_ns
+  capsys.readouterr()
   again = FakeEngine()
   out = run_study(study, workdir, train_fn=again)
   assert again.calls == [] and out['executed'] == []
   assert out['skipped'] == out['planned']
+  assert os.stat(report).st_mtime_ns == written  # same results: the report is kept
+  assert out['er_by_setting'] == first['er_by_setting']
+  assert 'study: 9/9 runs done (9 skipped) | elapsed 0s | ETA 0s' in capsys.readouterr().out
 
 
 def test_restart_after_a_kill_does_not_redo_finished_runs(study, tmp_path):
