@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 quickstart: $(STAMP)
-	$(PY) -m jaxrobust.main --config=configs/train.py:tiny --workdir=$${WORKDIR:-workdir/train_tiny}
+	$(PY) -m jaxrobust.main --config=configs/quickstart.py --workdir=$${WORKDIR:-workdir/quickstart}
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

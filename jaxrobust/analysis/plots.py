@@ -127,8 +127,10 @@ def _positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None, bool]:
     positive = (numeric > 0).all()
     return numeric.to_numpy(np.float64), None, bool(
         positive and numeric.max() / numeric.min() >= 10)
-  categories = sorted(values.astype(str).unique())
-  return values.astype(str).map(categories.index).to_numpy(np.float64), categories, False
+  # pandas' string dtype keeps NaN as NaN, so missing values get an explicit label.
+  labels = values.map(lambda v: 'n/a' if pd.isna(v) else str(v))
+  categories = sorted(labels.unique())
+  return labels.map(categories.index).to_numpy(np.float64), categories, False
 
 
 def _dodged(x: np.ndarray, log_x: bool, categorical: bool) -> np.ndarray:

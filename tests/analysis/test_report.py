@@ -74,3 +74,10 @@ def test_er_vs_quantity_uses_a_log_axis(study_dir):
   ax = plots.plot_er_vs_property(analysis, 'pretrain.num_examples').axes[0]
   assert ax.get_xscale() == 'log'
   assert [t.get_text() for t in ax.get_xticklabels()] == ['25K', '1M']
+
+
+def test_a_category_column_with_missing_values_gets_an_na_category():
+  values = pd.Series(['animal', np.nan, 'all'], dtype='str')
+  x, categories, log_x = plots._positions(values)  # pylint: disable=protected-access
+  assert categories == ['all', 'animal', 'n/a'] and not log_x
+  np.testing.assert_array_equal(x, [1, 2, 0])
