@@ -1,7 +1,7 @@
 """orbax checkpoints of a run: train state + input position, async, keep-N.
 
 Layout under `<run_dir>/checkpoints/<step>/`:
-  state/            StandardSave of {'step', 'params', 'batch_stats', 'opt_state'} (step.py)
+  state/            orbax PyTree of {'step', 'params', 'batch_stats', 'opt_state'} (step.py)
   data/metadata     JSON state of the training input: {"next_batch": n, ...}
 The input is a random-access grain dataset whose global batch k is fixed by the seed
 (data/pipeline.py), so its position is the whole iterator state: unlike grain's own
@@ -21,11 +21,25 @@ STATE = 'state'
 DATA = 'data'
 
 
+def _state_handler() -> ocp.PyTreeCheckpointHandler:
+  # Orbax splits replicated arrays over the replicas that write them; on CPU that gains
+  # nothing and costs one compiled slice per array shape (many seconds for small models).
+  array_handler = ocp.type_handlers.ArrayHandler(
+      use_replica_parallel=jax.default_backend() != 'cpu')
+  registry = ocp.type_handlers.create_type_handler_registry(
+      (jax.Array, array_handler), (np.ndarray, ocp.type_handlers.NumpyHandler()),
+      (np.number, ocp.type_handlers.ScalarHandler()), (int, ocp.type_handlers.ScalarHandler()),
+      (float, ocp.type_handlers.ScalarHandler()))
+  return ocp.PyTreeCheckpointHandler(type_handler_registry=registry)
+
+
 def checkpoint_manager(run_dir: str | epath.Path, *, keep: int) -> ocp.CheckpointManager:
   """The manager of `<run_dir>/checkpoints`, saving asynchronously and keeping `keep`."""
   options = ocp.CheckpointManagerOptions(
       max_to_keep=keep, create=True, enable_async_checkpointing=True)
-  return ocp.CheckpointManager(epath.Path(run_dir) / CHECKPOINT_DIR, options=options)
+  return ocp.CheckpointManager(
+      epath.Path(run_dir) / CHECKPOINT_DIR, options=options,
+      item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
 
 
 def save(manager: ocp.CheckpointManager, state: dict[str, Any],
@@ -33,15 +47,17 @@ def save(manager: ocp.CheckpointManager, state: dict[str, Any],
   """Starts saving `state` and the input position `data_state` at `state['step']`."""
   step = int(jax.device_get(state['step']))
   manager.save(step, args=ocp.args.Composite(**{
-      STATE: ocp.args.StandardSave(state), DATA: ocp.args.JsonSave(data_state)}))
+      STATE: ocp.args.PyTreeSave(state), DATA: ocp.args.JsonSave(data_state)}))
 
 
 def restore(manager: ocp.CheckpointManager, step: int, target_state: dict[str, Any]
             ) -> tuple[dict[str, Any], dict[str, Any]]:
   """(train state, input position) saved at `step`, with `target_state`'s shardings."""
-  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_state)
   restored = manager.restore(step, args=ocp.args.Composite(**{
-      STATE: ocp.args.StandardRestore(abstract), DATA: ocp.args.JsonRestore()}))
+      STATE: ocp.args.PyTreeRestore(
+          item=target_state,
+          restore_args=ocp.checkpoint_utils.construct_restore_args(target_state)),
+      DATA: ocp.args.JsonRestore()}))
   return restored[STATE], restored[DATA]
 
 

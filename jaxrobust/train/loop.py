@@ -74,7 +74,11 @@ def build_model(config: ml_collections.ConfigDict, num_classes: int) -> nnx.Modu
   return nnx.merge(graphdef, init())
 
 
-def _steps_at(every: int, num_steps: int) -> set[int]:
+def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
+  """Every `config.<field>` steps, and the last step."""
+  every = config[field]
+  if every <= 0:
+    raise ConfigError(f'config.{field}={every} must be a positive number of steps.')
   return set(range(every, num_steps + 1, every)) | {num_steps}
 
 
@@ -245,8 +249,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   writer = writers.create_writer(run_dir)
 
   # ---- Train ----
-  save_steps = _steps_at(config.checkpoint_every_steps, num_steps)
-  log_steps = _steps_at(config.log_every_steps, num_steps)
+  save_steps = _steps_at(config, 'checkpoint_every_steps', num_steps)
+  log_steps = _steps_at(config, 'log_every_steps', num_steps)
   eval_steps = _eval_steps(config, steps_per_epoch, num_steps)
   train_metrics = _TrainMetrics(writer, num_steps, config.batch_size, steps_per_epoch)
   report_progress = periodic_actions.ReportProgress(num_train_steps=num_steps, writer=writer)
