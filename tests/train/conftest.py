@@ -1,39 +1,20 @@
-"""Engine test fixtures: a tiny PNG dataset in TFDS array_record, the tiny run config, CLI runs.
+"""Engine test fixtures: a tiny PNG dataset in TFDS array_record, the reference run, XLA cache.
 
 The tests use `tiny_images` (4 classes, 20 px, built in 0.1 s) rather than
 `fractaldb/tiny`, whose generation alone takes ~20 s on 2 cores.
 """
-import importlib.util
-import json
 import os
 import pathlib
-import subprocess
 import sys
 
 import jax
-import ml_collections
 import pytest
 
 from jaxrobust import train
-from jaxrobust.train import writers
 
-HERE = pathlib.Path(__file__).parent
-REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import tiny_images  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-# A run small enough for seconds: 24 steps of batch 16 on 16 px images.
-TINY_RUN = {
-    'data.name': 'tiny_images',
-    'data.image_size': 16,
-    'model.width': 1.0,
-    'batch_size': 16,
-    'eval_batch_size': 16,
-    'num_train_steps': 24,
-    'optimizer.warmup_steps': 2,
-    'checkpoint_every_steps': 4,
-    'log_every_steps': 1,
-}
+from train_helpers import tiny_config  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -66,61 +47,3 @@ def reference_run(data_dir, tmp_path_factory) -> dict:
   """The tiny run trained in this process on 8 devices: its results dict."""
   workdir = tmp_path_factory.mktemp('reference')
   return train.run_single(tiny_config(data_dir), workdir)
-
-
-def tiny_config(data_dir, **overrides) -> ml_collections.ConfigDict:
-  """configs/train.py:tiny with TINY_RUN and `overrides` ('a.b' keys) applied."""
-  spec = importlib.util.spec_from_file_location('train_config', REPO / 'configs' / 'train.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config('tiny')
-  values = {**TINY_RUN, 'data.data_dir': str(data_dir), **overrides}
-  for key, value in values.items():
-    parent = config
-    *groups, leaf = key.split('.')
-    for group in groups:
-      parent = parent[group]
-    parent[leaf] = value
-  return config
-
-
-def cli_command(workdir, data_dir, **overrides) -> list[str]:
-  """`python -m jaxrobust.main` for configs/train.py:tiny with the same values as tiny_config."""
-  values = {**TINY_RUN, 'data.data_dir': str(data_dir), **overrides}
-  return ([sys.executable, '-m', 'jaxrobust.main', '--config=configs/train.py:tiny',
-           f'--workdir={workdir}'] + [f'--config.{k}={v}' for k, v in values.items()])
-
-
-def cli_env(num_devices: int, **extra: str) -> dict[str, str]:
-  """Environment of a CLI subprocess seeing `num_devices` fake CPU devices."""
-  env = dict(os.environ)
-  env['XLA_FLAGS'] = f'--xla_force_host_platform_device_count={num_devices}'
-  env.update(extra)
-  return env
-
-
-def run_cli(workdir, data_dir, *, num_devices: int = 8, timeout: float = 240,
-            **overrides) -> subprocess.CompletedProcess:
-  """Runs the CLI to completion; fails the test with its stderr tail if it fails."""
-  result = subprocess.run(cli_command(workdir, data_dir, **overrides), cwd=REPO,
-                          env=cli_env(num_devices), capture_output=True, text=True,
-                          timeout=timeout, check=False)
-  assert result.returncode == 0, result.stderr[-3000:]
-  return result
-
-
-def only_run_dir(workdir) -> pathlib.Path:
-  """The single run directory under `<workdir>/runs/`."""
-  (run_dir,) = pathlib.Path(workdir, 'runs').iterdir()
-  return run_dir
-
-
-def train_losses(run_dir) -> dict[int, float]:
-  """{step: train/loss} from the run's metrics.jsonl."""
-  return {r['step']: r['train/loss'] for r in
-          writers.read_metrics(pathlib.Path(run_dir) / writers.METRICS_FILE)
-          if 'train/loss' in r}
-
-
-def read_json(path) -> dict:
-  return json.loads(pathlib.Path(path).read_text())

@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_command, cli_env, tiny_config
+from train_helpers import REPO, cli_command, cli_env, tiny_config
 from jaxrobust import errors
 from jaxrobust import train
 from jaxrobust.train import checkpoint

@@ -8,7 +8,7 @@ import time
 import jax
 import numpy as np
 
-from conftest import REPO, cli_command, cli_env, only_run_dir, run_cli, train_losses
+from train_helpers import REPO, cli_command, cli_env, only_run_dir, run_cli, train_losses
 from jaxrobust.train import checkpoint
 
 

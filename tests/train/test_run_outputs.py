@@ -1,7 +1,7 @@
 """A run writes config.json, checkpoints, TensorBoard events and metrics.jsonl."""
 import pathlib
 
-from conftest import read_json
+from train_helpers import read_json
 from jaxrobust import runs
 from jaxrobust.train import writers
 
