@@ -1,4 +1,4 @@
-"""Bootstrap resampling: baseline models for the trend, test examples for each model."""
+"""Bootstrap resampling: the baseline models' scatter for the trend, test examples per model."""
 import dataclasses
 import zlib
 
@@ -26,7 +26,7 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95,
 
 @dataclasses.dataclass(frozen=True)
 class TrendSamples:
-  """Trend lines refitted on baseline models resampled with replacement."""
+  """Trend lines drawn by the studentized residual bootstrap of `bootstrap_trend`."""
   slopes: np.ndarray      # (B,)
   intercepts: np.ndarray  # (B,)
   transform: str
@@ -44,22 +44,51 @@ class TrendSamples:
     return t.inverse(self.slopes * t(id_replicates) + self.intercepts)
 
 
+def _residual_sd(x: np.ndarray, y: np.ndarray, slopes, intercepts) -> np.ndarray:
+  """Residual sd of lines fitted to (x, y) along the last axis, on n - 2 degrees of freedom."""
+  residuals = y - (slopes[..., None] * x + intercepts[..., None])
+  return np.sqrt((residuals ** 2).sum(-1) / (x.shape[-1] - 2))
+
+
 def bootstrap_trend(id_scores, ood_scores, transform: str = 'logit',
                     num_resamples: int = NUM_RESAMPLES, seed: int = 0) -> TrendSamples:
-  """Refits the trend on `num_resamples` resamples (with replacement) of the baseline models.
+  """Trend lines drawn by a studentized (bootstrap-t) residual bootstrap over the baseline models.
 
-  Resamples whose models all share one ID score (no line) are redrawn.
+  Keeps the baseline ID scores fixed and redraws each model's scatter around the
+  fitted line from its leverage-corrected residuals r_i / sqrt(1 - h_i), centred and
+  symmetrised (+r and -r). Each refitted line's deviation from the fit is scaled by
+  s / s*_b (residual sds of the fit and of resample b); since the line's standard
+  error at any ID score is proportional to the residual sd, the percentile band of
+  these lines is the bootstrap-t band fit(x) -+ q * se(x), which like the t band of
+  OLS widens for the uncertainty of s with few models. Resamples without residual
+  spread are redrawn. With two models, or models exactly on a line, there is no
+  residual spread to resample and every line is the fit (a band of zero width).
   """
   t = transforms.get_transform(transform)
   x, y = t(id_scores), t(ood_scores)
-  trend_lib.fit_trend(id_scores, ood_scores, transform)  # same checks as the point fit
+  fit = trend_lib.fit_trend(id_scores, ood_scores, transform)  # same checks as the point fit
+  slopes = np.full(num_resamples, fit.slope)
+  intercepts = np.full(num_resamples, fit.intercept)
+  n = x.size
+  fitted = fit.slope * x + fit.intercept
+  sd = np.sqrt(((y - fitted) ** 2).sum() / (n - 2)) if n > 2 else 0.0
+  if sd <= 1e-12 * max(1.0, np.abs(y).max()):
+    return TrendSamples(slopes, intercepts, transform)
+  centred = x - x.mean()
+  leverage = 1 / n + centred ** 2 / (centred ** 2).sum()
+  residuals = (y - fitted) / np.sqrt(1 - leverage)
+  residuals = np.concatenate([residuals - residuals.mean(), residuals.mean() - residuals])
   rng = rng_for(seed, 'trend')
-  index = rng.integers(0, x.size, size=(num_resamples, x.size))
-  slopes, intercepts = trend_lib.least_squares_lines(x[index], y[index])
-  while np.isnan(slopes).any():
+  redo = np.ones(num_resamples, bool)
+  while redo.any():
+    y_star = fitted + residuals[rng.integers(0, residuals.size, size=(redo.sum(), n))]
+    x_star = np.broadcast_to(x, y_star.shape)
+    slope_star, intercept_star = trend_lib.least_squares_lines(x_star, y_star)
+    sd_star = _residual_sd(x_star, y_star, slope_star, intercept_star)
+    scale = sd / np.where(sd_star > 1e-9 * sd, sd_star, np.nan)
+    slopes[redo] = fit.slope + (slope_star - fit.slope) * scale
+    intercepts[redo] = fit.intercept + (intercept_star - fit.intercept) * scale
     redo = np.isnan(slopes)
-    index = rng.integers(0, x.size, size=(redo.sum(), x.size))
-    slopes[redo], intercepts[redo] = trend_lib.least_squares_lines(x[index], y[index])
   return TrendSamples(slopes, intercepts, transform)
 
 

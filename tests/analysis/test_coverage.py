@@ -11,8 +11,7 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate():
   rates = simulate.coverage(SPEC, reps=100, num_resamples=200, seed=0)
   print('\n' + rates.to_string(index=False))
   coverage = dict(zip(rates['interval'], rates['coverage']))
-  for name in ('id', 'ood', 'er (pre-trained)', 'group mean er'):
+  # Measured: 0.94, 0.94, 0.94, 0.99 and 0.94 for the band (0.83 for the band with the
+  # percentile bootstrap over models it replaced; jaxrobust/analysis/README.md).
+  for name in ('id', 'ood', 'er (pre-trained)', 'group mean er', 'trend band'):
     assert 0.88 <= coverage[name] <= 0.995, (name, coverage[name])
-  # A percentile bootstrap over only 8 baseline models is known to be narrow; this bound
-  # catches a band that ignores the choice of models (see jaxrobust/analysis/README.md).
-  assert coverage['trend band'] >= 0.75
