@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust import errors
 from jaxrobust.data import subsets
+from jaxrobust.data.builders import imagenet
 from jaxrobust.data.subsets import materializer as materializer_lib
 
 
@@ -42,6 +43,9 @@ def _prepare_source(name: str, data_dir: str, manual_dir: str | None) -> str:
   builder = tfds.builder(name, data_dir=data_dir)
   if builder.is_prepared():
     return 'ready'
+  if builder.name == imagenet.NAME:  # TFDS's own builder: name the missing tars, array_record
+    imagenet.imagenet_builder(data_dir, manual_dir)
+    return 'built'
   instructions = _manual_instructions(builder)
   if instructions and not manual_dir:
     raise errors.DatasetNotBuiltError(

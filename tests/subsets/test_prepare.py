@@ -59,3 +59,23 @@ def test_cli_error_is_one_line(tmp_path):
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1].startswith(
       'error: subset subset/nothing_here is not materialized')
+
+
+def test_missing_imagenet_tars_are_named_with_where_they_go(tmp_path):
+  with pytest.raises(errors.UserError, match='ILSVRC2012_img_train.tar; ILSVRC2012_img_val.tar '
+                                             'into the manual dir'):
+    prepare_lib.prepare_datasets([{'name': 'imagenet2012', 'subset': None}], str(tmp_path))
+
+
+def test_cli_build_generates_a_named_dataset_like_tfds_build(tmp_path):
+  result = run_cli('build', 'fractaldb/tiny', f'--data_dir={tmp_path}')
+  assert result.returncode == 0, result.stderr
+  assert 'fractaldb/tiny  generated' in result.stdout
+  assert (tmp_path / 'fractaldb' / 'tiny' / '1.0.0' / 'dataset_info.json').exists()
+
+
+def test_cli_build_of_an_unknown_dataset_is_one_line(tmp_path):
+  result = run_cli('build', 'no_such_dataset', f'--data_dir={tmp_path}')
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      'error: Dataset no_such_dataset not found')
