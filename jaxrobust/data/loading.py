@@ -18,8 +18,7 @@ def _is_generated(builder: tfds.core.DatasetBuilder) -> bool:
 
 def _prepare_command(name: str, data_dir: str | None) -> str:
   where = f' --data_dir={data_dir}' if data_dir else ''
-  return (f'tfds build {name.replace("/", " --config=")} --imports=jaxrobust.data '
-          f'--file_format=array_record{where}')
+  return f'python -m jaxrobust.data build {name}{where} [--manual_dir=M]'
 
 
 def prepared_builder(name: str, data_dir: str | None = None, *,

@@ -39,7 +39,7 @@ def test_dataset_not_built_names_the_command_that_builds_it(tmp_path):
   with pytest.raises(errors.DatasetNotBuiltError) as error:
     train.train_and_evaluate(config, tmp_path / 'run')
   message = _one_line(error)
-  assert 'tfds build fractaldb --config=tiny' in message
+  assert 'python -m jaxrobust.data build fractaldb/tiny' in message
   assert 'python -m jaxrobust.data prepare' in message
 
 
