@@ -25,6 +25,8 @@ class JsonlWriter(metric_writers.MetricWriter):
     self._file = self._path.open('a')
 
   def write_scalars(self, step: int, scalars: Mapping[str, Any]):
+    if not scalars:  # e.g. the final evaluation of a run without eval splits
+      return
     record = {'step': int(step), **{k: _scalar(v) for k, v in scalars.items()}}
     self._file.write(json.dumps(record) + '\n')
     self._file.flush()  # each line is on disk even if the run is killed

@@ -25,3 +25,11 @@ def test_metrics_jsonl_has_the_final_train_loss_and_eval_scores(reference_run):
   assert final['eval/test/macro_f1'] == scores['macro_f1']
   assert final['eval/test/accuracy'] == scores['accuracy']
   assert final['eval/test/num_examples'] == scores['num_examples'] == 37
+
+
+def test_every_metrics_jsonl_record_holds_a_scalar(tmp_path):
+  writer = writers.JsonlWriter(tmp_path / writers.METRICS_FILE)
+  writer.write_scalars(1, {'train/loss': 2.5})
+  writer.write_scalars(2, {})  # nothing to write: no line
+  writer.close()
+  assert writers.read_metrics(tmp_path / writers.METRICS_FILE) == [{'step': 1, 'train/loss': 2.5}]
