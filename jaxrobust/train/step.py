@@ -6,8 +6,9 @@ with `params`/`batch_stats` the nested dicts of `nnx.State.to_pure_dict()`. The 
 part of the model (two graphdefs: one for training, one for inference) lives in
 `ModelDef`. Freezing the backbone for a linear probe needs no second step: the training
 graphdef keeps the backbone's BatchNorm in inference mode (`split_model(...,
-frozen_backbone=True)`) and the optimizer zeroes the frozen updates (`optim.make_optimizer(
-..., trainable=...)`).
+frozen_backbone=True)`), the step stops gradients at the backbone's params (so XLA drops its
+backward pass) and the optimizer zeroes the frozen updates (`optim.make_optimizer(...,
+trainable=...)`).
 """
 from collections.abc import Callable
 import dataclasses
@@ -33,6 +34,7 @@ class ModelDef:
   train_graphdef: Any
   eval_graphdef: Any
   other_state: Any  # state that is neither Param nor BatchStat (e.g. RNG streams)
+  frozen_backbone: bool = False
 
   def merge(self, params, batch_stats, *, train: bool) -> nnx.Module:
     """The module for `params` / `batch_stats` in training or inference mode."""
@@ -55,7 +57,7 @@ def split_model(model: nnx.Module, *, frozen_backbone: bool = False
   train_graphdef, params, batch_stats, other = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
   model.eval()
   eval_graphdef = nnx.graphdef(model)
-  return (ModelDef(train_graphdef, eval_graphdef, nnx.to_pure_dict(other)),
+  return (ModelDef(train_graphdef, eval_graphdef, nnx.to_pure_dict(other), frozen_backbone),
           nnx.to_pure_dict(params), nnx.to_pure_dict(batch_stats))
 
 
@@ -87,6 +89,9 @@ def make_train_step(model_def: ModelDef, tx: optax.GradientTransformation,
     mask = batch['mask'].astype(jnp.float32)
 
     def loss_fn(params):
+      if model_def.frozen_backbone:  # no backward pass through the backbone at all
+        params = {name: value if name == HEAD else jax.lax.stop_gradient(value)
+                  for name, value in params.items()}
       model = model_def.merge(params, state['batch_stats'], train=True)
       _reseed_rng_streams(model, seed, state['step'])
       logits = model(images)
