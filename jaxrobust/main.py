@@ -27,6 +27,7 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def _run(config, workdir: str) -> None:
+  workdir = str(runs.absolute_path(workdir))
   is_study = 'study' in config
   if not is_study:
     runs.check_run_config(config)  # fail fast, before the slow imports below

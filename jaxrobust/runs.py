@@ -3,6 +3,7 @@ import difflib
 import hashlib
 import importlib.util
 import json
+import os
 from typing import Any
 
 from etils import epath
@@ -103,3 +104,9 @@ def write_config(config: ml_collections.ConfigDict, path: str | epath.Path) -> N
 def read_config(path: str | epath.Path) -> ml_collections.ConfigDict:
   """A config written by `write_config` (lists come back as lists)."""
   return ml_collections.ConfigDict(json.loads(epath.Path(path).read_text()))
+
+
+def absolute_path(path: str | os.PathLike[str]) -> epath.Path:
+  """`path` made absolute (orbax refuses relative paths); URLs such as gs://b/w are kept."""
+  text = os.fspath(path)
+  return epath.Path(text if '://' in text else os.path.abspath(text))

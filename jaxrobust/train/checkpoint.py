@@ -16,6 +16,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxrobust import runs
+
 CHECKPOINT_DIR = 'checkpoints'
 STATE = 'state'
 DATA = 'data'
@@ -38,7 +40,7 @@ def checkpoint_manager(run_dir: str | epath.Path, *, keep: int) -> ocp.Checkpoin
   options = ocp.CheckpointManagerOptions(
       max_to_keep=keep, create=True, enable_async_checkpointing=True)
   return ocp.CheckpointManager(
-      epath.Path(run_dir) / CHECKPOINT_DIR, options=options,
+      runs.absolute_path(run_dir) / CHECKPOINT_DIR, options=options,
       item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
 
 
@@ -68,7 +70,7 @@ def restore_state(path: str | epath.Path, target_state: dict[str, Any] | None = 
   With `target_state` (arrays or ShapeDtypeStructs) the arrays come back with its
   structure and shardings; without it, as numpy arrays on the host.
   """
-  path = epath.Path(path) / STATE
+  path = runs.absolute_path(path) / STATE
   if target_state is not None:
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_state)
     with ocp.StandardCheckpointer() as checkpointer:

@@ -57,7 +57,7 @@ def _is_step_dir(path: epath.Path) -> bool:
 
 def find_checkpoint(model_init: str) -> PretrainedCheckpoint:
   """The checkpoint `model_init` names: a run dir, its checkpoints/ dir or one step dir."""
-  path = epath.Path(model_init)
+  path = runs.absolute_path(model_init)
   if _is_step_dir(path):
     step_dir = path
   else:

@@ -189,7 +189,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   """
   start_time = time.time()
   runs.check_run_config(config)
-  run_dir = epath.Path(run_dir)
+  run_dir = runs.absolute_path(run_dir)
   mesh = mesh_lib.make_mesh()
   mesh_lib.check_global_batch_size(config.batch_size, 'config.batch_size')
   compute_dtype = _compute_dtype(config)
@@ -303,7 +303,7 @@ def run_single(config: ml_collections.ConfigDict, workdir: str | epath.Path
                ) -> dict[str, Any]:
   """One run into `<workdir>/runs/<run_id>/` (config.json first), via train_and_evaluate."""
   runs.check_run_config(config)
-  run_dir = epath.Path(workdir) / 'runs' / runs.run_id(config.name, config)
+  run_dir = runs.absolute_path(workdir) / 'runs' / runs.run_id(config.name, config)
   if jax.process_index() == 0:
     runs.write_config(config, run_dir / runs.CONFIG_FILE)
   logging.info('Run directory: %s', run_dir)

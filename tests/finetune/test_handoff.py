@@ -118,3 +118,11 @@ def test_dont_load_patterns_keep_more_than_the_head_fresh(data_dir, pretrain_dir
                                 fresh_params['blocks/1/conv1/conv/kernel'])
   np.testing.assert_array_equal(params['blocks/0/conv1/conv/kernel'],
                                 saved_params['blocks/0/conv1/conv/kernel'])
+
+
+def test_a_relative_model_init_path_is_restored(data_dir, pretrain_dir, monkeypatch):
+  monkeypatch.chdir(pretrain_dir.parent)  # orbax itself refuses relative paths
+  params, _ = _restored(data_dir, pretrain_dir.name)
+  saved_params, _ = _pretrained(pretrain_dir)
+  key = next(k for k in params if not k.startswith('head/'))
+  np.testing.assert_array_equal(params[key], saved_params[key])

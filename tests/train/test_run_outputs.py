@@ -1,7 +1,8 @@
 """A run writes config.json, checkpoints, TensorBoard events and metrics.jsonl."""
 import pathlib
 
-from train_helpers import read_json
+from train_helpers import read_json, tiny_config
+from jaxrobust import train
 from jaxrobust import runs
 from jaxrobust.train import writers
 
@@ -33,3 +34,11 @@ def test_every_metrics_jsonl_record_holds_a_scalar(tmp_path):
   writer.write_scalars(2, {})  # nothing to write: no line
   writer.close()
   assert writers.read_metrics(tmp_path / writers.METRICS_FILE) == [{'step': 1, 'train/loss': 2.5}]
+
+
+def test_a_relative_workdir_works(data_dir, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)  # orbax itself refuses relative checkpoint paths
+  results = train.run_single(tiny_config(data_dir, num_train_steps=4), 'relative_workdir')
+  run_dir = pathlib.Path(results['run_dir'])
+  assert run_dir.is_absolute() and run_dir.is_relative_to(tmp_path / 'relative_workdir')
+  assert (run_dir / 'checkpoints' / '4').is_dir()
