@@ -30,6 +30,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust.data import hierarchy as hierarchy_lib
 from jaxrobust.data import subsets
+from jaxrobust.data import builders
 from jaxrobust.data.builders import encode_image
 from jaxrobust.data.subsets import bases as bases_lib
 from jaxrobust.data.subsets import select as select_lib
@@ -53,13 +54,6 @@ def _bench_hierarchy() -> hierarchy_lib.Hierarchy:
       ancestors={'super': fine // _PER_SUPER, 'label': fine}, groups={})
 
 
-class _HierarchyMetadata(tfds.core.MetadataDict):
-
-  def save_metadata(self, data_dir):
-    super().save_metadata(data_dir)
-    _bench_hierarchy().save(os.path.join(os.fspath(data_dir), hierarchy_lib.HIERARCHY_FILE))
-
-
 class SubsetBenchBase(tfds.core.GeneratorBasedBuilder):
   """Benchmark base: 100 classes in 10 superclasses, noisy colour-block PNG images."""
   VERSION = tfds.core.Version('1.0.0')
@@ -71,7 +65,7 @@ class SubsetBenchBase(tfds.core.GeneratorBasedBuilder):
   def _info(self):
     h, size = _bench_hierarchy(), self.builder_config.image_size
     return tfds.core.DatasetInfo(
-        builder=self, metadata=_HierarchyMetadata(),
+        builder=self, metadata=builders.HierarchyMetadata(hierarchy=h.to_json()),
         features=tfds.features.FeaturesDict({
             'image': tfds.features.Image(shape=(size, size, 3), encoding_format='png'),
             'label': tfds.features.ClassLabel(names=list(h.classes['label'])),

@@ -18,7 +18,6 @@ device batch; 1.0 = input never stalls) and `flop_utilization_ratio`, per row.
 """
 import argparse
 from collections.abc import Sequence
-import io
 import json
 import sys
 import tempfile
@@ -27,13 +26,13 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image
 import tensorflow_datasets as tfds
 
 from jaxrobust import runs
 from jaxrobust.data import loading
 from jaxrobust.data import pipeline
 from jaxrobust.data import preprocess
+from jaxrobust.data.builders import encode_image
 from jaxrobust.train import loop
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
@@ -68,9 +67,7 @@ class BenchJpegs(tfds.core.GeneratorBasedBuilder):
       phase = rng.uniform(0, 2 * np.pi, 3)
       field = 0.5 + 0.4 * np.sin(6 * xx[..., None] + 4 * yy[..., None] + phase)
       image = np.clip(field * 255 + rng.normal(0, 12, field.shape), 0, 255).astype(np.uint8)
-      buffer = io.BytesIO()
-      Image.fromarray(image).save(buffer, format='JPEG', quality=90)
-      yield i, {'image': buffer.getvalue(), 'label': i % NUM_CLASSES}
+      yield i, {'image': encode_image(image, 'jpeg'), 'label': i % NUM_CLASSES}
 
 
 def _config(arch: str, resolution: int):

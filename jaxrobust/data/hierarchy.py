@@ -199,6 +199,6 @@ def load_hierarchy(dataset_name: str, data_dir: str | None = None) -> Hierarchy:
   if not builder.is_prepared():
     raise errors.DatasetNotBuiltError(
         f'dataset {dataset_name} is not built in {data_dir}; run '
-        f'`python -m jaxrobust.data prepare` or `tfds build` first.')
+        f'`python -m jaxrobust.data build {dataset_name}` (or `prepare`) first.')
   label = builder.info.features[FINE_LEVEL]
   return flat_hierarchy(label.names)

@@ -6,12 +6,12 @@ labels `label`, `label_mid`, `label_coarse`, and `hierarchy.json` beside the dat
 `toy_hierarchy/flat`: 5 classes x 12 images, no hierarchy file (a flat dataset).
 """
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxrobust.data import hierarchy as hierarchy_lib
+from jaxrobust.data import builders
 from jaxrobust.data.builders import encode_image
 
 
@@ -36,13 +36,6 @@ def toy_class_size(fine_id: int) -> int:
   return 10 + 2 * (fine_id % 4)
 
 
-class _HierarchyMetadata(tfds.core.MetadataDict):
-
-  def save_metadata(self, data_dir):
-    super().save_metadata(data_dir)
-    toy_hierarchy().save(os.path.join(os.fspath(data_dir), hierarchy_lib.HIERARCHY_FILE))
-
-
 class ToyHierarchy(tfds.core.GeneratorBasedBuilder):
   """Test-only base dataset with random 8x8 PNG images (distinct bytes per record)."""
   VERSION = tfds.core.Version('1.0.0')
@@ -57,7 +50,7 @@ class ToyHierarchy(tfds.core.GeneratorBasedBuilder):
       h = toy_hierarchy()
       labels = {hierarchy_lib.label_feature(lvl): tfds.features.ClassLabel(
           names=list(h.classes[lvl])) for lvl in h.levels}
-      metadata = _HierarchyMetadata()
+      metadata = builders.HierarchyMetadata(hierarchy=h.to_json())
     else:
       labels = {'label': tfds.features.ClassLabel(names=[f'flat{i}' for i in range(5)])}
       metadata = None

@@ -1,10 +1,16 @@
 """TFDS builders of jaxrobust; `import jaxrobust.data` registers them."""
 import dataclasses
 import io
+import json
 
+from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
+
+from jaxrobust.data.hierarchy import HIERARCHY_FILE
+
+HIERARCHY_KEY = 'hierarchy'
 
 
 class ArrayRecordBuilder(tfds.core.GeneratorBasedBuilder):
@@ -42,3 +48,11 @@ def encode_image(image: np.ndarray, image_format: str = 'png', quality: int = 90
   else:
     raise ValueError(f"image_format must be 'png' or 'jpeg', got {image_format!r}")
   return buffer.getvalue()
+
+
+class HierarchyMetadata(tfds.core.MetadataDict):
+  """Metadata whose `hierarchy` entry (Hierarchy JSON) is also saved as hierarchy.json beside it."""
+
+  def save_metadata(self, data_dir):
+    super().save_metadata(data_dir)
+    (epath.Path(data_dir) / HIERARCHY_FILE).write_text(json.dumps(self[HIERARCHY_KEY]))

@@ -8,17 +8,15 @@ The tree is stored in the metadata (`hierarchy`) and as `hierarchy.json` (the
 Hierarchy JSON of docs/architecture.md) in the dataset directory.
 """
 import dataclasses
-import json
 
 import numpy as np
 import tensorflow_datasets as tfds
-from etils import epath
 
 from jaxrobust.data import fractals
-from jaxrobust.data.builders import ArrayRecordBuilder, encode_image
+from jaxrobust.data.builders import ArrayRecordBuilder, HierarchyMetadata, encode_image
 from jaxrobust.data.builders.fractaldb import FractalDBConfig
 from jaxrobust.data.fractals import tree
-from jaxrobust.data.hierarchy import FINE_LEVEL, HIERARCHY_FILE, Hierarchy, label_feature
+from jaxrobust.data.hierarchy import FINE_LEVEL, Hierarchy, label_feature
 
 
 @dataclasses.dataclass(eq=False)
@@ -50,15 +48,6 @@ def build_hierarchy(branching: tuple[int, ...]) -> Hierarchy:
   groups = {name: tuple(np.flatnonzero(ancestors[0] == i).tolist())
             for i, name in enumerate(classes[coarsest])}
   return Hierarchy(tuple(levels), classes, dict(zip(levels, ancestors)), groups)
-
-
-class HierarchyMetadata(tfds.core.MetadataDict):
-  """Metadata that also writes its `hierarchy` entry as hierarchy.json next to it."""
-
-  def save_metadata(self, data_dir):
-    super().save_metadata(data_dir)
-    with epath.Path(data_dir).joinpath(HIERARCHY_FILE).open('w') as f:
-      json.dump(self['hierarchy'], f)
 
 
 CONFIGS = (

@@ -29,6 +29,7 @@ from jaxrobust import errors
 from jaxrobust.data import archives
 from jaxrobust.data import hierarchy
 from jaxrobust.data import images
+from jaxrobust.data import builders
 from jaxrobust.data.builders import ArrayRecordBuilder
 
 TAXONOMY = ('kingdom', 'phylum', 'class', 'order', 'family', 'genus')
@@ -171,7 +172,7 @@ class Inaturalist(ArrayRecordBuilder):
         }),
         supervised_keys=('image', 'label'),
         homepage=self.builder_config.source,
-        metadata=tfds.core.MetadataDict(),
+        metadata=builders.HierarchyMetadata(),
     )
 
   def _split_generators(self, dl_manager):
@@ -190,10 +191,9 @@ class Inaturalist(ArrayRecordBuilder):
     self.info.features['label'].names = table['classes']['label']
     for rank in config.ranks:
       self.info.features[f'label_{rank}'].names = table['classes'][rank]
-    self.info.metadata['hierarchy'] = table
+    self.info.metadata[builders.HIERARCHY_KEY] = table  # also saved as hierarchy.json
     self.info.metadata[images.SKIPPED_KEY] = []
     self.info.metadata[images.NUM_SKIPPED_KEY] = 0
-    (self.data_path / hierarchy.HIERARCHY_FILE).write_text(json.dumps(table))
     return {s: self._generate_examples(image_sources[s], annotations[s], table, s)
             for s in splits}
 
