@@ -69,7 +69,7 @@ def eval_dataset(source: Any, transform: preprocess.EvalPreprocess, *,
 
 def make_iterator(ds: grain.MapDataset, *, num_workers: int, prefetch: int
                   ) -> grain.DatasetIterator:
-  """A checkpointable iterator: `num_workers` processes (0: threads in this process)."""
+  """An iterator over `ds` with `num_workers` processes (0: threads in this process)."""
   threads = max(prefetch, 1)
   iter_ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=threads,
                                                  prefetch_buffer_size=prefetch))
