@@ -6,14 +6,10 @@ subclasses (20 of them), each trained as one class from r = 1, 2, 4 or 8 of its 
 within-class diversity changes. Arg `local`: `fractal_hierarchy`'s 20 middle-level classes from
 r of their 5 fine classes, 40 images each.
 """
-import os
-import sys
-
 import ml_collections
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import study_common as sc
 
 IMAGENET_LEVEL = 'longest_d7'
 # Superclass level, ratios r and images per superclass (at most r_min x the images of a class).
@@ -32,7 +28,7 @@ def imagenet_classes_under_rich_superclasses(level: str, min_subclasses: int) ->
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The diversity study; arg: see configs/study_common.py."""
+  """The diversity study; arg: see jaxrobust/configs/study_common.py."""
   c = sc.study_defaults('diversity', arg, 'Subclasses per superclass at a fixed total.')
   ratios, per_superclass = RATIOS[c.scale], IMAGES_PER_SUPERCLASS[c.scale]
   if c.scale == 'paper':

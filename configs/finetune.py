@@ -17,38 +17,12 @@ Arg (comma-separated words and key=value pairs, e.g. `local,lr=1e-3,epochs=3`):
   lr=<float>   learning rate             epochs=<float>  training epochs
   seed=<int>   seed (init of the head, data order)
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import args
+from jaxrobust.configs import study_common as sc
 
-_WORDS = ('local', 'scratch')
-_VALUES = {'lr': float, 'epochs': float, 'seed': int}
 LOCAL_IMAGE_SIZE = 48  # synthetic_wildcam/small stores 48 px images
-
-
-def parse_arg(arg: str | None) -> dict[str, object]:
-  """'local,lr=1e-3' -> {'local': True, 'scratch': False, 'lr': 0.001}; refuses unknown parts."""
-  parsed: dict[str, object] = {w: False for w in _WORDS}
-  for part in (p.strip() for p in (arg or '').split(',')):
-    if not part:
-      continue
-    key, has_value, value = part.partition('=')
-    if not has_value and key in _WORDS:
-      parsed[key] = True
-    elif has_value and key in _VALUES:
-      try:
-        parsed[key] = _VALUES[key](value)
-      except ValueError:
-        raise ValueError(f'configs/finetune.py arg {part!r}: {key} needs a '
-                         f'{_VALUES[key].__name__}.') from None
-    else:
-      raise ValueError(f'Unknown configs/finetune.py arg {part!r}; use {", ".join(_WORDS)} '
-                       f'and {", ".join(k + "=..." for k in _VALUES)}.')
-  return parsed
 
 
 def _local(c: ml_collections.ConfigDict) -> None:
@@ -63,19 +37,19 @@ def _local(c: ml_collections.ConfigDict) -> None:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The run config; `arg`: see the module docstring."""
-  parsed = parse_arg(arg)
+  parsed = args.parse_arg(arg, local=False, scratch=False, lr=float, epochs=float, seed=int)
   c = sc.finetune_template('paper')  # the WILDS ERM recipe, shared with the study configs
   c.name = 'finetune'
   c.model.name = 'resnet50'  # the paper's pre-trained architecture
-  if parsed['local']:
+  if parsed.local:
     _local(c)
-  if parsed['scratch']:
+  if parsed.scratch:
     c.kind = c.name = 'scratch'
     c.init.model_init = None
-  if 'lr' in parsed:
-    c.optimizer.learning_rate = parsed['lr']
-  if 'epochs' in parsed:
-    c.num_epochs = parsed['epochs']
-  if 'seed' in parsed:
-    c.seed = parsed['seed']
+  if parsed.lr is not None:
+    c.optimizer.learning_rate = parsed.lr
+  if parsed.epochs is not None:
+    c.num_epochs = parsed.epochs
+  if parsed.seed is not None:
+    c.seed = parsed.seed
   return c

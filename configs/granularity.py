@@ -7,13 +7,9 @@ study's 5/17/37/85/232/1000 classes (jaxrobust/data/wordnet; the committed table
 species. Granularity variants of one image set share one materialized subset. Arg `local`:
 every level of `fractal_hierarchy`.
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import study_common as sc
 
 IMAGENET_LEVELS = ('longest_d2', 'longest_d4', 'longest_d5', 'longest_d6', 'shortest_d7',
                    'label')
@@ -21,7 +17,7 @@ INATURALIST_RANKS = ('kingdom', 'phylum', 'class', 'order', 'family', 'genus', '
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The granularity study; arg: see configs/study_common.py."""
+  """The granularity study; arg: see jaxrobust/configs/study_common.py."""
   c = sc.study_defaults('granularity', arg, 'Label granularity at fixed images.')
   if c.scale == 'paper':
     for level in IMAGENET_LEVELS:

@@ -6,13 +6,9 @@ each is a subset of the next) and the full 1.28M, plus 250 classes x 600 images 
 docs/studies.md; `:epochs` trains a fixed number of epochs instead), then is fine-tuned on
 iWildCam-WILDS. Arg `local`: the same on `fractal_hierarchy` + `synthetic_wildcam`.
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import study_common as sc
 
 # (quantities, (classes, images per class) at the total of one of the quantities) per scale.
 _SIZES = {
@@ -27,7 +23,7 @@ def _short(n: int) -> str:
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The quantity study; arg: see configs/study_common.py."""
+  """The quantity study; arg: see jaxrobust/configs/study_common.py."""
   c = sc.study_defaults('quantity', arg, 'Pre-training quantity at equal steps.')
   source = sc.sources_for(c.scale)['hierarchy']
   quantities, classes_x_images = _SIZES[c.scale]

@@ -7,24 +7,16 @@ model in- and out-of-distribution, fits effective robustness and writes the repo
 Arg `test`: the smallest version of the same (used by the test suite); `epochs`: pre-train
 for a fixed number of epochs instead of a fixed number of steps.
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import study_common as sc
 
 _QUANTITIES = {'local': (500, 1_000, 2_000), 'test': (16, 32)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The quickstart study; arg: nothing (local scale) or 'test'."""
-  words = set((arg or '').split(',')) - {'', 'local'}  # always local; `local` is accepted
-  if words - {'test', 'epochs'}:
-    raise ValueError(f'Unknown configs/quickstart.py arg {arg!r}; use nothing, "test" or '
-                     '"epochs".')
-  c = sc.study_defaults('quickstart', ','.join(['local'] + sorted(words)),
+  c = sc.study_defaults('quickstart', f'local,{arg or ""}',  # always local
                         'Offline quickstart: quantity and label granularity, fractals -> '
                         'synthetic camera traps.')
   source = sc.sources_for(c.scale)['hierarchy']

@@ -6,17 +6,13 @@ groups of the committed hierarchy), 300 classes x 500 images each; and iNaturali
 target (camera-trap animals) is the point: does pre-training on animals help more?
 Arg `local`: two disjoint pairs of `fractal_hierarchy`'s top-level classes, at matched size.
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import study_common as sc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The semantics study; arg: see configs/study_common.py."""
+  """The semantics study; arg: see jaxrobust/configs/study_common.py."""
   c = sc.study_defaults('semantics', arg, 'Animal vs non-animal classes at matched size.')
   if c.scale == 'paper':
     for group in ('animal', 'non_animal'):

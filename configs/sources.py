@@ -4,19 +4,15 @@ Paper scale: 150K images from ImageNet-1k, iNaturalist 2021 (train_mini), Fracta
 50/50 mixtures ImageNet+iNaturalist and ImageNet+FractalDB (label spaces kept disjoint).
 Arg `local`: `fractal_hierarchy`, `fractaldb/small` and their mixture.
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_common as sc  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust.configs import study_common as sc
 
 _SIZE = {'paper': 150_000, 'local': 2_000, 'test': 32}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The sources study; arg: see configs/study_common.py."""
+  """The sources study; arg: see jaxrobust/configs/study_common.py."""
   c = sc.study_defaults('sources', arg, 'Pre-training data source and mixtures.')
   n = _SIZE[c.scale]
   s = sc.sources_for(c.scale)

@@ -7,13 +7,10 @@ Args:
   tiny    a tiny ResNet on the generated `fractaldb/tiny` (built on first use), under two
           minutes on 2 CPU cores, checkpointing every quarter of training.
 """
-import os
-import sys
-
 import ml_collections
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # pylint: disable=g-import-not-at-top,wrong-import-position  (configs/common.py)
+from jaxrobust.configs import args
+from jaxrobust.configs import defaults
 
 
 def _imagenet_resnet50(c: ml_collections.ConfigDict) -> None:
@@ -56,9 +53,9 @@ def _tiny(c: ml_collections.ConfigDict) -> None:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The run config; `arg` picks the variant (see the module docstring)."""
-  c = common.run_defaults()
-  variants = {None: _imagenet_resnet50, '': _imagenet_resnet50, 'tiny': _tiny}
-  if arg not in variants:
-    raise ValueError(f'Unknown configs/train.py arg {arg!r}; use nothing or "tiny".')
-  variants[arg](c)
+  c = defaults.run_defaults()
+  if args.parse_arg(arg, tiny=False).tiny:
+    _tiny(c)
+  else:
+    _imagenet_resnet50(c)
   return c

@@ -68,9 +68,9 @@ def _parse_flags(argv: list[str]) -> list[str]:
     culprit = next((o for o in overrides if o.endswith(f'.{key}')), None)
     if culprit is not None:
       sys.exit(f'error: {culprit}: the config has no field {key!r}; the fields of a run are '
-               f'listed in configs/common.py.')
+               f'listed in {runs.DEFAULTS_FILE}.')
     sys.exit(f'error: bad --config override ({e}); the fields of a run are listed in '
-             f'configs/common.py.')
+             f'{runs.DEFAULTS_FILE}.')
 
 
 def main(argv: list[str]) -> None:

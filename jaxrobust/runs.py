@@ -1,7 +1,6 @@
 """Run identity: the known config fields, the config hash, run ids and config.json."""
 import difflib
 import hashlib
-import importlib.util
 import json
 import os
 from typing import Any
@@ -9,6 +8,7 @@ from typing import Any
 from etils import epath
 import ml_collections
 
+from jaxrobust.configs.defaults import run_defaults
 from jaxrobust.errors import ConfigError
 
 CONFIG_FILE = 'config.json'
@@ -17,15 +17,7 @@ NON_RESULT_FIELDS = frozenset({
     'name', 'data.data_dir', 'data.num_workers', 'data.prefetch', 'data.auto_prepare',
     'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
 })
-_COMMON_CONFIG = epath.Path(__file__).parent.parent / 'configs' / 'common.py'
-
-
-def run_defaults() -> ml_collections.ConfigDict:
-  """configs/common.py:run_defaults(): every field a training run has."""
-  spec = importlib.util.spec_from_file_location('jaxrobust_configs_common', _COMMON_CONFIG)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.run_defaults()
+DEFAULTS_FILE = 'jaxrobust/configs/defaults.py'  # where error messages send the user
 
 
 def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -48,14 +40,14 @@ def _leaf_and_group_names(tree: dict[str, Any], prefix: str = '') -> set[str]:
 
 
 def check_fields(config: ml_collections.ConfigDict) -> None:
-  """Raises ConfigError naming the first field that configs/common.py does not define."""
+  """Raises ConfigError naming the first field that run_defaults() does not define."""
   known = _leaf_and_group_names(run_defaults().to_dict())
   for name in sorted(_leaf_and_group_names(config.to_dict())):
     if name not in known:
       close = difflib.get_close_matches(name, known, n=1)
       hint = f' Did you mean {close[0]!r}?' if close else ''
       raise ConfigError(f'Unknown config field {name!r}.{hint} The fields of a run are '
-                        f'listed in configs/common.py.')
+                        f'listed in {DEFAULTS_FILE}.')
 
 
 def check_run_config(config: ml_collections.ConfigDict) -> None:

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxrobust import runs
+from jaxrobust.configs import defaults
 from jaxrobust.data import loading
 from jaxrobust.data import pipeline
 from jaxrobust.data import preprocess
@@ -71,7 +71,7 @@ class BenchJpegs(tfds.core.GeneratorBasedBuilder):
 
 
 def _config(arch: str, resolution: int):
-  config = runs.run_defaults()
+  config = defaults.run_defaults()
   config.model.name = arch
   config.model.stem = 'imagenet'
   config.model.dtype = 'float32' if jax.default_backend() == 'cpu' else 'bfloat16'

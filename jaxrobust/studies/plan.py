@@ -1,7 +1,7 @@
 """Study config -> ordered plan of runs: pre-train, fine-tune, scratch.
 
 A study config (configs/<study>.py) holds three run templates (`pretrain`, `finetune`, `scratch`,
-each a full `configs/common.py:run_defaults()`) and, for each, a ConfigDict of named settings. A
+each a full `jaxrobust/configs/defaults.py:run_defaults()`) and, for each, a ConfigDict of named settings. A
 setting overrides fields of its template; a pre-training setting also names its data as a subset
 spec (`subset`). Every pre-trained model is fine-tuned under every fine-tune setting.
 
@@ -133,7 +133,7 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
                 'finetune_settings', 'scratch_settings', 'pretrain_length'):
     if field not in config:
       raise errors.ConfigError(f'Study config lacks config.{field}; build study configs with '
-                               'configs/study_common.py:study_defaults().')
+                               'jaxrobust/configs/study_common.py:study_defaults().')
   if config.pretrain_length not in ('steps', 'epochs'):
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
@@ -160,7 +160,7 @@ def _apply(run: ml_collections.ConfigDict, overrides, where: str, skip=()) -> No
       continue
     if key not in run:
       raise errors.ConfigError(f'{where}.{key} is not a run config field (see '
-                               'configs/common.py:run_defaults()).')
+                               'jaxrobust/configs/defaults.py:run_defaults()).')
     if isinstance(run[key], ml_collections.ConfigDict):
       if not isinstance(value, (dict, ml_collections.ConfigDict)):
         raise errors.ConfigError(f'{where}.{key} must be a group of fields, got {value!r}.')

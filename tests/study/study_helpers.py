@@ -5,6 +5,8 @@ import os
 
 import ml_collections
 
+from jaxrobust.configs import study_common
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STUDIES = ('quickstart', 'quantity', 'granularity', 'semantics', 'diversity', 'sources',
            'scratch')
@@ -27,7 +29,7 @@ def load_config(study: str, arg: str | None = None) -> ml_collections.ConfigDict
 
 def small_study(data_dir: str) -> ml_collections.ConfigDict:
   """Two pre-training settings x two fine-tune settings + three scratch runs (test scale)."""
-  common = load_module('study_common')
+  common = study_common
   c = common.study_defaults('small', 'local,test', 'two settings')
   c.data_dir = data_dir
   for name, n in (('n40', 40), ('n80', 80)):

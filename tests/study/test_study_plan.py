@@ -7,7 +7,8 @@ from jaxrobust import errors
 from jaxrobust.study import datasets_needed, plan_study, select_runs
 from jaxrobust.studies import plan as plan_lib
 
-from study_helpers import STUDIES, load_config, load_module, small_study
+from jaxrobust.configs import study_common
+from study_helpers import STUDIES, load_config, small_study
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_datasets_needed_lists_bases_before_subsets_without_repeats(study):
 
 
 def test_label_levels_of_one_image_set_share_one_subset(study):
-  common = load_module('study_common')
+  common = study_common
   study.pretrain_settings.n40_coarse = common.pretrain_setting(
       common.subset('fractaldb/tiny', num_examples=40, label_level='label'))
   subsets = [n for n in datasets_needed(study) if n['subset']]
@@ -135,7 +136,7 @@ def test_slice_globs_are_disjoint_and_cover_the_plan(study, tmp_path):
 
 
 def test_plan_follows_the_order_settings_are_written_in(study, tmp_path):
-  common = load_module('study_common')
+  common = study_common
   study.pretrain_settings.a_last = common.pretrain_setting(
       common.subset('fractaldb/tiny', num_examples=24))
   pre = [r.setting for r in plan_study(study, str(tmp_path)) if r.kind == 'pretrain']

@@ -84,7 +84,7 @@ TOY_FLAT = 'toy_hierarchy/flat'
 
 
 def spec(**fields):
-  """A subset spec dict over the three-level toy base, like configs/study_common.subset."""
+  """A subset spec dict over the three-level toy base, like jaxrobust.configs.study_common.subset."""
   spec = {'sources': [{'name': TOY, 'split': 'train', 'weight': 1.0}], 'num_examples': None,
           'num_classes': None, 'images_per_class': None, 'label_level': None,
           'class_filter': None, 'diversity': None, 'seed': 0, 'nested': True}

@@ -7,6 +7,7 @@ import pytest
 
 from train_helpers import REPO, cli_command, cli_env, tiny_config
 from jaxrobust import errors
+from jaxrobust import runs
 from jaxrobust import train
 from jaxrobust.train import checkpoint
 
@@ -23,7 +24,7 @@ def test_unknown_config_field_is_named(data_dir, tmp_path):
   with pytest.raises(errors.ConfigError) as error:
     train.train_and_evaluate(config, tmp_path)
   message = _one_line(error)
-  assert "'optimizer.lr'" in message and 'configs/common.py' in message
+  assert "'optimizer.lr'" in message and runs.DEFAULTS_FILE in message
 
 
 def test_unknown_model_name_lists_the_valid_names(data_dir, tmp_path):

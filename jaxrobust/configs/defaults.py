@@ -1,7 +1,7 @@
-"""Shared defaults for one training run (pre-training, fine-tuning or scratch).
+"""Defaults of one training run (pre-training, fine-tuning or scratch).
 
-Every study config builds its runs from `run_defaults()`; the engine
-(`jaxrobust.train.train_and_evaluate`) reads exactly these fields.
+Every config file builds its runs from `run_defaults()`; the engine
+(`jaxrobust.train.loop.train_and_evaluate`) reads exactly these fields.
 """
 import ml_collections
 
