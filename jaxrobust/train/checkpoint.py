@@ -8,6 +8,11 @@ The input is a random-access grain dataset whose global batch k is fixed by the 
 iterator state it survives a change of worker, process or device count.
 A step directory exists only once complete (orbax commits it atomically), so a run killed
 while saving resumes from the previous one.
+
+Every read and write goes through one `ocp.CheckpointManager` over `checkpoints/`: resume
+(`restore`), the fine-tune handoff (`saved_tree` + `restore_partial`) and tests
+(`read_state`). The state item uses `PyTreeCheckpointHandler`, the handler orbax documents for
+customization: its type-handler registry (below) and partial restoration.
 """
 from typing import Any
 
@@ -35,12 +40,17 @@ def _state_handler() -> ocp.PyTreeCheckpointHandler:
   return ocp.PyTreeCheckpointHandler(type_handler_registry=registry)
 
 
-def checkpoint_manager(run_dir: str | epath.Path, *, keep: int) -> ocp.CheckpointManager:
-  """The manager of `<run_dir>/checkpoints`, saving asynchronously and keeping `keep`."""
-  options = ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=True, enable_async_checkpointing=True)
+def checkpoint_manager(checkpoints_dir: str | epath.Path, *, keep: int | None = None,
+                       read_only: bool = False) -> ocp.CheckpointManager:
+  """The manager of a `checkpoints/` folder: async saves keeping `keep`, or read-only."""
+  if read_only:
+    options = ocp.CheckpointManagerOptions(read_only=True, create=False,
+                                           enable_async_checkpointing=False)
+  else:
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
+                                           enable_async_checkpointing=True)
   return ocp.CheckpointManager(
-      runs.absolute_path(run_dir) / CHECKPOINT_DIR, options=options,
+      runs.absolute_path(checkpoints_dir), options=options,
       item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
 
 
@@ -63,20 +73,28 @@ def restore(manager: ocp.CheckpointManager, step: int, target_state: dict[str, A
   return restored[STATE], restored[DATA]
 
 
-def restore_state(path: str | epath.Path, target_state: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
-  """The train state of one checkpoint step directory (e.g. `.../checkpoints/400`).
+def saved_tree(manager: ocp.CheckpointManager, step: int) -> dict[str, Any]:
+  """Shapes and dtypes of the train state saved at `step` (metadata; reads no arrays)."""
+  return manager.item_metadata(step)[STATE].tree
 
-  With `target_state` (arrays or ShapeDtypeStructs) the arrays come back with its
-  structure and shardings; without it, as numpy arrays on the host.
-  """
-  path = runs.absolute_path(path) / STATE
-  if target_state is not None:
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_state)
-    with ocp.StandardCheckpointer() as checkpointer:
-      return checkpointer.restore(path, abstract)
-  with ocp.PyTreeCheckpointer() as checkpointer:
-    metadata = checkpointer.metadata(path).item_metadata
-    tree = getattr(metadata, 'tree', metadata)
-    to_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
-    return checkpointer.restore(path, args=ocp.args.PyTreeRestore(restore_args=to_numpy))
+
+def restore_partial(manager: ocp.CheckpointManager, step: int, target: dict[str, Any]
+                    ) -> dict[str, Any]:
+  """Only the leaves of `target` (ShapeDtypeStructs with shardings) from the state at `step`."""
+  restored = manager.restore(step, args=ocp.args.Composite(**{
+      STATE: ocp.args.PyTreeRestore(
+          item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+          partial_restore=True)}))
+  return restored[STATE]
+
+
+def read_state(step_dir: str | epath.Path) -> dict[str, Any]:
+  """The train state of one step directory (e.g. `.../checkpoints/400`) as numpy arrays."""
+  step_dir = runs.absolute_path(step_dir)
+  with checkpoint_manager(step_dir.parent, read_only=True) as manager:
+    step = int(step_dir.name)
+    to_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray),
+                            saved_tree(manager, step))
+    restored = manager.restore(step, args=ocp.args.Composite(**{
+        STATE: ocp.args.PyTreeRestore(restore_args=to_numpy)}))
+  return restored[STATE]

@@ -42,13 +42,14 @@ class PretrainedCheckpoint:
     """The pre-training run's config.json, None when the checkpoint came without one."""
     return runs.read_config(self.run_dir / runs.CONFIG_FILE) if self.run_dir else None
 
+  def manager(self) -> ocp.CheckpointManager:
+    """A read-only manager of the checkpoints folder holding `step_dir`."""
+    return checkpoint.checkpoint_manager(self.step_dir.parent, read_only=True)
+
   def saved_tree(self) -> dict[str, Any]:
     """Shapes and dtypes of the saved train state (orbax metadata; reads no arrays)."""
-    handler = ocp.PyTreeCheckpointHandler()  # the handler alone: no step-metadata warning
-    try:
-      return handler.metadata(self.step_dir / checkpoint.STATE).tree
-    finally:
-      handler.close()
+    with self.manager() as manager:
+      return checkpoint.saved_tree(manager, self.step)
 
 
 def _is_step_dir(path: epath.Path) -> bool:
@@ -168,12 +169,8 @@ def _read_arrays(found: PretrainedCheckpoint, saved: dict[str, Any], load: list[
   target = {c: jax.tree_util.tree_map_with_path(
       lambda path, meta, c=c: like_model(c, path, meta), tree,
       is_leaf=lambda x: not isinstance(x, dict)) for c, tree in wanted.items()}
-  with ocp.PyTreeCheckpointer() as checkpointer:
-    restored = checkpointer.restore(
-        found.step_dir / checkpoint.STATE, args=ocp.args.PyTreeRestore(
-            item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-            partial_restore=True))
-  return _by_key(restored)
+  with found.manager() as manager:
+    return _by_key(checkpoint.restore_partial(manager, found.step, target))
 
 
 def restore_backbone(model: nnx.Module, init: ml_collections.ConfigDict

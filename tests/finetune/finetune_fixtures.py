@@ -123,5 +123,5 @@ def flat(tree) -> dict[str, np.ndarray]:
 
 def checkpoint_arrays(run_dir) -> dict[str, dict[str, np.ndarray]]:
   """{'params': {path: array}, 'batch_stats': {...}} of a run's latest checkpoint."""
-  state = checkpoint.restore_state(handoff.find_checkpoint(str(run_dir)).step_dir)
+  state = checkpoint.read_state(handoff.find_checkpoint(str(run_dir)).step_dir)
   return {'params': flat(state['params']), 'batch_stats': flat(state['batch_stats'])}

@@ -37,8 +37,8 @@ def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_run(
 
   reference_dir = pathlib.Path(reference_run['run_dir']) / 'checkpoints' / '24'
   resumed_dir = run_dir / 'checkpoints' / '24'
-  reference, resumed = (checkpoint.restore_state(reference_dir),
-                        checkpoint.restore_state(resumed_dir))
+  reference, resumed = (checkpoint.read_state(reference_dir),
+                        checkpoint.read_state(resumed_dir))
   assert jax.tree.structure(resumed) == jax.tree.structure(reference)
   for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
