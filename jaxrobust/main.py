@@ -1,7 +1,8 @@
 """Entry point: `python -m jaxrobust.main --config=configs/<file>.py[:arg] --workdir=DIR`.
 
 A config with a `study` field runs the whole study (jaxrobust.study.run_study); any other
-config is one training run into DIR/runs/<run_id>/.
+config is one training run into DIR/runs/<run_id>/ (jaxrobust.study.execute.run_single, which
+adds result.json to finetune and scratch runs). `--dry_run` imports no flax, orbax or grain.
 """
 import logging as pylogging
 import os
@@ -15,8 +16,10 @@ from absl import logging
 from ml_collections import config_flags
 
 from jaxrobust import runs
+from jaxrobust import study
 from jaxrobust import xla_flags
 from jaxrobust.errors import UserError
+from jaxrobust.train import mesh
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', None, 'Study or run config file (configs/*.py[:arg]).', lock_config=True)
@@ -35,14 +38,12 @@ def _run(config, workdir: str) -> None:
       print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
             f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
       return
-  from jaxrobust.train import mesh  # pylint: disable=g-import-not-at-top
   mesh.initialize_distributed()
   if is_study:
-    from jaxrobust import study  # pylint: disable=g-import-not-at-top
     study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value)
     return
-  from jaxrobust import train  # pylint: disable=g-import-not-at-top
-  results = train.run_single(config, workdir)
+  from jaxrobust.study import execute  # pylint: disable=g-import-not-at-top  (the engine)
+  results = execute.run_single(config, workdir)
   for split, scores in results['scores'].items():
     print(f'{split}: accuracy {scores["accuracy"]:.4f}  macro-F1 {scores["macro_f1"]:.4f}  '
           f'({scores["num_examples"]} examples)')

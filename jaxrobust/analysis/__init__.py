@@ -1,20 +1,35 @@
-"""Effective-robustness analysis of study results (numpy/pandas/scipy/matplotlib; no jax)."""
-from jaxrobust.analysis.pipeline import Analysis
-from jaxrobust.analysis.pipeline import analyze
-from jaxrobust.analysis.bootstrap import bootstrap_trend
-from jaxrobust.analysis.bootstrap import trend_band
-from jaxrobust.analysis.load import collect_results
-from jaxrobust.analysis.load import flatten_result
-from jaxrobust.analysis.load import load_predictions
-from jaxrobust.analysis.load import load_results
-from jaxrobust.analysis.load import split_complete
-from jaxrobust.analysis.load import write_results_csv
-from jaxrobust.analysis.plots import plot_er_vs_property
-from jaxrobust.analysis.plots import plot_id_vs_ood
-from jaxrobust.analysis.plots import save_figure
-from jaxrobust.analysis.report import save_report
-from jaxrobust.analysis.report import write_report
-from jaxrobust.analysis.trend import Trend
-from jaxrobust.analysis.trend import effective_robustness
-from jaxrobust.analysis.trend import fit_baseline_trend
-from jaxrobust.analysis.trend import fit_trend
+"""Effective-robustness analysis of study results (numpy/pandas/scipy/matplotlib; no jax).
+
+The names below load their module on first use, so `jaxrobust.analysis.confusion` (the
+metrics the engine shares) imports without pandas or matplotlib.
+"""
+import importlib
+
+_EXPORTS = {
+    'Analysis': 'pipeline',
+    'analyze': 'pipeline',
+    'bootstrap_trend': 'bootstrap',
+    'trend_band': 'bootstrap',
+    'collect_results': 'load',
+    'flatten_result': 'load',
+    'load_predictions': 'load',
+    'load_results': 'load',
+    'split_complete': 'load',
+    'write_results_csv': 'load',
+    'plot_er_vs_property': 'plots',
+    'plot_id_vs_ood': 'plots',
+    'save_figure': 'plots',
+    'save_report': 'report',
+    'write_report': 'report',
+    'Trend': 'trend',
+    'effective_robustness': 'trend',
+    'fit_baseline_trend': 'trend',
+    'fit_trend': 'trend',
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+  if name not in _EXPORTS:
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+  return getattr(importlib.import_module(f'{__name__}.{_EXPORTS[name]}'), name)

@@ -5,7 +5,8 @@ Both metrics depend on a model's predictions only through the counts of its
 multinomial draw over the observed cells (see `bootstrap.resample_cell_counts`).
 Macro-F1 follows WILDS: sklearn's `f1_score(average='macro',
 labels=np.unique(y_true))`, i.e. the mean per-class F1 over the classes present
-in the ground truth of that (re)sample.
+in the ground truth of that (re)sample. This is the project's one macro-F1: the
+engine scores its evaluations with `classification_scores` below.
 """
 import dataclasses
 
@@ -53,8 +54,12 @@ def _sum_by_class(counts: np.ndarray, classes: np.ndarray, num_classes: int) -> 
   return out
 
 
-def macro_f1_from_counts(cells: ConfusionCells, counts=None) -> np.ndarray:
-  """WILDS macro-F1 for cell `counts` of shape (..., C) (default: the observed counts)."""
+def per_class_f1_from_counts(cells: ConfusionCells, counts=None
+                             ) -> tuple[np.ndarray, np.ndarray]:
+  """(F1 of each class, whether it is in the ground truth), both (..., num_classes).
+
+  Classes absent from the ground truth get F1 0 (they do not count in macro-F1).
+  """
   counts = np.asarray(cells.counts if counts is None else counts, dtype=np.float64)
   true = _sum_by_class(counts, cells.true_class, cells.num_classes)
   pred = _sum_by_class(counts, cells.pred_class, cells.num_classes)
@@ -63,6 +68,12 @@ def macro_f1_from_counts(cells: ConfusionCells, counts=None) -> np.ndarray:
   true_positives[..., cells.true_class[diagonal]] = counts[..., diagonal]
   present = true > 0  # labels=unique(y_true): only classes in this sample's ground truth
   f1 = np.where(present, 2 * true_positives / np.maximum(true + pred, 1), 0.0)
+  return f1, present
+
+
+def macro_f1_from_counts(cells: ConfusionCells, counts=None) -> np.ndarray:
+  """WILDS macro-F1 for cell `counts` of shape (..., C) (default: the observed counts)."""
+  f1, present = per_class_f1_from_counts(cells, counts)
   return f1.sum(-1) / present.sum(-1)
 
 
@@ -82,3 +93,30 @@ def metric_from_counts(metric: str, cells: ConfusionCells, counts=None) -> np.nd
     raise errors.AnalysisError(
         f'Unknown metric {metric!r}: use one of {sorted(METRICS)} (--metric).')
   return METRICS[metric](cells, counts)
+
+
+def per_class_f1(labels, predictions) -> np.ndarray:
+  """F1 of each class in `labels` (sorted class order; empty for an empty split)."""
+  if np.asarray(labels).size == 0:
+    return np.zeros(0)
+  f1, present = per_class_f1_from_counts(confusion_cells(labels, predictions))
+  return f1[present]
+
+
+def macro_f1(labels, predictions) -> float:
+  """WILDS macro-F1 of one split: the mean of `per_class_f1` (0.0 for an empty split)."""
+  f1 = per_class_f1(labels, predictions)
+  return float(np.mean(f1)) if f1.size else 0.0
+
+
+def accuracy(labels, predictions) -> float:
+  """Fraction of exact matches (0.0 for an empty split)."""
+  labels, predictions = np.asarray(labels), np.asarray(predictions)
+  return float(np.mean(labels == predictions)) if labels.size else 0.0
+
+
+def classification_scores(labels, predictions) -> dict[str, float]:
+  """{'accuracy', 'macro_f1', 'num_examples'} of one split."""
+  return {'accuracy': accuracy(labels, predictions),
+          'macro_f1': macro_f1(labels, predictions),
+          'num_examples': int(np.asarray(labels).size)}

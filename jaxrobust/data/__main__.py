@@ -14,7 +14,9 @@ from absl import logging
 from ml_collections import config_flags
 import tensorflow_datasets as tfds
 
+from jaxrobust.data import subsets
 from jaxrobust.errors import UserError
+from jaxrobust.study import prepare as prepare_lib
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file (prepare).')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: TFDS default).')
@@ -28,9 +30,6 @@ _USAGE = ('usage: python -m jaxrobust.data prepare --config=configs/<study>.py -
 
 
 def _run(argv: Sequence[str]) -> None:
-  import jaxrobust.data  # noqa: F401  Registers every builder.
-  from jaxrobust.data import prepare as prepare_lib
-  from jaxrobust.data import subsets
   command, args = (argv[1], argv[2:]) if len(argv) > 1 else (None, [])
   if command == 'prepare' and not args:
     if _CONFIG.value is None:

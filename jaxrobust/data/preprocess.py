@@ -2,7 +2,7 @@
 
 Every transform returns `{'image': uint8 [S, S, 3], 'label': int32, 'mask': bool}`; images
 stay uint8 on the host (4x less to copy) and are normalized on the device
-(`normalize_images`). `mask` is False for padding and for images that could not be decoded,
+(`jaxrobust.train.step.normalize_images`). `mask` is False for padding and for images that could not be decoded,
 which the train loss and the evaluation leave out.
 """
 from collections.abc import Callable
@@ -12,31 +12,15 @@ import math
 
 from absl import logging
 import grain
-import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
 TRAIN_MODES = ('random_resized_crop', 'resize')
 EVAL_MODES = ('resize_center_crop', 'resize')
-# (mean, std) per channel, on the 0-255 scale.
-NORMALIZATIONS = {
-    'imagenet': ((0.485 * 255, 0.456 * 255, 0.406 * 255),
-                 (0.229 * 255, 0.224 * 255, 0.225 * 255)),
-    'centered': ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5)),
-    'none': ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-}
 CENTER_CROP_FRACTION = 0.875  # resize the short side to size / 0.875, then crop `size`
 RRC_SCALE = (0.08, 1.0)
 RRC_LOG_RATIO = (np.log(3 / 4), np.log(4 / 3))
 Box = tuple[int, int, int, int]  # left, top, right, bottom
-
-
-def normalize_images(images: jnp.ndarray, normalization: str,
-                     dtype: jnp.dtype = jnp.float32) -> jnp.ndarray:
-  """uint8 NHWC images -> normalized float images (runs on the device, inside the step)."""
-  mean, std = NORMALIZATIONS[normalization]
-  images = images.astype(jnp.float32)
-  return ((images - jnp.asarray(mean)) / jnp.asarray(std)).astype(dtype)
 
 
 def decode_crop_resize(data: bytes, size: int,

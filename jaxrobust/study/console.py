@@ -2,8 +2,8 @@
 from collections.abc import Sequence
 from typing import Any
 
-from jaxrobust.studies.datasets import DatasetStatus
-from jaxrobust.studies.plan import PlannedRun
+from jaxrobust.study.datasets import DatasetStatus
+from jaxrobust.study.plan import PlannedRun
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -5,6 +5,10 @@ import json
 import os
 from typing import Any
 
+import tensorflow_datasets as tfds
+
+import jaxrobust.data  # noqa: F401  (registers the project's builders)
+
 _DEFAULT_DATA_DIR = '~/tensorflow_datasets'
 
 
@@ -64,8 +68,6 @@ def dataset_status(need: dict[str, Any], data_dir: str) -> DatasetStatus:
 
 def manual_instructions(name: str) -> str | None:
   """The builder's manual-download instructions (one line), or None for generated datasets."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import jaxrobust.data  # pylint: disable=g-import-not-at-top,unused-import  (registers builders)
   try:
     cls = tfds.builder_cls(name.partition(':')[0].split('/')[0])
   except Exception as e:  # pylint: disable=broad-except  (tfds raises several types)

@@ -24,9 +24,11 @@ import ml_collections
 from jaxrobust import errors
 from jaxrobust import runs
 from jaxrobust.data import subsets
-from jaxrobust.studies import datasets
+from jaxrobust.study import datasets
 
 KINDS = ('pretrain', 'finetune', 'scratch')
+RESULT_KINDS = ('finetune', 'scratch')  # their runs end with DIR/runs/<id>/result.json
+RESULT_FILE = 'result.json'
 _SETTING_NAME = re.compile(r'^[A-Za-z0-9_]+$')
 
 
@@ -81,9 +83,9 @@ def plan_study(config: ml_collections.ConfigDict,
   return plan
 
 
-def datasets_needed(config: ml_collections.ConfigDict,
+def datasets_needed(plan: Sequence[PlannedRun],
                     run_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-  """Datasets the study (or the runs `run_ids` of it) reads, in build order, without repeats.
+  """Datasets the planned runs (or the runs `run_ids` of them) read, in build order, no repeats.
 
   Each entry is `{'name': TFDS name[/config], 'subset': spec dict or None}`: base datasets first
   (every source of a subset comes before the subset), then the subsets, fine-tune and scratch
@@ -91,7 +93,7 @@ def datasets_needed(config: ml_collections.ConfigDict,
   """
   wanted = None if run_ids is None else set(run_ids)
   needed: dict[str, dict[str, Any]] = {}
-  for run in plan_study(config):
+  for run in plan:
     if wanted is not None and run.run_id not in wanted:
       continue
     if run.subset is not None:
@@ -179,7 +181,8 @@ def _template(config, kind: str, name: str, setting, data_dir: str | None,
   return run
 
 
-def _identity(run: ml_collections.ConfigDict, pretrain_id: str | None):
+def identity(run: ml_collections.ConfigDict,
+             pretrain_id: str | None) -> ml_collections.ConfigDict:
   """The run's config with the workdir-dependent pre-training path replaced by its run id."""
   if pretrain_id is None:
     return run
@@ -191,7 +194,7 @@ def _identity(run: ml_collections.ConfigDict, pretrain_id: str | None):
 def _finish(run_cfg, kind, setting, pretrain_setting, pretrain_id, subset, train_examples):
   """Names the run, hashes its identity and estimates its steps."""
   run_cfg.name = f'{kind}-{setting.replace("/", "-")}'
-  ident = _identity(run_cfg, pretrain_id)
+  ident = identity(run_cfg, pretrain_id)
   steps = run_cfg.num_train_steps
   if steps is None:
     if run_cfg.num_epochs is None:

@@ -1,9 +1,9 @@
 """Build every dataset a study reads: generated sources, manual ones, then subsets.
 
 `prepare(study_config, data_dir)` runs on a cheap CPU machine before accelerator
-time; it asks the study runner which datasets the study reads
-(`jaxrobust.study.datasets_needed`: entries `{'name': TFDS name, 'subset': spec or None}`,
-bases before the subsets drawn from them) and builds what is missing.
+time; it plans the study and builds what the plan reads and is missing
+(`plan.datasets_needed(plan)`: entries `{'name': TFDS name, 'subset': spec or None}`,
+bases before the subsets drawn from them).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from jaxrobust import errors
 from jaxrobust.data import subsets
 from jaxrobust.data.builders import imagenet
 from jaxrobust.data.subsets import materializer as materializer_lib
+from jaxrobust.study import plan as plan_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +78,8 @@ def prepare_datasets(needs: Iterable[Mapping[str, Any]], data_dir: str | None,
 def prepare(study_config: Any, data_dir: str | None,
             manual_dir: str | None = None) -> list[Prepared]:
   """Builds every generated source and subset the study `study_config` reads."""
-  from jaxrobust import study  # The runner imports this package; import it late.
-  return prepare_datasets(study.datasets_needed(study_config), data_dir, manual_dir)
+  plan = plan_lib.plan_study(study_config)
+  return prepare_datasets(plan_lib.datasets_needed(plan), data_dir, manual_dir)
 
 
 def summary_table(prepared: list[Prepared]) -> str:

@@ -2,7 +2,7 @@
 from collections.abc import Callable, Sequence
 import time
 
-from jaxrobust.studies.plan import PlannedRun
+from jaxrobust.study.plan import PlannedRun
 
 
 class StudyProgress:

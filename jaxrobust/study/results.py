@@ -9,7 +9,7 @@ Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside 
 `predictions_<split>.npz`: `labels`, `predictions` (int, split order) and `logits`
 (float32 [N, classes]) when config.save_logits is set.
 result.json (schema: DESIGN.md, User-facing contracts):
-  run_id, study (from <workdir>/study.json; null for a run outside a study), kind,
+  run_id, study (the study's name; null for a run outside a study), kind,
   pretrain {source, num_examples, num_classes, label_level, images_per_class,
             diversity_ratio, semantics, arch, seed, steps} (null for scratch),
   finetune {dataset, lr, epochs, batch_size, seed, resolution, arch, mode, steps},
@@ -17,13 +17,13 @@ result.json (schema: DESIGN.md, User-facing contracts):
            splits: {<every evaluated split>: {macro_f1, accuracy, num_examples}}},
   config_hash, wall_seconds, pretrain_checkpoint (null for scratch).
 `per_class_f1[i]` is the F1 of class `classes[i]`, over the classes present in the split
-(the ones macro-F1 averages). `config_hash` is taken with `init.model_init` replaced by the
-pre-training run id, as the study does, so it does not depend on the workdir's location.
+(the ones macro-F1 averages). `id` and `ood` are the target dataset's ID and OOD test splits
+(`id_ood_splits`). `config_hash` is the run's identity hash (jaxrobust.study.plan.identity:
+`init.model_init` replaced by the pre-training run id), so it does not depend on the workdir.
 `wall_seconds` is the time of the engine call that wrote the file (a resumed run counts
 only its last call).
 """
 from collections.abc import Mapping
-import copy
 import json
 from typing import Any
 
@@ -33,29 +33,37 @@ import ml_collections
 import numpy as np
 
 from jaxrobust import runs
-from jaxrobust.data import loading
+from jaxrobust.analysis import confusion
 from jaxrobust.data import subsets
 from jaxrobust.errors import ConfigError, UserError
+from jaxrobust.study import datasets
+from jaxrobust.study import plan as plan_lib
+from jaxrobust.study.plan import RESULT_FILE
 from jaxrobust.train import handoff
-from jaxrobust.train import metrics
 from jaxrobust.train import step as step_lib
+from jaxrobust.train.evaluate import Evaluation, OnEvaluation
 
-RESULT_KINDS = ('finetune', 'scratch')
-ID_SPLIT = 'id_test'
-OOD_SPLIT = 'test'
-RESULT_FILE = 'result.json'
-STUDY_FILE = 'study.json'  # <workdir>/study.json, written by jaxrobust.study
 SUBSET_PREFIX = 'subset/'
+# (ID split, OOD split) of each target dataset (TFDS name without config): WILDS' test splits
+# of seen (id_test) and unseen (test) camera locations.
+ID_OOD_SPLITS = {'iwildcam': ('id_test', 'test'), 'synthetic_wildcam': ('id_test', 'test')}
+_DEFAULT_ID_OOD = ('id_test', 'test')  # any other dataset of the iWildCam schema
 _SEMANTICS_CLASSES_LISTED = 8
+
+
+def id_ood_splits(dataset: str) -> tuple[str, str]:
+  """(ID split, OOD split) of target dataset `dataset` ('name[/config][:version]')."""
+  return ID_OOD_SPLITS.get(dataset.partition(':')[0].split('/')[0], _DEFAULT_ID_OOD)
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
   """Refuses, before training, a finetune/scratch run that could not write its result."""
-  missing = [s for s in (ID_SPLIT, OOD_SPLIT) if s not in config.data.eval_splits]
+  splits = id_ood_splits(config.data.name)
+  missing = [s for s in splits if s not in config.data.eval_splits]
   if missing:
     raise ConfigError(
         f'config.data.eval_splits={list(config.data.eval_splits)} lacks {missing}: a '
-        f'{config.kind} run reports ID ({ID_SPLIT}) and OOD ({OOD_SPLIT}) scores; evaluate '
+        f'{config.kind} run reports ID ({splits[0]}) and OOD ({splits[1]}) scores; evaluate '
         f'an iWildCam-schema dataset on id_val, id_test, val, test.')
   if config.kind == 'finetune' and not config.init.model_init:
     raise ConfigError('A finetune run needs config.init.model_init: the pre-training run '
@@ -64,15 +72,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     raise ConfigError(f'config.kind=scratch trains from random initialization, but '
                       f'config.init.model_init={config.init.model_init}; unset it or use '
                       f'config.kind=finetune.')
-
-
-def _dataset_train_size(name: str, data_dir: str | None, split: str) -> int | None:
-  try:
-    builder = loading.prepared_builder(name, data_dir)
-  except UserError as e:
-    logging.warning('pretrain.num_examples unknown: %s', e)
-    return None
-  return builder.info.splits[split].num_examples
 
 
 def _semantics(class_filter: Any) -> str | None:
@@ -114,8 +113,11 @@ def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
       block['source'] = '+'.join(s['name'] for s in manifest['sources'])
       block['num_examples'] = len(manifest['records']['label'])
   else:
-    block['num_examples'] = _dataset_train_size(config.data.name, config.data.data_dir,
-                                                config.data.train_split)
+    block['num_examples'] = datasets.train_examples(
+        config.data.name, datasets.resolve_data_dir(config.data.data_dir),
+        config.data.train_split)
+    if block['num_examples'] is None:
+      logging.warning('pretrain.num_examples unknown: %s is not built.', config.data.name)
   diversity = spec.get('diversity')
   block['diversity_ratio'] = diversity['subclasses_per_superclass'] if diversity else None
   block['semantics'] = _semantics(spec.get('class_filter'))
@@ -128,25 +130,12 @@ def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
   return block
 
 
-def _study_name(run_dir: epath.Path) -> str | None:
-  path = run_dir.parent.parent / STUDY_FILE
-  return json.loads(path.read_text()).get('study') if path.exists() else None
-
-
-def _identity_hash(config: ml_collections.ConfigDict,
-                   found: handoff.PretrainedCheckpoint | None) -> str:
-  ident = copy.deepcopy(config)
-  if found is not None and found.run_dir is not None:
-    ident.init.model_init = found.run_dir.name  # the pre-training run id
-  return runs.config_hash(ident)
-
-
 def split_scores(labels: np.ndarray, predictions: np.ndarray, split: str) -> dict[str, Any]:
   """{split, macro_f1, accuracy, num_examples, classes, per_class_f1} of one split."""
   classes = np.unique(labels)
-  return {'split': split, **metrics.classification_scores(labels, predictions),
+  return {'split': split, **confusion.classification_scores(labels, predictions),
           'classes': classes.tolist(),
-          'per_class_f1': metrics.per_class_f1(labels, predictions, classes).tolist()}
+          'per_class_f1': confusion.per_class_f1(labels, predictions).tolist()}
 
 
 def epoch_dir_name(epochs: float) -> str:
@@ -171,49 +160,65 @@ def write_predictions(outputs: Mapping[str, Mapping[str, np.ndarray]], out_dir: 
       np.savez(f, **arrays)
 
 
-def write_results(config: ml_collections.ConfigDict, run_dir: str | epath.Path,
-                  outputs: Mapping[str, Mapping[str, np.ndarray]], *, step: int,
-                  num_steps: int, steps_per_epoch: int, wall_seconds: float
-                  ) -> dict[str, Any]:
-  """Writes the predictions and result.json of the model after `step`; returns the result.
+def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
+                  study: str | None, config_hash: str,
+                  pretrained: handoff.PretrainedCheckpoint | None) -> dict[str, Any]:
+  """Writes the predictions and result.json of one evaluated model; returns the result.
 
-  The final model (`step == num_steps`) goes to `run_dir`, earlier ones to
-  `run_dir/epoch_<e>/` (module docstring). Call on process 0 only.
+  The final model goes to the run directory, earlier ones to `<run_dir>/epoch_<e>/` (module
+  docstring). `pretrained`: the checkpoint a fine-tune started from. Call on process 0 only.
   """
-  run_dir = epath.Path(run_dir)
-  final = step == num_steps
-  epochs = (float(config.num_epochs) if final and config.num_epochs is not None
-            else round(step / steps_per_epoch, 4))
-  out_dir = run_dir if final else run_dir / epoch_dir_name(epochs)
-  run_id = run_dir.name if final else f'{run_dir.name}/{out_dir.name}'
+  run_dir, step = epath.Path(evaluation.run_dir), evaluation.step
+  epochs = (float(config.num_epochs) if evaluation.final and config.num_epochs is not None
+            else round(step / evaluation.steps_per_epoch, 4))
+  out_dir = run_dir if evaluation.final else run_dir / epoch_dir_name(epochs)
+  run_id = run_dir.name if evaluation.final else f'{run_dir.name}/{out_dir.name}'
   out_dir.mkdir(parents=True, exist_ok=True)
-  found = (handoff.find_checkpoint(config.init.model_init)
-           if config.kind == 'finetune' else None)
+  id_split, ood_split = id_ood_splits(config.data.name)
+  outputs = evaluation.outputs
   result = {
       'run_id': run_id,
-      'study': _study_name(run_dir),
+      'study': study,
       'kind': config.kind,
-      'pretrain': pretrain_block(found) if found is not None else None,
+      'pretrain': pretrain_block(pretrained) if pretrained is not None else None,
       'finetune': {
           'dataset': config.data.name, 'lr': config.optimizer.learning_rate,
           'epochs': epochs, 'batch_size': config.batch_size, 'seed': config.seed,
           'resolution': config.data.image_size, 'arch': config.model.name,
           'mode': config.init.mode, 'steps': step},
       'metrics': {
-          'id': split_scores(outputs[ID_SPLIT]['labels'], outputs[ID_SPLIT]['predictions'],
-                             ID_SPLIT),
-          'ood': split_scores(outputs[OOD_SPLIT]['labels'],
-                              outputs[OOD_SPLIT]['predictions'], OOD_SPLIT),
-          'splits': {split: metrics.classification_scores(out['labels'], out['predictions'])
+          'id': split_scores(outputs[id_split]['labels'], outputs[id_split]['predictions'],
+                             id_split),
+          'ood': split_scores(outputs[ood_split]['labels'],
+                              outputs[ood_split]['predictions'], ood_split),
+          'splits': {split: confusion.classification_scores(out['labels'], out['predictions'])
                      for split, out in outputs.items()},
       },
-      'config_hash': _identity_hash(config, found),
-      'wall_seconds': round(wall_seconds, 3),
-      'pretrain_checkpoint': str(found.step_dir) if found is not None else None,
+      'config_hash': config_hash,
+      'wall_seconds': round(evaluation.wall_seconds, 3),
+      'pretrain_checkpoint': str(pretrained.step_dir) if pretrained is not None else None,
   }
   write_predictions(outputs, out_dir, config.save_logits)
   _write_atomic(out_dir / RESULT_FILE, json.dumps(result, indent=1) + '\n')
   logging.info('Wrote %s: ID (%s) macro-F1 %.4f, OOD (%s) macro-F1 %.4f.',
-               out_dir / RESULT_FILE, ID_SPLIT, result['metrics']['id']['macro_f1'],
-               OOD_SPLIT, result['metrics']['ood']['macro_f1'])
+               out_dir / RESULT_FILE, id_split, result['metrics']['id']['macro_f1'],
+               ood_split, result['metrics']['ood']['macro_f1'])
   return result
+
+
+def result_writer(config: ml_collections.ConfigDict, *, study: str | None,
+                  config_hash: str | None = None) -> OnEvaluation:
+  """The engine's `on_evaluation` for a finetune/scratch run: `write_results` per evaluation.
+
+  `config_hash`: the run's identity hash (the plan's); None (a run outside a study) takes it
+  from the config with the pre-training run id found at `init.model_init`.
+  """
+  check_config(config)
+  pretrained = (handoff.find_checkpoint(config.init.model_init)
+                if config.kind == 'finetune' else None)
+  if config_hash is None:
+    pretrain_id = (pretrained.run_dir.name if pretrained is not None
+                   and pretrained.run_dir is not None else None)
+    config_hash = runs.config_hash(plan_lib.identity(config, pretrain_id))
+  return lambda evaluation: write_results(config, evaluation, study=study,
+                                          config_hash=config_hash, pretrained=pretrained)

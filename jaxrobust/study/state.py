@@ -4,7 +4,7 @@ import os
 import time
 from typing import Any
 
-from jaxrobust.studies.plan import PlannedRun
+from jaxrobust.study.plan import PlannedRun
 
 FINISHED_MARKER = 'finished.json'
 

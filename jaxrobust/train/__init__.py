@@ -1,4 +1,6 @@
-"""The training engine: one loop for pre-training, fine-tuning and scratch runs."""
-from jaxrobust.train.loop import run_single, train_and_evaluate
+"""The training engine: one loop (loop.train_and_evaluate) for every kind of run.
 
-__all__ = ['run_single', 'train_and_evaluate']
+It knows a run config and a run directory, nothing above them (no study, subsets or analysis
+report code). Import its modules directly (`from jaxrobust.train import loop`): this package
+imports nothing, so `jaxrobust.train.mesh` loads without flax, orbax or grain.
+"""

@@ -4,9 +4,11 @@ The last partial global batch is padded; padding carries `mask=False` and is dro
 and outputs are put back in split order by each example's index.
 """
 from collections.abc import Callable, Mapping
+import dataclasses
 from typing import Any
 
 from absl import logging
+from etils import epath
 import jax
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh
@@ -15,9 +17,29 @@ import numpy as np
 from jaxrobust.data import pipeline
 from jaxrobust.data.preprocess import EvalPreprocess
 from jaxrobust.train import mesh as mesh_lib
-from jaxrobust.train import metrics
+from jaxrobust.analysis import confusion
 
 EvalStep = Callable[[Any, Any, dict[str, jax.Array]], dict[str, jax.Array]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+  """The model of a run evaluated after `step`, as the engine hands it to `on_evaluation`."""
+  run_dir: epath.Path
+  step: int
+  num_steps: int
+  steps_per_epoch: int
+  scores: dict[str, dict[str, float]]             # {split: {accuracy, macro_f1, num_examples}}
+  outputs: dict[str, dict[str, np.ndarray]]       # {split: {labels, predictions[, logits]}}
+  wall_seconds: float                             # of this engine call so far
+
+  @property
+  def final(self) -> bool:
+    """True for the model at the end of training."""
+    return self.step == self.num_steps
+
+
+OnEvaluation = Callable[[Evaluation], None]
 
 
 def _gather(outputs: dict[str, jax.Array]) -> dict[str, np.ndarray]:
@@ -75,5 +97,5 @@ def evaluate(eval_step: EvalStep, params, batch_stats, sources: Mapping[str, Any
 
 def scores(outputs: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str, float]]:
   """{split: {'accuracy', 'macro_f1', 'num_examples'}} from `evaluate`'s outputs."""
-  return {split: metrics.classification_scores(out['labels'], out['predictions'])
+  return {split: confusion.classification_scores(out['labels'], out['predictions'])
           for split, out in outputs.items()}

@@ -24,7 +24,6 @@ from jaxrobust.train import checkpoint
 from jaxrobust.train import evaluate as evaluate_lib
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
-from jaxrobust.train import results
 from jaxrobust.train import step as step_lib
 from jaxrobust.train import writers
 
@@ -177,10 +176,13 @@ def _evaluate_and_write(config, eval_step, state, eval_sources, mesh, writer, st
   return scores, outputs
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.Path
+def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.Path, *,
+                       on_evaluation: evaluate_lib.OnEvaluation | None = None
                        ) -> dict[str, Any]:
   """Trains (or resumes) the run in `run_dir`, evaluates it, returns the final results.
 
+  Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end;
+  `on_evaluation` gets each `Evaluation` on process 0 (the process that writes files).
   Returns {'run_dir', 'step', 'num_train_steps', 'train_loss' (mean of the last logged
   interval, None if nothing was trained in this call), 'scores' {split: {'accuracy',
   'macro_f1', 'num_examples'}}, 'outputs' {split: {'labels', 'predictions'[, 'logits']}},
@@ -196,9 +198,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   if config.init.mode not in INIT_MODES:
     raise ConfigError(f'config.init.mode={config.init.mode!r}; use one of {INIT_MODES}.')
   linear_probe = config.init.mode == 'linear_probe'
-  writes_results = config.kind in results.RESULT_KINDS  # predictions_*.npz + result.json
-  if writes_results:
-    results.check_config(config)
 
   # ---- Data ----
   builder = loading.prepared_builder(config.data.name, config.data.data_dir,
@@ -232,8 +231,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       compute_dtype=compute_dtype, with_logits=config.save_logits)
 
   # ---- Checkpoints: resume where the last run stopped ----
-  manager = checkpoint.checkpoint_manager(run_dir, keep=config.keep_checkpoints)
   checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
+  manager = checkpoint.checkpoint_manager(checkpoint_dir, keep=config.keep_checkpoints)
   first_step = manager.latest_step() or 0
   if first_step:
     state, data_state = checkpoint.restore(manager, first_step, state)
@@ -262,6 +261,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   report_progress = periodic_actions.ReportProgress(num_train_steps=num_steps, writer=writer)
   batch_sharding = mesh_lib.batch_sharding(mesh)
   evaluations = []
+
+  def evaluate_at(step: int, state) -> tuple[dict[str, Any], dict[str, Any]]:
+    scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
+                                          writer, step)
+    if on_evaluation is not None and jax.process_index() == 0:
+      on_evaluation(evaluate_lib.Evaluation(
+          run_dir=run_dir, step=step, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
+          scores=scores, outputs=outputs, wall_seconds=time.time() - start_time))
+    return scores, outputs
+
   try:
     for step in range(first_step + 1, num_steps + 1):
       wait_start = time.perf_counter()
@@ -275,23 +284,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       if step in save_steps:
         checkpoint.save(manager, state, {'next_batch': step})
       if step in eval_steps:
-        scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
-                                              writer, step)
+        scores, _ = evaluate_at(step, state)
         evaluations.append({'step': step, 'scores': scores})
-        if writes_results and jax.process_index() == 0:
-          results.write_results(config, run_dir, outputs, step=step, num_steps=num_steps,
-                                steps_per_epoch=steps_per_epoch,
-                                wall_seconds=time.time() - start_time)
   finally:
     manager.wait_until_finished()
     writer.flush()
 
   # ---- Final evaluation ----
-  scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
-                                        writer, num_steps)
-  if writes_results and jax.process_index() == 0:
-    results.write_results(config, run_dir, outputs, step=num_steps, num_steps=num_steps,
-                          steps_per_epoch=steps_per_epoch, wall_seconds=time.time() - start_time)
+  scores, outputs = evaluate_at(num_steps, state)
   writer.close()
   manager.close()
   return {'run_dir': str(run_dir), 'step': num_steps, 'num_train_steps': num_steps,
@@ -299,12 +299,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
           'evaluations': evaluations, 'wall_seconds': time.time() - start_time}
 
 
-def run_single(config: ml_collections.ConfigDict, workdir: str | epath.Path
-               ) -> dict[str, Any]:
+def run_single(config: ml_collections.ConfigDict, workdir: str | epath.Path, *,
+               on_evaluation: evaluate_lib.OnEvaluation | None = None) -> dict[str, Any]:
   """One run into `<workdir>/runs/<run_id>/` (config.json first), via train_and_evaluate."""
   runs.check_run_config(config)
   run_dir = runs.absolute_path(workdir) / 'runs' / runs.run_id(config.name, config)
   if jax.process_index() == 0:
     runs.write_config(config, run_dir / runs.CONFIG_FILE)
   logging.info('Run directory: %s', run_dir)
-  return train_and_evaluate(config, run_dir)
+  return train_and_evaluate(config, run_dir, on_evaluation=on_evaluation)

@@ -20,12 +20,26 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 import optax
 
-from jaxrobust.data.preprocess import normalize_images
 from jaxrobust.train import mesh as mesh_lib
 
 HEAD = 'head'
+# (mean, std) per channel, on the 0-255 scale.
+NORMALIZATIONS = {
+    'imagenet': ((0.485 * 255, 0.456 * 255, 0.406 * 255),
+                 (0.229 * 255, 0.224 * 255, 0.225 * 255)),
+    'centered': ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5)),
+    'none': ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+}
 TrainState = dict[str, Any]
 Batch = dict[str, jax.Array]
+
+
+def normalize_images(images: jnp.ndarray, normalization: str,
+                     dtype: jnp.dtype = jnp.float32) -> jnp.ndarray:
+  """uint8 NHWC images -> normalized float images (runs on the device, inside the step)."""
+  mean, std = NORMALIZATIONS[normalization]
+  images = images.astype(jnp.float32)
+  return ((images - jnp.asarray(mean)) / jnp.asarray(std)).astype(dtype)
 
 
 @dataclasses.dataclass(frozen=True)

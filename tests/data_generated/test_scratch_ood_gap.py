@@ -10,7 +10,7 @@ import pathlib
 
 import ml_collections
 
-from jaxrobust import train
+from jaxrobust.study import execute
 
 from test_synthetic_wildcam import GAP_CONFIG  # pylint: disable=g-bad-import-order
 
@@ -36,7 +36,7 @@ def scratch_config(data_dir: pathlib.Path) -> ml_collections.ConfigDict:
 
 def test_a_resnet_trained_from_scratch_scores_lower_on_unseen_cameras(tmp_path):
   config = scratch_config(tmp_path / 'tfds')  # auto_prepare builds the dataset there
-  run_dir = pathlib.Path(train.train_and_evaluate(config, tmp_path / 'run')['run_dir'])
+  run_dir = pathlib.Path(execute.run_single(config, tmp_path)['run_dir'])
   metrics = json.loads((run_dir / 'result.json').read_text())['metrics']
   id_f1, ood_f1 = metrics['id']['macro_f1'], metrics['ood']['macro_f1']
   print(f'resnet_tiny from scratch: macro-F1 id_test={id_f1:.3f} test={ood_f1:.3f}')

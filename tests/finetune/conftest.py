@@ -3,7 +3,8 @@ import pathlib
 
 import pytest
 
-from jaxrobust import train
+from jaxrobust.study import execute
+from jaxrobust.train import loop
 
 import finetune_fixtures as ff  # pylint: disable=g-bad-import-order  (tests/finetune)
 
@@ -24,7 +25,7 @@ def workdir(tmp_path_factory) -> pathlib.Path:
 @pytest.fixture(scope='session')
 def pretrain_dir(data_dir, workdir) -> pathlib.Path:
   """The run directory of a tiny model pre-trained on 5 classes."""
-  return pathlib.Path(train.run_single(ff.pretrain_config(data_dir), workdir)['run_dir'])
+  return pathlib.Path(loop.run_single(ff.pretrain_config(data_dir), workdir)['run_dir'])
 
 
 @pytest.fixture(scope='session')
@@ -33,4 +34,4 @@ def finetune_dir(data_dir, workdir, pretrain_dir) -> pathlib.Path:
   config = ff.finetune_config(data_dir, **{
       'init.model_init': str(pretrain_dir), 'eval_every_epochs': ff.EVAL_EVERY_EPOCHS,
       'save_logits': True})
-  return pathlib.Path(train.run_single(config, workdir)['run_dir'])
+  return pathlib.Path(execute.run_single(config, workdir)['run_dir'])

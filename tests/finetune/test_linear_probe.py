@@ -3,7 +3,7 @@ import pathlib
 
 import numpy as np
 
-from jaxrobust import train
+from jaxrobust.study import execute
 from jaxrobust.train import loop
 from jaxrobust.train import step as step_lib
 
@@ -15,7 +15,7 @@ def test_linear_probe_leaves_backbone_and_batch_stats_unchanged(data_dir, workdi
   config = ff.finetune_config(data_dir, **{
       'init.model_init': str(pretrain_dir), 'init.mode': 'linear_probe',
       'optimizer.learning_rate': 1e-2})
-  probe_dir = pathlib.Path(train.run_single(config, workdir)['run_dir'])
+  probe_dir = pathlib.Path(execute.run_single(config, workdir)['run_dir'])
   before, after = ff.checkpoint_arrays(pretrain_dir), ff.checkpoint_arrays(probe_dir)
   backbone = [k for k in after['params'] if not k.startswith('head/')]
   assert backbone and after['batch_stats']

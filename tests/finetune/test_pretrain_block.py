@@ -5,7 +5,7 @@ import os
 from jaxrobust import runs
 from jaxrobust.data import subsets
 from jaxrobust.train import handoff
-from jaxrobust.train import results
+from jaxrobust.study import results
 
 import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
 

@@ -4,9 +4,9 @@ import pathlib
 
 import pytest
 
-from jaxrobust import train
 from jaxrobust.errors import ConfigError
-from jaxrobust.train import results
+from jaxrobust.study import execute
+from jaxrobust.study import results
 
 import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
 
@@ -37,13 +37,11 @@ def test_unknown_config_arg_is_refused():
 
 
 def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):
-  (tmp_path / 'study.json').write_text(json.dumps({'study': 'fixture_study'}))
   config = ff.finetune_config(data_dir, arg='local,scratch', num_train_steps=None,
                               num_epochs=0.2)
-  run_dir = pathlib.Path(train.run_single(config, tmp_path)['run_dir'])
+  run_dir = pathlib.Path(execute.run_single(config, tmp_path)['run_dir'])
   result = json.loads((run_dir / 'result.json').read_text())
-  assert (result['kind'], result['pretrain'], result['study']) == (
-      'scratch', None, 'fixture_study')
+  assert (result['kind'], result['pretrain'], result['study']) == ('scratch', None, None)
   assert (result['finetune']['epochs'], result['finetune']['steps']) == (0.2, 3)
   assert 0 <= result['metrics']['ood']['macro_f1'] <= 1
 
@@ -59,4 +57,4 @@ def test_runs_that_could_not_write_their_result_are_refused_before_training(
   with pytest.raises(ConfigError, match=message):
     results.check_config(config)
   with pytest.raises(ConfigError, match=message):
-    train.train_and_evaluate(config, data_dir / 'never_written')
+    execute.run_single(config, data_dir / 'never_written')

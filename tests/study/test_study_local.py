@@ -16,7 +16,7 @@ import jax
 import pytest
 
 from jaxrobust.study import plan_study, run_study, select_runs
-from jaxrobust.studies import state
+from jaxrobust.study import state
 
 from study_helpers import REPO, STUDIES, load_config
 

@@ -5,7 +5,7 @@ import pytest
 
 from jaxrobust import errors
 from jaxrobust.study import datasets_needed, plan_study, select_runs
-from jaxrobust.studies import plan as plan_lib
+from jaxrobust.study import plan as plan_lib
 
 from jaxrobust.configs import study_common
 from study_helpers import STUDIES, load_config, small_study
@@ -95,7 +95,7 @@ def test_pretrain_setting_without_subset_is_refused(study, tmp_path):
 
 
 def test_datasets_needed_lists_bases_before_subsets_without_repeats(study):
-  needs = datasets_needed(study)
+  needs = datasets_needed(plan_study(study))
   names = [n['name'] for n in needs]
   assert names[0] == 'fractaldb/tiny' and needs[0]['subset'] is None
   assert [n['subset']['num_examples'] for n in needs if n['subset']] == [40, 80]
@@ -107,13 +107,14 @@ def test_label_levels_of_one_image_set_share_one_subset(study):
   common = study_common
   study.pretrain_settings.n40_coarse = common.pretrain_setting(
       common.subset('fractaldb/tiny', num_examples=40, label_level='label'))
-  subsets = [n for n in datasets_needed(study) if n['subset']]
+  subsets = [n for n in datasets_needed(plan_study(study)) if n['subset']]
   assert len(subsets) == 2
 
 
 def test_datasets_needed_for_a_slice_only_lists_that_slice(study, tmp_path):
-  scratch = [r.run_id for r in plan_study(study, str(tmp_path)) if r.kind == 'scratch']
-  assert [n['name'] for n in datasets_needed(study, scratch)] == [study.scratch.data.name]
+  plan = plan_study(study, str(tmp_path))
+  scratch = [r.run_id for r in plan if r.kind == 'scratch']
+  assert [n['name'] for n in datasets_needed(plan, scratch)] == [study.scratch.data.name]
 
 
 def test_only_takes_comma_separated_globs(study, tmp_path):

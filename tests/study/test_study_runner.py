@@ -10,7 +10,7 @@ import pytest
 
 from jaxrobust import errors
 from jaxrobust.study import plan_study, run_study
-from jaxrobust.studies import plan as plan_lib
+from jaxrobust.study import plan as plan_lib
 
 from study_helpers import FakeEngine, small_study
 

@@ -6,9 +6,9 @@ import sys
 import pytest
 
 from jaxrobust import errors
-from jaxrobust import study
-from jaxrobust.data import prepare as prepare_lib
 from jaxrobust.data import subsets
+from jaxrobust.study import plan as plan_lib
+from jaxrobust.study import prepare as prepare_lib
 from subsets_toy import TOY, spec
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,9 +28,11 @@ def test_prepare_generates_sources_then_materializes_subsets(tmp_path):
   assert 'materialized' in prepare_lib.summary_table(done)
 
 
-def test_prepare_asks_the_study_which_datasets_it_reads(tmp_path, monkeypatch):
+def test_prepare_builds_what_the_study_plan_reads(tmp_path, monkeypatch):
   wanted = needs(spec(num_classes=2, images_per_class=3))
-  monkeypatch.setattr(study, 'datasets_needed', lambda config: wanted)
+  monkeypatch.setattr(plan_lib, 'plan_study', lambda config: [config['study']])
+  monkeypatch.setattr(plan_lib, 'datasets_needed',
+                      lambda plan: wanted if plan == ['fake'] else [])
   done = prepare_lib.prepare({'study': 'fake'}, str(tmp_path))
   assert [p.name for p in done] == [TOY, wanted[1]['name']]
 

@@ -10,7 +10,7 @@ import sys
 import jax
 import pytest
 
-from jaxrobust import train
+from jaxrobust.train import loop
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import tiny_images  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -46,4 +46,4 @@ def data_dir(tmp_path_factory) -> pathlib.Path:
 def reference_run(data_dir, tmp_path_factory) -> dict:
   """The tiny run trained in this process on 8 devices: its results dict."""
   workdir = tmp_path_factory.mktemp('reference')
-  return train.run_single(tiny_config(data_dir), workdir)
+  return loop.run_single(tiny_config(data_dir), workdir)

@@ -8,7 +8,7 @@ import pytest
 from train_helpers import REPO, cli_command, cli_env, tiny_config
 from jaxrobust import errors
 from jaxrobust import runs
-from jaxrobust import train
+from jaxrobust.train import loop
 from jaxrobust.train import checkpoint
 
 
@@ -22,14 +22,14 @@ def test_unknown_config_field_is_named(data_dir, tmp_path):
   config = tiny_config(data_dir)
   config.optimizer.lr = 0.1
   with pytest.raises(errors.ConfigError) as error:
-    train.train_and_evaluate(config, tmp_path)
+    loop.train_and_evaluate(config, tmp_path)
   message = _one_line(error)
   assert "'optimizer.lr'" in message and runs.DEFAULTS_FILE in message
 
 
 def test_unknown_model_name_lists_the_valid_names(data_dir, tmp_path):
   with pytest.raises(errors.ConfigError) as error:
-    train.train_and_evaluate(tiny_config(data_dir, **{'model.name': 'resnet19'}), tmp_path)
+    loop.train_and_evaluate(tiny_config(data_dir, **{'model.name': 'resnet19'}), tmp_path)
   message = _one_line(error)
   assert 'resnet19' in message and 'resnet18' in message and 'config.model.name' in message
 
@@ -38,7 +38,7 @@ def test_dataset_not_built_names_the_command_that_builds_it(tmp_path):
   config = tiny_config(tmp_path / 'empty', **{'data.name': 'fractaldb/tiny',
                                               'data.auto_prepare': False})
   with pytest.raises(errors.DatasetNotBuiltError) as error:
-    train.train_and_evaluate(config, tmp_path / 'run')
+    loop.train_and_evaluate(config, tmp_path / 'run')
   message = _one_line(error)
   assert 'python -m jaxrobust.data build fractaldb/tiny' in message
   assert 'python -m jaxrobust.data prepare' in message
@@ -50,14 +50,14 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_dir, tmp
                                     'optimizer.warmup_steps': 20,
                                     'checkpoint_every_steps': 1})
   with pytest.raises(errors.NonFiniteLossError) as error:
-    train.train_and_evaluate(config, tmp_path)
+    loop.train_and_evaluate(config, tmp_path)
   message = _one_line(error)
   assert 'NaN or inf' in message and 'config.optimizer.learning_rate' in message
   steps = sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir() if p.name.isdigit())
   assert steps, 'no good checkpoint was kept'
   assert f'last good checkpoint: step {steps[-1]}' in message
   for step in steps:
-    state = checkpoint.restore_state(tmp_path / 'checkpoints' / str(step))
+    state = checkpoint.read_state(tmp_path / 'checkpoints' / str(step))
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(state['params']))
 
 

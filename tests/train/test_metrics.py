@@ -1,9 +1,9 @@
-"""macro-F1, per-class F1 and accuracy equal sklearn's (WILDS) definitions."""
+"""The engine's scores (jaxrobust.analysis.confusion) equal sklearn's (WILDS) definitions."""
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from jaxrobust.train import metrics
+from jaxrobust.analysis import confusion as metrics
 
 
 def _random_case(seed: int):

@@ -2,7 +2,7 @@
 import pathlib
 
 from train_helpers import read_json, tiny_config
-from jaxrobust import train
+from jaxrobust.train import loop
 from jaxrobust import runs
 from jaxrobust.train import writers
 
@@ -38,7 +38,7 @@ def test_every_metrics_jsonl_record_holds_a_scalar(tmp_path):
 
 def test_a_relative_workdir_works(data_dir, tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)  # orbax itself refuses relative checkpoint paths
-  results = train.run_single(tiny_config(data_dir, num_train_steps=4), 'relative_workdir')
+  results = loop.run_single(tiny_config(data_dir, num_train_steps=4), 'relative_workdir')
   run_dir = pathlib.Path(results['run_dir'])
   assert run_dir.is_absolute() and run_dir.is_relative_to(tmp_path / 'relative_workdir')
   assert (run_dir / 'checkpoints' / '4').is_dir()
