@@ -32,7 +32,7 @@ from jaxrobust.configs import defaults
 from jaxrobust.data import loading
 from jaxrobust.data import pipeline
 from jaxrobust.data import preprocess
-from jaxrobust.data.builders import encode_image
+from jaxrobust.data import toy
 from jaxrobust.train import loop
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
@@ -43,31 +43,20 @@ JPEG_SIZE = (320, 256)
 NUM_JPEGS = 256
 
 
-class BenchJpegs(tfds.core.GeneratorBasedBuilder):
+class BenchJpegs(toy.ToyImages):
   """Generated 320x256 JPEGs (smooth colour fields plus noise), for input-pipeline timing."""
 
-  VERSION = tfds.core.Version('1.0.0')
+  NUM_CLASSES = NUM_CLASSES
+  SPLITS = {'train': NUM_JPEGS}
+  ENCODING = 'jpeg'
 
-  def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(None, None, 3), encoding_format='jpeg'),
-            'label': tfds.features.ClassLabel(num_classes=NUM_CLASSES)}))
-
-  def _split_generators(self, dl_manager):
-    del dl_manager
-    return {'train': self._generate_examples()}
-
-  def _generate_examples(self):
-    rng = np.random.default_rng(0)
+  def render(self, label: int, rng: np.random.Generator) -> np.ndarray:
+    del label
     width, height = JPEG_SIZE
     yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
-    for i in range(NUM_JPEGS):
-      phase = rng.uniform(0, 2 * np.pi, 3)
-      field = 0.5 + 0.4 * np.sin(6 * xx[..., None] + 4 * yy[..., None] + phase)
-      image = np.clip(field * 255 + rng.normal(0, 12, field.shape), 0, 255).astype(np.uint8)
-      yield i, {'image': encode_image(image, 'jpeg'), 'label': i % NUM_CLASSES}
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    field = 0.5 + 0.4 * np.sin(6 * xx[..., None] + 4 * yy[..., None] + phase)
+    return np.clip(field * 255 + rng.normal(0, 12, field.shape), 0, 255).astype(np.uint8)
 
 
 def _config(arch: str, resolution: int):
@@ -84,9 +73,7 @@ def _compiled_train_step(config, mesh, batch):
   model = loop.build_model(config, NUM_CLASSES)
   model_def, params, batch_stats = step_lib.split_model(model)
   tx, schedule = optim.make_optimizer(config.optimizer, 1000, params)
-  state = mesh_lib.replicate({'step': np.int32(0), 'params': params,
-                              'batch_stats': batch_stats,
-                              'opt_state': jax.jit(tx.init)(params)}, mesh)
+  state = step_lib.init_train_state(params, batch_stats, tx, mesh)
   train_step = step_lib.make_train_step(
       model_def, tx, schedule, mesh, normalization='imagenet',
       compute_dtype=loop.COMPUTE_DTYPES[config.model.dtype], label_smoothing=0.0, seed=0)

@@ -26,7 +26,7 @@ def parse_arg(arg: str | None, **spec: Any) -> ml_collections.ConfigDict:
       continue
     key, has_value, value = part.partition('=')
     default = spec.get(key)
-    if key not in spec or has_value == isinstance(default, bool):
+    if key not in spec or bool(has_value) == isinstance(default, bool):
       raise ValueError(f'Unknown config arg {part!r}; use {valid}.')
     parsed[key] = _convert(key, value, default if isinstance(default, type)
                            else type(default)) if has_value else True

@@ -220,9 +220,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   tx, schedule = optim.make_optimizer(
       config.optimizer, num_steps, params,
       trainable=(f'{step_lib.HEAD}/.*',) if linear_probe else None)
-  state = mesh_lib.replicate({'step': np.int32(0), 'params': params,
-                              'batch_stats': batch_stats,
-                              'opt_state': jax.jit(tx.init)(params)}, mesh)
+  state = step_lib.init_train_state(params, batch_stats, tx, mesh)
   train_step = step_lib.make_train_step(
       model_def, tx, schedule, mesh, normalization=config.data.normalization,
       compute_dtype=compute_dtype, label_smoothing=config.label_smoothing, seed=config.seed)

@@ -18,6 +18,7 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
+import numpy as np
 import optax
 
 from jaxrobust.train import mesh as mesh_lib
@@ -73,6 +74,13 @@ def split_model(model: nnx.Module, *, frozen_backbone: bool = False
   eval_graphdef = nnx.graphdef(model)
   return (ModelDef(train_graphdef, eval_graphdef, nnx.to_pure_dict(other), frozen_backbone),
           nnx.to_pure_dict(params), nnx.to_pure_dict(batch_stats))
+
+
+def init_train_state(params: dict, batch_stats: dict, tx: optax.GradientTransformation,
+                     mesh: Mesh) -> TrainState:
+  """The train state at step 0 (optimizer state from `tx`), replicated over `mesh`."""
+  return mesh_lib.replicate({'step': np.int32(0), 'params': params, 'batch_stats': batch_stats,
+                             'opt_state': jax.jit(tx.init)(params)}, mesh)
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, mask: jax.Array,

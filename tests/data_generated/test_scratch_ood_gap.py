@@ -4,7 +4,6 @@ Trains with the project's engine and the scratch baseline config (`configs/finet
 local,scratch`) on the same benchmark as the ridge-on-pixels check, at its native 32 px,
 and reads the run's result.json (ID = `id_test`, OOD = `test`).
 """
-import importlib.util
 import json
 import pathlib
 
@@ -12,19 +11,16 @@ import ml_collections
 
 from jaxrobust.study import execute
 
-from test_synthetic_wildcam import GAP_CONFIG  # pylint: disable=g-bad-import-order
+from tests.data_generated.test_synthetic_wildcam import GAP_CONFIG
+from tests.helpers.configs import load_config
 
-CONFIG_FILE = pathlib.Path(__file__).resolve().parents[2] / 'configs' / 'finetune.py'
 # 1200 training images at batch 32: 8 epochs = 296 steps, about 20 s of CPU.
 SCRATCH_ARG = 'local,scratch,lr=1e-2,epochs=8,seed=0'
 
 
 def scratch_config(data_dir: pathlib.Path) -> ml_collections.ConfigDict:
   """configs/finetune.py:local,scratch on GAP_CONFIG at 32 px, with a from-scratch lr."""
-  spec = importlib.util.spec_from_file_location('scratch_gap_finetune_config', CONFIG_FILE)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config(SCRATCH_ARG)
+  config = load_config('finetune', SCRATCH_ARG)
   config.update_from_flattened_dict({
       'data.name': GAP_CONFIG, 'data.data_dir': str(data_dir), 'data.image_size': 32,
       'batch_size': 32,

@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from real_formats import (INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, coco_json,
+from tests.helpers.real_formats import (INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, coco_json,
                           inat_categories_2021, inat_images, tar_folder, write_images,
                           write_iwildcam_folder, write_json_tar_gz)
 

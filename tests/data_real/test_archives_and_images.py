@@ -8,7 +8,7 @@ from PIL import Image
 
 from jaxrobust.data import archives
 from jaxrobust.data import images
-from real_formats import add_tar_bytes, jpeg, truncated_jpeg
+from tests.helpers.real_formats import add_tar_bytes, jpeg, truncated_jpeg
 
 
 def _tar(path, members):

@@ -6,7 +6,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust.data import archives
 from jaxrobust.data import hierarchy
-from real_formats import INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, build_dataset
+from tests.helpers.real_formats import INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, build_dataset
 
 TAXON_FEATURES = tuple(f'label_{r}' for r in RANKS)
 

@@ -9,7 +9,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from jaxrobust.data import archives
-from real_formats import (IWILDCAM_ROWS, IWILDCAM_TRUNCATED, add_tar_bytes, build_dataset,
+from tests.helpers.real_formats import (IWILDCAM_ROWS, IWILDCAM_TRUNCATED, add_tar_bytes, build_dataset,
                           iwildcam_category_name, iwildcam_filename, jpeg)
 
 SPLITS = ('train', 'id_val', 'id_test', 'val', 'test')

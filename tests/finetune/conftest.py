@@ -6,7 +6,7 @@ import pytest
 from jaxrobust.study import execute
 from jaxrobust.train import loop
 
-import finetune_fixtures as ff  # pylint: disable=g-bad-import-order  (tests/finetune)
+from tests.helpers import finetune as ff
 
 
 @pytest.fixture(scope='session')

@@ -7,7 +7,7 @@ from sklearn.metrics import f1_score
 
 from jaxrobust import runs
 
-import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+from tests.helpers import finetune as ff
 
 EVAL_SPLITS = ff.EVAL_SPLITS
 EPOCH_POINT = 'epoch_0.2'  # the evaluation after step 3 of 15 per epoch

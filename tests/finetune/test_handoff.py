@@ -7,7 +7,7 @@ from jaxrobust.train import handoff
 from jaxrobust.train import loop
 from jaxrobust.train import step as step_lib
 
-import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+from tests.helpers import finetune as ff
 
 
 def _fresh_model(data_dir, **overrides):

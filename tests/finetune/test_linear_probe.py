@@ -7,7 +7,7 @@ from jaxrobust.study import execute
 from jaxrobust.train import loop
 from jaxrobust.train import step as step_lib
 
-import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+from tests.helpers import finetune as ff
 
 
 def test_linear_probe_leaves_backbone_and_batch_stats_unchanged(data_dir, workdir,

@@ -7,7 +7,7 @@ from jaxrobust.data import subsets
 from jaxrobust.train import handoff
 from jaxrobust.study import results
 
-import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+from tests.helpers import finetune as ff
 
 SPEC = {'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'weight': 1.0}],
         'class_filter': ['level1_0', 'level1_1'],

@@ -8,11 +8,12 @@ from jaxrobust.errors import ConfigError
 from jaxrobust.study import execute
 from jaxrobust.study import results
 
-import finetune_fixtures as ff  # pylint: disable=g-bad-import-order
+from tests.helpers import finetune as ff
+from tests.helpers.configs import load_config
 
 
 def test_default_config_is_the_wilds_erm_recipe_for_iwildcam():
-  c = ff.config_file('finetune', None)
+  c = load_config('finetune', None)
   assert (c.kind, c.data.name, c.data.image_size) == ('finetune', 'iwildcam/448', 448)
   assert (c.optimizer.name, c.optimizer.learning_rate, c.optimizer.weight_decay,
           c.optimizer.schedule) == ('adam', 3e-5, 0.0, 'constant')
@@ -25,7 +26,7 @@ def test_default_config_is_the_wilds_erm_recipe_for_iwildcam():
 
 
 def test_local_arg_keeps_the_recipe_on_synthetic_wildcam():
-  c = ff.config_file('finetune', 'local,lr=1e-3,epochs=3,seed=2')
+  c = load_config('finetune', 'local,lr=1e-3,epochs=3,seed=2')
   assert (c.data.name, c.data.image_size) == ('synthetic_wildcam/small', 48)
   assert (c.optimizer.learning_rate, c.num_epochs, c.seed) == (1e-3, 3.0, 2)
   assert (c.optimizer.name, c.batch_size, c.data.augment_flip) == ('adam', 16, False)
@@ -33,7 +34,7 @@ def test_local_arg_keeps_the_recipe_on_synthetic_wildcam():
 
 def test_unknown_config_arg_is_refused():
   with pytest.raises(ValueError, match="Unknown config arg 'loacl'.*local, scratch, lr="):
-    ff.config_file('finetune', 'loacl')
+    load_config('finetune', 'loacl')
 
 
 def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):

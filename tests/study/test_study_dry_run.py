@@ -8,7 +8,8 @@ import pytest
 
 from jaxrobust.study import plan_study, run_study
 
-from study_helpers import REPO, STUDIES, load_config
+from tests.helpers.configs import REPO, load_config
+from tests.helpers.study import STUDIES
 
 # The real datasets the paper-scale configs read, as prepared TFDS folders (name -> version dir).
 REAL = {'imagenet2012': 'imagenet2012/5.1.0', 'inaturalist/2021_mini': 'inaturalist/2021_mini/1.0.0',

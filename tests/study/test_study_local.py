@@ -18,7 +18,8 @@ import pytest
 from jaxrobust.study import plan_study, run_study, select_runs
 from jaxrobust.study import state
 
-from study_helpers import REPO, STUDIES, load_config
+from tests.helpers.configs import REPO, load_config
+from tests.helpers.study import STUDIES
 
 _CACHE_OPTIONS = ('jax_compilation_cache_dir', 'jax_persistent_cache_min_compile_time_secs')
 # The first two scratch baselines: the kill lands after the first, the restart runs the second.

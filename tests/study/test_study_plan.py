@@ -8,7 +8,8 @@ from jaxrobust.study import datasets_needed, plan_study, select_runs
 from jaxrobust.study import plan as plan_lib
 
 from jaxrobust.configs import study_common
-from study_helpers import STUDIES, load_config, small_study
+from tests.helpers.configs import load_config
+from tests.helpers.study import STUDIES, small_study
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from jaxrobust import errors
 from jaxrobust.study import plan_study, run_study
 from jaxrobust.study import plan as plan_lib
 
-from study_helpers import FakeEngine, small_study
+from tests.helpers.study import FakeEngine, small_study
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import tensorflow_datasets as tfds
 
-from subsets_toy import TOY, TOY_FLAT
+from tests.helpers.subsets import TOY, TOY_FLAT
 
 
 @pytest.fixture(scope='session')

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxrobust.data import hierarchy as hierarchy_lib
-from subsets_toy import TOY, TOY_FLAT, toy_hierarchy
+from tests.helpers.subsets import TOY, TOY_FLAT, toy_hierarchy
 
 
 def test_dataset_dir_hierarchy_json_is_loaded(base_dir):

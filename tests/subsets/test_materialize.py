@@ -12,7 +12,7 @@ from jaxrobust import errors
 from jaxrobust.data import hierarchy as hierarchy_lib
 from jaxrobust.data import subsets
 from jaxrobust.data.subsets import spec as spec_lib
-from subsets_toy import TOY, TOY_FLAT, spec
+from tests.helpers.subsets import TOY, TOY_FLAT, spec
 
 RAW_IMAGES = {'image': tfds.decode.SkipDecoding()}
 

@@ -9,9 +9,8 @@ from jaxrobust import errors
 from jaxrobust.data import subsets
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import prepare as prepare_lib
-from subsets_toy import TOY, spec
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.helpers.configs import REPO
+from tests.helpers.subsets import TOY, spec
 
 
 def needs(subset_spec):
@@ -44,7 +43,7 @@ def test_manual_dataset_without_its_files_says_where_they_go(tmp_path):
 
 
 def run_cli(*args):
-  env = dict(os.environ, PYTHONPATH=REPO)
+  env = dict(os.environ, PYTHONPATH=str(REPO))
   return subprocess.run([sys.executable, '-m', 'jaxrobust.data', *args], capture_output=True,
                         text=True, cwd=REPO, env=env)
 

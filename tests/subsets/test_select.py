@@ -6,7 +6,7 @@ import pytest
 
 from jaxrobust.data.subsets import select as select_lib
 from jaxrobust.data.subsets import spec as spec_lib
-from subsets_toy import spec, toy_class_size, toy_hierarchy
+from tests.helpers.subsets import spec, toy_class_size, toy_hierarchy
 
 HIERARCHY = toy_hierarchy()
 # 24 fine classes of 10..16 records, interleaved like a real dataset on disk.

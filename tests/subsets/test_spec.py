@@ -4,7 +4,7 @@ import pytest
 
 from jaxrobust.data import subsets
 from jaxrobust.data.subsets import spec as spec_lib
-from subsets_toy import spec
+from tests.helpers.subsets import spec
 
 
 def test_name_is_readable_and_needs_no_data():

@@ -5,16 +5,14 @@ The tests use `tiny_images` (4 classes, 20 px, built in 0.1 s) rather than
 """
 import os
 import pathlib
-import sys
 
 import jax
 import pytest
 
 from jaxrobust.train import loop
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import tiny_images  # pylint: disable=g-import-not-at-top,wrong-import-position
-from train_helpers import tiny_config  # pylint: disable=g-import-not-at-top,wrong-import-position
+from tests.helpers.engine import tiny_config
+from tests.helpers.toy_data import TinyImages
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -38,7 +36,7 @@ def compilation_cache(tmp_path_factory) -> pathlib.Path:
 def data_dir(tmp_path_factory) -> pathlib.Path:
   """A TFDS data_dir holding the built `tiny_images` dataset."""
   path = tmp_path_factory.mktemp('tfds')
-  tiny_images.TinyImages(data_dir=str(path), file_format='array_record').download_and_prepare()
+  TinyImages(data_dir=str(path), file_format='array_record').download_and_prepare()
   return path
 
 

@@ -1,5 +1,5 @@
 """Models with dropout train through the same step, reproducibly (RNG from seed and step)."""
-from train_helpers import tiny_config, train_losses
+from tests.helpers.engine import tiny_config, train_losses
 from jaxrobust.train import loop
 
 

@@ -5,7 +5,8 @@ import jax
 import numpy as np
 import pytest
 
-from train_helpers import REPO, cli_command, cli_env, tiny_config
+from tests.helpers.configs import REPO
+from tests.helpers.engine import cli_command, cli_env, tiny_config
 from jaxrobust import errors
 from jaxrobust import runs
 from jaxrobust.train import loop

@@ -3,7 +3,7 @@ import jax
 from jax.sharding import Mesh
 import numpy as np
 
-from train_helpers import tiny_config
+from tests.helpers.engine import tiny_config
 from jaxrobust.data import loading
 from jaxrobust.data.preprocess import EvalPreprocess
 from jaxrobust.train import evaluate

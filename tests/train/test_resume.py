@@ -8,7 +8,8 @@ import time
 import jax
 import numpy as np
 
-from train_helpers import REPO, cli_command, cli_env, only_run_dir, run_cli, train_losses
+from tests.helpers.configs import REPO
+from tests.helpers.engine import cli_command, cli_env, only_run_dir, run_cli, train_losses
 from jaxrobust.train import checkpoint
 
 

@@ -1,7 +1,7 @@
 """A run writes config.json, checkpoints, TensorBoard events and metrics.jsonl."""
 import pathlib
 
-from train_helpers import read_json, tiny_config
+from tests.helpers.engine import read_json, tiny_config
 from jaxrobust.train import loop
 from jaxrobust import runs
 from jaxrobust.train import writers

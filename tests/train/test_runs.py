@@ -1,5 +1,5 @@
 """Run identity: the config hash ignores where and how fast a run goes, not what it computes."""
-from train_helpers import tiny_config
+from tests.helpers.engine import tiny_config
 from jaxrobust import runs
 
 

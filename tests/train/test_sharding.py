@@ -4,7 +4,8 @@ import subprocess
 import numpy as np
 import portpicker
 
-from train_helpers import REPO, cli_command, cli_env, only_run_dir, run_cli, train_losses
+from tests.helpers.configs import REPO
+from tests.helpers.engine import cli_command, cli_env, only_run_dir, run_cli, train_losses
 
 
 # Checkpoint cadence does not change results; one save at the end keeps these runs short.

@@ -1,5 +1,4 @@
-"""Study test helpers: load configs/<study>.py like --config does, a small study, a fake engine."""
-import importlib.util
+"""Study test helpers: the study config names, a small study, a fake engine."""
 import json
 import os
 
@@ -7,24 +6,8 @@ import ml_collections
 
 from jaxrobust.configs import study_common
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STUDIES = ('quickstart', 'quantity', 'granularity', 'semantics', 'diversity', 'sources',
            'scratch')
-
-
-def load_module(name: str):
-  """configs/<name>.py as a module, loaded by path as ml_collections' --config does."""
-  path = os.path.join(REPO, 'configs', f'{name}.py')
-  spec = importlib.util.spec_from_file_location(f'test_config_{name}', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-def load_config(study: str, arg: str | None = None) -> ml_collections.ConfigDict:
-  """configs/<study>.py:get_config(arg)."""
-  module = load_module(study)
-  return module.get_config(arg) if arg is not None else module.get_config()
 
 
 def small_study(data_dir: str) -> ml_collections.ConfigDict:

@@ -1,5 +1,4 @@
-"""Engine test helpers: the tiny run config and CLI runs (imported by the tests and conftest)."""
-import importlib.util
+"""Engine test helpers: the tiny run config and CLI runs."""
 import json
 import os
 import pathlib
@@ -9,8 +8,7 @@ import sys
 import ml_collections
 
 from jaxrobust.train import writers
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from tests.helpers.configs import REPO, load_config
 
 # A run small enough for seconds: 24 steps of batch 16 on 16 px images.
 TINY_RUN = {
@@ -28,10 +26,7 @@ TINY_RUN = {
 
 def tiny_config(data_dir, **overrides) -> ml_collections.ConfigDict:
   """configs/train.py:tiny with TINY_RUN and `overrides` ('a.b' keys) applied."""
-  spec = importlib.util.spec_from_file_location('train_config', REPO / 'configs' / 'train.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config('tiny')
+  config = load_config('train', 'tiny')
   values = {**TINY_RUN, 'data.data_dir': str(data_dir), **overrides}
   for key, value in values.items():
     parent = config

@@ -5,25 +5,20 @@ here); fine-tuning reads the project's generated `synthetic_wildcam/tiny` (the
 iWildCam-WILDS schema and splits, 7 classes, 32 px JPEG, resized to 16 px here), whose
 eval splits (40 / 60 / 60 / 60) are no multiple of the eval batch of 16.
 """
-import importlib.util
-import io
-import pathlib
-
 import jax
 import ml_collections
 import numpy as np
-from PIL import Image
-import tensorflow_datasets as tfds
 
 from jaxrobust.data import loading
 from jaxrobust.train import checkpoint
 from jaxrobust.train import handoff
 from jaxrobust.train import optim
+from tests.helpers import toy_data
+from tests.helpers.configs import load_config
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-IMAGE_SIZE = 16
-PRETRAIN_CLASSES = 5
-PRETRAIN_EXAMPLES = 80
+IMAGE_SIZE = toy_data.FtPretrainImages.IMAGE_SIZE
+PRETRAIN_CLASSES = toy_data.FtPretrainImages.NUM_CLASSES
+PRETRAIN_EXAMPLES = toy_data.FtPretrainImages.SPLITS['train']
 PRETRAIN_STEPS = 6
 WILDCAM = 'synthetic_wildcam/tiny'
 WILDCAM_CLASSES = 7            # 'empty' + 6 animals
@@ -32,49 +27,10 @@ FINETUNE_STEPS = 6            # of batch 16 over 240 training images: 15 steps p
 EVAL_EVERY_EPOCHS = 0.2       # one evaluation during training, after step 3
 
 
-def _png(image: np.ndarray) -> bytes:
-  buffer = io.BytesIO()
-  Image.fromarray(image).save(buffer, format='PNG')
-  return buffer.getvalue()
-
-
-def _render(label: int, rng: np.random.Generator) -> np.ndarray:
-  """Noise with a bright square whose position and colour give the class."""
-  image = rng.integers(0, 60, (IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
-  row, col = divmod(label % 4, 2)
-  half = IMAGE_SIZE // 2
-  image[row * half:(row + 1) * half, col * half:(col + 1) * half, label % 3] = 250
-  if label >= 4:
-    image[half - 3:half + 3, half - 3:half + 3] = 255
-  return image
-
-
-class FtPretrainImages(tfds.core.GeneratorBasedBuilder):
-  """Five-class toy images to pre-train on."""
-
-  VERSION = tfds.core.Version('1.0.0')
-
-  def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(None, None, 3), encoding_format='png'),
-            'label': tfds.features.ClassLabel(num_classes=PRETRAIN_CLASSES)}))
-
-  def _split_generators(self, dl_manager):
-    del dl_manager
-    return {'train': self._generate_examples()}
-
-  def _generate_examples(self):
-    rng = np.random.default_rng(0)
-    for i in range(PRETRAIN_EXAMPLES):
-      label = i % PRETRAIN_CLASSES
-      yield i, {'image': _png(_render(label, rng)), 'label': label}
-
-
 def build_datasets(data_dir) -> None:
   """Builds `ft_pretrain_images` and `synthetic_wildcam/tiny` into `data_dir`."""
-  FtPretrainImages(data_dir=str(data_dir), file_format='array_record').download_and_prepare()
+  toy_data.FtPretrainImages(data_dir=str(data_dir),
+                            file_format='array_record').download_and_prepare()
   loading.prepared_builder(WILDCAM, str(data_dir), auto_prepare=True)
 
 
@@ -84,14 +40,6 @@ def wildcam_labels(data_dir, split: str) -> np.ndarray:
   return np.asarray([source[i]['label'] for i in range(len(source))])
 
 
-def config_file(name: str, arg: str | None) -> ml_collections.ConfigDict:
-  """configs/<name>.py:get_config(arg)."""
-  spec = importlib.util.spec_from_file_location(f'config_{name}', REPO / 'configs' / f'{name}.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
-
-
 def _with(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.ConfigDict:
   config.update_from_flattened_dict(overrides)
   return config
@@ -99,7 +47,7 @@ def _with(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.
 
 def pretrain_config(data_dir) -> ml_collections.ConfigDict:
   """configs/train.py:tiny shrunk to a few steps on `ft_pretrain_images`."""
-  return _with(config_file('train', 'tiny'), {
+  return _with(load_config('train', 'tiny'), {
       'name': 'pretrain', 'data.name': 'ft_pretrain_images', 'data.data_dir': str(data_dir),
       'data.image_size': IMAGE_SIZE, 'data.eval_splits': (), 'model.width': 1.0,
       'batch_size': 16, 'num_train_steps': PRETRAIN_STEPS, 'optimizer.warmup_steps': 0,
@@ -108,7 +56,7 @@ def pretrain_config(data_dir) -> ml_collections.ConfigDict:
 
 def finetune_config(data_dir, arg: str = 'local', **overrides) -> ml_collections.ConfigDict:
   """configs/finetune.py:<arg> on synthetic_wildcam/tiny at 16 px, pre-trained architecture."""
-  return _with(config_file('finetune', arg), {
+  return _with(load_config('finetune', arg), {
       'data.name': WILDCAM, 'data.data_dir': str(data_dir), 'data.image_size': IMAGE_SIZE,
       'model.width': 1.0, 'batch_size': 16, 'eval_batch_size': 16, 'num_epochs': None,
       'num_train_steps': FINETUNE_STEPS, 'optimizer.learning_rate': 1e-3,
