@@ -1,0 +1,47 @@
+"""python -m jaxrobust.analysis <workdirs or results.csv>... --out=DIR: the ER report."""
+from collections.abc import Sequence
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from jaxrobust import errors
+from jaxrobust.analysis import bootstrap
+from jaxrobust.analysis import load
+from jaxrobust.analysis import report
+from jaxrobust.analysis import transforms
+
+_OUT = flags.DEFINE_string('out', None, 'Report folder (local or gs://).', required=True)
+_METRIC = flags.DEFINE_enum('metric', 'macro_f1', ['macro_f1', 'accuracy'], 'Score to analyse.')
+_TRANSFORM = flags.DEFINE_enum('transform', 'logit', sorted(transforms.TRANSFORMS),
+                               'Axis transform of the trend fit.')
+_GROUP_BY = flags.DEFINE_list(
+    'group_by', None, 'Columns defining a pre-training setting, e.g. pretrain.num_examples '
+    '(default: every pretrain.* column that varies, seed excluded; empty: no grouping).')
+_BASELINE = flags.DEFINE_string(
+    'baseline', None, 'pandas query selecting the baseline rows, dotted columns in backticks '
+    '(default: kind == "scratch").')
+_NUM_RESAMPLES = flags.DEFINE_integer('num_resamples', bootstrap.NUM_RESAMPLES,
+                                      'Bootstrap resamples.')
+_LEVEL = flags.DEFINE_float('level', 0.95, 'Interval level.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Bootstrap seed.')
+
+
+def main(argv: Sequence[str]) -> None:
+  inputs = argv[1:]
+  if not inputs:
+    raise app.UsageError('Pass one or more study workdirs or results.csv files.')
+  try:
+    report.write_report(
+        inputs, _OUT.value, metric=_METRIC.value, transform=_TRANSFORM.value,
+        baseline=_BASELINE.value, group_by=_GROUP_BY.value, num_resamples=_NUM_RESAMPLES.value,
+        level=_LEVEL.value, seed=_SEED.value)
+  except errors.UserError as e:
+    logging.flush()
+    sys.exit(f'error: {e}')
+  print(load.open_path(_OUT.value) / 'report.md')
+
+
+if __name__ == '__main__':
+  app.run(main)

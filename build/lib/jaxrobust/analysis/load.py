@@ -1,0 +1,212 @@
+"""Study results as one DataFrame: runs/<run_id>/result.json and results.csv, local or gs://.
+
+One row per evaluated model: `result.json` (schema in DESIGN.md) flattened with
+dotted column names (`pretrain.num_examples`, `metrics.id.macro_f1`, ...). Rows
+loaded by `load_results` also carry `workdir`, the folder holding that row's
+`runs/<run_id>/predictions_<split>.npz`.
+"""
+from collections.abc import Sequence
+import io
+import json
+import math
+import pathlib
+from typing import Any
+
+from absl import logging
+import numpy as np
+import pandas as pd
+
+from jaxrobust.analysis import errors
+
+RESULTS_CSV = 'results.csv'
+WORKDIR_COLUMN = 'workdir'
+_FIRST_COLUMNS = ('run_id', 'study', 'kind')
+_SECTION_ORDER = ('pretrain.', 'finetune.', 'metrics.')
+
+
+def open_path(path) -> Any:
+  """A pathlib-like path; `gs://` and other URLs go through etils epath."""
+  path = str(path)
+  if '://' in path:
+    from etils import epath  # pylint: disable=g-import-not-at-top  # only for remote paths
+    return epath.Path(path)
+  return pathlib.Path(path)
+
+
+def flatten_result(result: dict, prefix: str = '') -> dict:
+  """One flat row from a result.json dict: nested keys joined by dots.
+
+  Null values (e.g. `pretrain` of a scratch run) are left out, so they read back
+  as empty cells; lists are kept as JSON text.
+  """
+  row = {}
+  for key, value in result.items():
+    name = f'{prefix}{key}'
+    if isinstance(value, dict):
+      row.update(flatten_result(value, f'{name}.'))
+    elif isinstance(value, (list, tuple)):
+      row[name] = json.dumps(value)
+    elif value is not None:
+      row[name] = value
+  return row
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+  """Columns in schema order: run_id, study, kind, pretrain.*, finetune.*, metrics.*, rest."""
+  def rank(column):
+    if column in _FIRST_COLUMNS:
+      return (0, _FIRST_COLUMNS.index(column))
+    for i, prefix in enumerate(_SECTION_ORDER):
+      if column.startswith(prefix):
+        return (1 + i, 0)
+    return (1 + len(_SECTION_ORDER), 0)
+  return df[sorted(df.columns, key=rank)]  # sorted() is stable: keeps first-seen order
+
+
+def collect_results(workdir) -> pd.DataFrame:
+  """One flattened row per evaluated model, sorted by run id.
+
+  A model is `runs/<run_id>/result.json`, or `runs/<run_id>/epoch_<e>/result.json` for each
+  evaluation during training (run id `<run_id>/epoch_<e>`).
+  """
+  rows = []
+  root = open_path(workdir)
+  paths = [*root.glob('runs/*/result.json'), *root.glob('runs/*/epoch_*/result.json')]
+  for path in sorted(paths):
+    try:
+      result = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+      raise errors.AnalysisError(
+          f'{path} is not valid JSON ({e}); delete it and re-run the study to rewrite it.') from e
+    result.setdefault('run_id', str(path.parent.relative_to(root / 'runs')))
+    rows.append(flatten_result(result))
+  if not rows:
+    return pd.DataFrame(columns=list(_FIRST_COLUMNS))
+  return _ordered(pd.DataFrame(rows)).sort_values('run_id', ignore_index=True)
+
+
+def write_results_csv(workdir, path=None) -> str:
+  """Writes `collect_results(workdir)` to `path` (default `workdir/results.csv`)."""
+  path = open_path(path or open_path(workdir) / RESULTS_CSV)
+  path.write_text(collect_results(workdir).to_csv(index=False))
+  return str(path)
+
+
+def read_results_csv(path) -> pd.DataFrame:
+  """A results.csv as written by `write_results_csv`."""
+  return pd.read_csv(io.StringIO(open_path(path).read_text()))
+
+
+def _load_one(path: str) -> pd.DataFrame:
+  """Rows of one workdir (its result.json files, else its results.csv) or one csv file."""
+  p = open_path(path)
+  if p.name.endswith('.csv'):
+    if not p.exists():
+      raise errors.AnalysisError(f'{p} does not exist: pass a study workdir or its results.csv.')
+    df, workdir = read_results_csv(p), p.parent
+  elif (p / 'runs').is_dir():
+    df, workdir = collect_results(p), p
+  elif (p / RESULTS_CSV).exists():
+    df, workdir = read_results_csv(p / RESULTS_CSV), p
+  else:
+    raise errors.AnalysisError(
+        f'No runs/<run_id>/result.json or {RESULTS_CSV} under {p}: pass a study workdir '
+        f'(--workdir of jaxrobust.main) or a results.csv file.')
+  if 'run_id' not in df.columns:
+    raise errors.AnalysisError(f'{path} has no run_id column; is it a jaxrobust results.csv?')
+  df[WORKDIR_COLUMN] = str(workdir)
+  return df
+
+
+def _normalized(value) -> Any:
+  """A cell value in a form comparable across JSON and CSV round trips."""
+  if value is None or (isinstance(value, float) and math.isnan(value)):
+    return None
+  if isinstance(value, (bool, np.bool_)):
+    return str(bool(value))
+  if isinstance(value, (int, float, np.integer, np.floating)):
+    return float(value)
+  return str(value)
+
+
+def _same_content(a: pd.Series, b: pd.Series) -> list[str]:
+  """The columns (other than workdir) where two rows differ."""
+  differ = []
+  for column in a.index.union(b.index):
+    if column == WORKDIR_COLUMN:
+      continue
+    x, y = _normalized(a.get(column)), _normalized(b.get(column))
+    if isinstance(x, float) and isinstance(y, float):
+      same = math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+    else:
+      same = x == y
+    if not same:
+      differ.append(column)
+  return differ
+
+
+def deduplicate(df: pd.DataFrame) -> pd.DataFrame:
+  """Drops repeated run ids with identical content; refuses ones whose content differs."""
+  keep = []
+  for run_id, rows in df.groupby('run_id', sort=False):
+    first = rows.iloc[0]
+    for _, other in rows.iloc[1:].iterrows():
+      differ = _same_content(first, other)
+      if differ:
+        raise errors.AnalysisError(
+            f'Run id {run_id!r} appears twice with different content (columns {differ[:5]}) '
+            f'in {first.get(WORKDIR_COLUMN)} and {other.get(WORKDIR_COLUMN)}: pass only one of '
+            f'these results or remove the stale copy.')
+    keep.append(rows.index[0])
+  if len(keep) < len(df):
+    logging.info('Dropped %d identical duplicate rows.', len(df) - len(keep))
+  return df.loc[keep].reset_index(drop=True)
+
+
+def load_results(paths: str | Sequence[str]) -> pd.DataFrame:
+  """Rows of all given workdirs / results.csv files (local or gs://), duplicates checked."""
+  paths = [paths] if isinstance(paths, (str, pathlib.Path)) else list(paths)
+  if not paths:
+    raise errors.AnalysisError(
+        'No results given: pass one or more study workdirs or results.csv files.')
+  frames = [_load_one(str(p)) for p in paths]
+  frames = [f for f in frames if len(f)]
+  if not frames:
+    raise errors.AnalysisError(f'No results found in {paths}: no run has written result.json yet.')
+  return deduplicate(_ordered(pd.concat(frames, ignore_index=True)))
+
+
+def metric_columns(metric: str) -> tuple[str, str]:
+  """The ID and OOD columns of `metric`, e.g. metrics.id.macro_f1, metrics.ood.macro_f1."""
+  return f'metrics.id.{metric}', f'metrics.ood.{metric}'
+
+
+def split_complete(df: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+  """(rows with ID and OOD `metric` in [0, 1], skipped rows with run_id and reason)."""
+  reasons = pd.Series('', index=df.index, dtype=object)
+  for column in metric_columns(metric):
+    values = pd.to_numeric(df[column], errors='coerce') if column in df else pd.Series(
+        np.nan, index=df.index)
+    reasons.loc[values.isna() & (reasons == '')] = f'no {column}'
+    reasons.loc[((values < 0) | (values > 1)) & (reasons == '')] = f'{column} outside [0, 1]'
+  bad = reasons != ''
+  skipped = pd.DataFrame({'run_id': df.loc[bad, 'run_id'], 'reason': reasons[bad]})
+  if WORKDIR_COLUMN in df:
+    skipped[WORKDIR_COLUMN] = df.loc[bad, WORKDIR_COLUMN]
+  for row in skipped.itertuples():
+    logging.warning('Skipping run %s: %s.', row.run_id, row.reason)
+  return df.loc[~bad].reset_index(drop=True), skipped.reset_index(drop=True)
+
+
+def load_predictions(row: pd.Series, split: str) -> tuple[np.ndarray, np.ndarray] | None:
+  """(labels, predictions) of `runs/<run_id>/predictions_<split>.npz`, None if absent."""
+  if pd.isna(row.get(WORKDIR_COLUMN)):
+    return None
+  path = open_path(row[WORKDIR_COLUMN]) / 'runs' / str(row['run_id']) / f'predictions_{split}.npz'
+  if not path.exists():
+    return None
+  with np.load(io.BytesIO(path.read_bytes())) as npz:
+    if 'labels' not in npz or 'predictions' not in npz:
+      raise errors.AnalysisError(
+          f'{path} lacks the arrays "labels" and "predictions" (has {npz.files}).')
+    return npz['labels'], npz['predictions']

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m jaxrobust.bench <name> [--json]` (one module per benchmark)."""

@@ -1,0 +1,266 @@
+"""Shared pieces of the study configs: run templates per scale, subset specs, settings.
+
+A study config (configs/<study>.py) is `study_defaults(name, arg)` plus its settings:
+  config.pretrain_settings.<name> = pretrain_setting(subset(...), **run field overrides)
+  config.finetune_settings.<name> = run field overrides
+  config.scratch_settings.<name>  = run field overrides
+
+Args (comma-separated, e.g. `configs/quantity.py:local,epochs`):
+  (none)  paper scale on the real datasets (ImageNet, iNaturalist, iWildCam-WILDS)
+  local   the same family on generated data (fractal_hierarchy + synthetic_wildcam), CPU minutes
+  test    with local: the smallest run of every stage (the test suite's variant)
+  epochs  pre-train each setting for a fixed number of epochs instead of a fixed number of steps
+
+Everything that differs between scales is a table keyed by scale ('paper' | 'local' | 'test').
+"""
+from typing import Any
+
+import ml_collections
+
+from jaxrobust.configs import args
+from jaxrobust.configs import defaults
+
+IMAGENET = 'imagenet2012'
+INATURALIST = 'inaturalist/2021_mini'
+FRACTALDB = 'fractaldb/1k'
+IWILDCAM = 'iwildcam/448'
+LOCAL_HIERARCHY = 'fractal_hierarchy/small'
+LOCAL_FRACTALDB = 'fractaldb/small'
+LOCAL_WILDCAM = 'synthetic_wildcam/small'
+TEST_HIERARCHY = 'fractal_hierarchy/tiny'
+TEST_WILDCAM = 'synthetic_wildcam/tiny'
+# Levels of fractal_hierarchy, coarse -> fine (label features label_<level>; `label` = finest):
+# small = 5 > 20 > 100 classes x 40 images, tiny = 2 > 6 classes x 10 images.
+LOCAL_LEVELS = {'local': ('level1', 'level2', 'label'), 'test': ('level1', 'label')}
+COARSE_LEVEL = 'level1'
+LOCAL_IMAGES_PER_CLASS = {'local': 40, 'test': 10}
+# WILDS splits: ID = id_test, OOD = test; id_val / val for model selection.
+WILDCAM_EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
+
+# Run-field overrides ('a.b' keys) of each template, per scale.
+_PRETRAIN = {
+    # ResNet-50 at 224 px, ImageNet recipe, 100k steps of 256.
+    'paper': {'model.name': 'resnet50', 'model.dtype': 'bfloat16', 'data.image_size': 224,
+              'data.num_workers': 8, 'batch_size': 256, 'num_train_steps': 100_000,
+              'optimizer.learning_rate': 0.1, 'optimizer.weight_decay': 1e-4,
+              'optimizer.warmup_steps': 2_500, 'checkpoint_every_steps': 2_000,
+              'log_every_steps': 100},
+    # A tiny ResNet (16/32 channels) at 32 px: ~30 s per setting on a CPU. At 32 px a
+    # random-resized crop cuts most of a fractal away; a plain resize (+ flip) learns the
+    # fractal classes about twice as fast in this budget.
+    'local': {'model.name': 'resnet_tiny', 'model.stem': 'small', 'model.width': 2.0,
+              'data.image_size': 32, 'data.train_preprocess': 'resize', 'batch_size': 32,
+              'num_train_steps': 600, 'optimizer.learning_rate': 0.1,
+              'optimizer.weight_decay': 5e-4, 'optimizer.warmup_steps': 20,
+              'checkpoint_every_steps': 200},
+    # Every stage runs, nothing is learned; one save, at the end.
+    'test': {'model.name': 'resnet_tiny', 'model.stem': 'small', 'data.image_size': 16,
+             'batch_size': 8, 'eval_batch_size': 32, 'num_train_steps': 3,
+             'optimizer.learning_rate': 0.05, 'checkpoint_every_steps': 1000,
+             'log_every_steps': 1},
+}
+_FINETUNE = {
+    'paper': {'model.dtype': 'bfloat16', 'data.name': IWILDCAM, 'data.image_size': 448,
+              'data.num_workers': 8, 'batch_size': 16, 'eval_batch_size': 64,
+              'num_epochs': 12.0, 'optimizer.learning_rate': 3e-5,
+              'checkpoint_every_steps': 2_000, 'log_every_steps': 100},
+    # Same recipe shape at CPU size; 3e-5 is too slow for a few hundred steps.
+    'local': {'data.name': LOCAL_WILDCAM, 'data.image_size': 32, 'batch_size': 32,
+              'num_epochs': 3.0, 'optimizer.learning_rate': 1e-3,
+              'checkpoint_every_steps': 50},
+    'test': {'data.name': TEST_WILDCAM, 'data.image_size': 16, 'batch_size': 8,
+             'eval_batch_size': 32, 'num_train_steps': 2, 'optimizer.learning_rate': 1e-3,
+             'checkpoint_every_steps': 1000, 'log_every_steps': 1},
+}
+_SCRATCH = {
+    'paper': {},
+    'local': {'model.name': 'resnet_tiny', 'model.stem': 'small'},
+    'test': {'model.name': 'resnet_tiny', 'model.stem': 'small'},
+}
+_PRETRAIN_EPOCHS = {'paper': 90.0, 'local': 30.0, 'test': 1.0}
+_SOURCES = {
+    'paper': {'hierarchy': IMAGENET, 'taxonomy': INATURALIST, 'fractaldb': FRACTALDB},
+    'local': {'hierarchy': LOCAL_HIERARCHY, 'taxonomy': LOCAL_HIERARCHY,
+              'fractaldb': LOCAL_FRACTALDB},
+    'test': {'hierarchy': TEST_HIERARCHY, 'taxonomy': TEST_HIERARCHY,
+             'fractaldb': 'fractaldb/tiny'},
+}
+_SEMANTIC_ROOTS = {'local': 4, 'test': 2}  # of small's 5 and tiny's 2, an even number
+
+
+def parse_study_arg(arg: str | None) -> ml_collections.ConfigDict:
+  """'local,test' -> {local: True, test: True, epochs: False}; refuses unknown words."""
+  flags = args.parse_arg(arg, local=False, test=False, epochs=False)
+  if flags.test and not flags.local:
+    raise ValueError("Config arg 'test' shrinks the local variant: use 'local,test'.")
+  return flags
+
+
+def scale(flags: ml_collections.ConfigDict) -> str:
+  """'paper' | 'local' | 'test'."""
+  return 'test' if flags.test else 'local' if flags.local else 'paper'
+
+
+def subset(*sources, **fields) -> ml_collections.ConfigDict:
+  """A subset spec (jaxrobust.data.subsets): sources as names or (name, weight) pairs."""
+  entries = []
+  for s in sources:
+    name, weight = (s, 1.0) if isinstance(s, str) else s
+    entries.append({'name': name, 'split': 'train', 'weight': float(weight)})
+  spec = ml_collections.ConfigDict({
+      'sources': entries, 'num_examples': None, 'num_classes': None,
+      'images_per_class': None, 'label_level': None, 'class_filter': None,
+      'diversity': None, 'seed': 0, 'nested': True})
+  for key, value in fields.items():
+    if key not in spec:
+      raise ValueError(f'{key} is not a subset spec field ({", ".join(spec)}).')
+    spec[key] = value
+  return spec
+
+
+def diversity(level: str, subclasses_per_superclass: int,
+              images_per_superclass: int) -> dict[str, object]:
+  """The `diversity` field of a subset spec."""
+  return {'level': level, 'subclasses_per_superclass': subclasses_per_superclass,
+          'images_per_superclass': images_per_superclass}
+
+
+def pretrain_setting(spec: ml_collections.ConfigDict, **overrides) -> ml_collections.ConfigDict:
+  """One pre-training setting: its data and any run-field overrides."""
+  setting = ml_collections.ConfigDict(overrides)
+  setting.subset = spec
+  return setting
+
+
+def _with(config: ml_collections.ConfigDict, overrides: dict[str, Any]
+          ) -> ml_collections.ConfigDict:
+  config.update_from_flattened_dict(overrides)
+  return config
+
+
+def pretrain_template(kind: str) -> ml_collections.ConfigDict:
+  """Pre-training recipe: SGD + cosine; steps fixed across settings (see docs/studies.md)."""
+  c = defaults.run_defaults()
+  c.kind = 'pretrain'
+  c.data.eval_splits = ()
+  c.optimizer.name = 'sgd'
+  c.optimizer.schedule = 'cosine'
+  return _with(c, _PRETRAIN[kind])
+
+
+def finetune_template(kind: str) -> ml_collections.ConfigDict:
+  """Fine-tune recipe: WILDS ERM for iWildCam (Adam 3e-5, wd 0, batch 16, 12 epochs, 448 px)."""
+  c = defaults.run_defaults()
+  c.kind = 'finetune'
+  c.data.eval_splits = WILDCAM_EVAL_SPLITS
+  c.data.train_preprocess = 'resize'   # WILDS: plain square resize, no augmentation
+  c.data.eval_preprocess = 'resize'
+  c.data.augment_flip = False
+  c.data.normalization = 'imagenet'
+  c.optimizer.name = 'adam'
+  c.optimizer.weight_decay = 0.0
+  c.optimizer.schedule = 'constant'
+  c.optimizer.warmup_steps = 0
+  c.init.dont_load = ('head/.*',)
+  return _with(c, _FINETUNE[kind])
+
+
+def scratch_template(kind: str) -> ml_collections.ConfigDict:
+  """Scratch baselines: the fine-tune recipe from random initialization."""
+  c = finetune_template(kind)
+  c.kind = 'scratch'
+  c.init.model_init = None
+  return _with(c, _SCRATCH[kind])
+
+
+def finetune_settings(kind: str) -> ml_collections.ConfigDict:
+  """The fine-tune sweep every pre-trained model goes through (learning rate x seed)."""
+  s = ml_collections.ConfigDict()
+  if kind == 'paper':
+    for lr_name, lr in (('lr3e5', 3e-5), ('lr1e4', 1e-4)):
+      for seed in (0, 1):
+        s[f'{lr_name}_s{seed}'] = {'optimizer': {'learning_rate': lr}, 'seed': seed}
+  else:
+    s.lr1e3 = {'optimizer': {'learning_rate': 1e-3}}
+    if kind == 'local':
+      s.lr3e4 = {'optimizer': {'learning_rate': 3e-4}}
+  return s
+
+
+def _paper_scratch(s: ml_collections.ConfigDict) -> None:
+  archs = ('resnet18', 'resnet50', 'densenet121', 'mobilenet_v3_large', 'mobilenet_v3_small',
+           'alexnet')
+  for arch in archs:
+    for lr_name, lr in (('lr3e5', 3e-5), ('lr1e4', 1e-4), ('lr3e4', 3e-4)):
+      s[f'{arch}_{lr_name}'] = {'model': {'name': arch}, 'optimizer': {'learning_rate': lr}}
+  for epochs in (6, 24):  # shorter / longer training moves models along the trend
+    s[f'resnet50_lr1e4_ep{epochs}'] = {'model': {'name': 'resnet50'}, 'num_epochs': epochs,
+                                       'optimizer': {'learning_rate': 1e-4}}
+  for seed in (1, 2):
+    s[f'resnet50_lr1e4_s{seed}'] = {'model': {'name': 'resnet50'}, 'seed': seed,
+                                    'optimizer': {'learning_rate': 1e-4}}
+
+
+def _local_scratch(s: ml_collections.ConfigDict) -> None:
+  grid = (('w05_lr1e3', 0.5, 1e-3, 3.0), ('w05_lr3e4', 0.5, 3e-4, 3.0),
+          ('w1_lr1e3', 1.0, 1e-3, 3.0), ('w1_lr3e3', 1.0, 3e-3, 3.0),
+          ('w1_lr1e3_ep1', 1.0, 1e-3, 1.0), ('w2_lr1e3', 2.0, 1e-3, 3.0))
+  for name, width, lr, epochs in grid:
+    s[name] = {'model': {'width': width}, 'num_epochs': epochs,
+               'optimizer': {'learning_rate': lr}}
+
+
+def _test_scratch(s: ml_collections.ConfigDict) -> None:
+  for name, lr, seed in (('lr1e3', 1e-3, 0), ('lr3e3', 3e-3, 0), ('lr1e3_s1', 1e-3, 1)):
+    s[name] = {'optimizer': {'learning_rate': lr}, 'seed': seed}
+
+
+_SCRATCH_SETTINGS = {'paper': _paper_scratch, 'local': _local_scratch, 'test': _test_scratch}
+
+
+def scratch_settings(kind: str) -> ml_collections.ConfigDict:
+  """The baseline models whose ID/OOD trend effective robustness is measured against."""
+  s = ml_collections.ConfigDict()
+  _SCRATCH_SETTINGS[kind](s)
+  return s
+
+
+def study_defaults(study: str, arg: str | None, description: str) -> ml_collections.ConfigDict:
+  """A study config without pre-training settings: templates, sweeps, analysis options."""
+  flags = parse_study_arg(arg)
+  kind = scale(flags)
+  c = ml_collections.ConfigDict()
+  c.study = study
+  c.description = description
+  c.scale = kind
+  c.data_dir = ml_collections.config_dict.placeholder(str)  # None: TFDS default (TFDS_DATA_DIR)
+  # 'steps': every pre-training setting runs pretrain.num_train_steps, so quantity is not
+  # confounded with compute; 'epochs': each runs pretrain_epochs over its own data.
+  c.pretrain_length = 'epochs' if flags.epochs else 'steps'
+  c.pretrain_epochs = _PRETRAIN_EPOCHS[kind]
+  c.pretrain = pretrain_template(kind)
+  c.finetune = finetune_template(kind)
+  c.scratch = scratch_template(kind)
+  c.pretrain_settings = ml_collections.ConfigDict()
+  c.finetune_settings = finetune_settings(kind)
+  c.scratch_settings = scratch_settings(kind)
+  c.analysis = ml_collections.ConfigDict()
+  c.analysis.metric = 'macro_f1'     # | 'accuracy'
+  c.analysis.transform = 'logit'     # | 'probit' | 'identity'
+  c.analysis.group_by = ()           # pretrain.* columns; () = those that differ
+  return c
+
+
+def sources_for(kind: str) -> dict[str, str]:
+  """The datasets a study family uses at this scale."""
+  return dict(_SOURCES[kind])
+
+
+def local_semantic_groups(kind: str) -> dict[str, list[str]]:
+  """Two disjoint halves of fractal_hierarchy's top-level classes (the offline 'semantics').
+
+  The coarsest classes are named c0, c1, ... and each is also a group of its fine classes.
+  """
+  roots = _SEMANTIC_ROOTS[kind]
+  names = [f'c{i}' for i in range(roots)]
+  return {'first_half': names[:roots // 2], 'second_half': names[roots // 2:]}

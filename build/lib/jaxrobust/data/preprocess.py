@@ -1,0 +1,142 @@
+"""Per-example grain transforms: decode, crop/resize, flip (module level so workers can import them).
+
+Every transform returns `{'image': uint8 [S, S, 3], 'label': int32, 'mask': bool}`; images
+stay uint8 on the host (4x less to copy) and are normalized on the device
+(`jaxrobust.train.step.normalize_images`). `mask` is False for padding and for images that could not be decoded,
+which the train loss and the evaluation leave out.
+"""
+from collections.abc import Callable
+import dataclasses
+import io
+import math
+
+from absl import logging
+import grain
+import numpy as np
+from PIL import Image
+
+TRAIN_MODES = ('random_resized_crop', 'resize')
+EVAL_MODES = ('resize_center_crop', 'resize')
+CENTER_CROP_FRACTION = 0.875  # resize the short side to size / 0.875, then crop `size`
+RRC_SCALE = (0.08, 1.0)
+RRC_LOG_RATIO = (np.log(3 / 4), np.log(4 / 3))
+Box = tuple[int, int, int, int]  # left, top, right, bottom
+
+
+def decode_crop_resize(data: bytes, size: int,
+                       crop_box: Callable[[int, int], Box | None]) -> Image.Image:
+  """Encoded image -> the box `crop_box(width, height)` (None: all of it) resized to size x size.
+
+  The box is chosen from the header's size before any pixel is decoded, so a JPEG is
+  decoded at the largest power-of-two reduction (libjpeg DCT scaling, PIL `draft`) that
+  still leaves the box at least `size` pixels on its short side: the same output
+  resolution for a fraction of the decode time.
+  """
+  image = Image.open(io.BytesIO(data))
+  width, height = image.size
+  box = crop_box(width, height) or (0, 0, width, height)
+  reduction = min(box[2] - box[0], box[3] - box[1]) / size
+  if image.format == 'JPEG' and reduction >= 2:
+    image.draft('RGB', (math.ceil(width / reduction), math.ceil(height / reduction)))
+  scale_x, scale_y = image.size[0] / width, image.size[1] / height
+  box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+  return image.convert('RGB').resize((size, size), Image.BILINEAR, box=box)
+
+
+def random_resized_crop_box(width: int, height: int, rng: np.random.Generator
+                            ) -> tuple[int, int, int, int]:
+  """Inception-style crop box (left, top, right, bottom): 8%-100% area, 3/4-4/3 aspect."""
+  area = width * height
+  for _ in range(10):
+    target_area = area * rng.uniform(*RRC_SCALE)
+    ratio = np.exp(rng.uniform(*RRC_LOG_RATIO))
+    w = int(round(np.sqrt(target_area * ratio)))
+    h = int(round(np.sqrt(target_area / ratio)))
+    if 0 < w <= width and 0 < h <= height:
+      left = int(rng.integers(0, width - w + 1))
+      top = int(rng.integers(0, height - h + 1))
+      return left, top, left + w, top + h
+  # Fallback: the largest central crop with an aspect ratio inside the range.
+  ratio = width / height
+  lo, hi = np.exp(RRC_LOG_RATIO[0]), np.exp(RRC_LOG_RATIO[1])
+  if ratio < lo:
+    w, h = width, int(round(width / lo))
+  elif ratio > hi:
+    w, h = int(round(height * hi)), height
+  else:
+    w, h = width, height
+  left, top = (width - w) // 2, (height - h) // 2
+  return left, top, left + w, top + h
+
+
+def center_crop_box(width: int, height: int, crop_fraction: float
+                    ) -> tuple[int, int, int, int]:
+  """The central square covering `crop_fraction` of the short side."""
+  side = int(round(min(width, height) * crop_fraction))
+  left, top = (width - side) // 2, (height - side) // 2
+  return left, top, left + side, top + side
+
+
+def _example(image: Image.Image | None, label, size: int) -> dict[str, np.ndarray]:
+  if image is None:
+    return {'image': np.zeros((size, size, 3), np.uint8),
+            'label': np.int32(-1), 'mask': np.bool_(False)}
+  return {'image': np.asarray(image, dtype=np.uint8), 'label': np.int32(label),
+          'mask': np.bool_(True)}
+
+
+def _decode_or_none(features, image_key: str, size: int,
+                    crop_box: Callable[[int, int], Box | None]) -> Image.Image | None:
+  data = features.get(image_key)
+  if data is None:  # evaluation padding
+    return None
+  try:
+    return decode_crop_resize(data, size, crop_box)
+  except (OSError, ValueError, Image.DecompressionBombError) as e:
+    logging.warning('Skipping an image that cannot be decoded: %s', e)
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainPreprocess(grain.transforms.RandomMap):
+  """Decode + random-resized-crop (or plain square resize) + optional horizontal flip."""
+  image_size: int
+  mode: str = 'random_resized_crop'
+  flip: bool = True
+  image_key: str = 'image'
+  label_key: str = 'label'
+
+  def __post_init__(self):
+    if self.mode not in TRAIN_MODES:
+      raise ValueError(f'config.data.train_preprocess={self.mode!r}; use one of {TRAIN_MODES}.')
+
+  def random_map(self, features, rng: np.random.Generator):
+    if self.mode == 'random_resized_crop':
+      crop_box = lambda width, height: random_resized_crop_box(width, height, rng)
+    else:
+      crop_box = lambda width, height: None
+    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
+    if image is not None and self.flip and rng.random() < 0.5:
+      image = image.transpose(Image.FLIP_LEFT_RIGHT)
+    return _example(image, features.get(self.label_key), self.image_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalPreprocess(grain.transforms.Map):
+  """Decode + resize-and-center-crop, or WILDS-style plain resize to a square."""
+  image_size: int
+  mode: str = 'resize_center_crop'
+  image_key: str = 'image'
+  label_key: str = 'label'
+
+  def __post_init__(self):
+    if self.mode not in EVAL_MODES:
+      raise ValueError(f'config.data.eval_preprocess={self.mode!r}; use one of {EVAL_MODES}.')
+
+  def map(self, features):
+    if self.mode == 'resize_center_crop':
+      crop_box = lambda width, height: center_crop_box(width, height, CENTER_CROP_FRACTION)
+    else:
+      crop_box = lambda width, height: None
+    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
+    return _example(image, features.get(self.label_key), self.image_size)

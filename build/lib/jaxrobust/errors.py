@@ -1,0 +1,17 @@
+"""Errors caused by bad input: the CLI prints their one-line message, not a traceback."""
+
+
+class UserError(Exception):
+  """Bad input the user can fix; the message says what to do in one line."""
+
+
+class ConfigError(UserError):
+  """A config field is unknown or has an invalid value."""
+
+
+class DatasetNotBuiltError(UserError):
+  """A dataset the run reads has not been prepared in the data directory."""
+
+
+class NonFiniteLossError(UserError):
+  """The training loss became NaN or infinite; the last good checkpoint is kept."""

@@ -1,0 +1,104 @@
+"""Run identity: the known config fields, the config hash, run ids and config.json."""
+import difflib
+import hashlib
+import json
+import os
+from typing import Any
+
+from etils import epath
+import ml_collections
+
+from jaxrobust.configs.defaults import run_defaults
+from jaxrobust.errors import ConfigError
+
+CONFIG_FILE = 'config.json'
+# Fields that change where or how fast a run goes, never its results.
+NON_RESULT_FIELDS = frozenset({
+    'name', 'data.data_dir', 'data.num_workers', 'data.prefetch', 'data.auto_prepare',
+    'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
+})
+DEFAULTS_FILE = 'jaxrobust/configs/defaults.py'  # where error messages send the user
+
+
+def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f'{prefix}{key}.'))
+    else:
+      flat[f'{prefix}{key}'] = value
+  return flat
+
+
+def _leaf_and_group_names(tree: dict[str, Any], prefix: str = '') -> set[str]:
+  names = set()
+  for key, value in tree.items():
+    names.add(f'{prefix}{key}')
+    if isinstance(value, dict):
+      names |= _leaf_and_group_names(value, f'{prefix}{key}.')
+  return names
+
+
+def check_fields(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError naming the first field that run_defaults() does not define."""
+  known = _leaf_and_group_names(run_defaults().to_dict())
+  for name in sorted(_leaf_and_group_names(config.to_dict())):
+    if name not in known:
+      close = difflib.get_close_matches(name, known, n=1)
+      hint = f' Did you mean {close[0]!r}?' if close else ''
+      raise ConfigError(f'Unknown config field {name!r}.{hint} The fields of a run are '
+                        f'listed in {DEFAULTS_FILE}.')
+
+
+def check_run_config(config: ml_collections.ConfigDict) -> None:
+  """Fails fast (before any data or compilation) on unknown fields or model names."""
+  check_fields(config)
+  from jaxrobust import models  # pylint: disable=g-import-not-at-top  (imports jax)
+  if config.model.name not in models.model_names():
+    close = difflib.get_close_matches(config.model.name, models.model_names(), n=1)
+    hint = f' Did you mean {close[0]!r}?' if close else ''
+    raise ConfigError(f'Unknown model {config.model.name!r} (config.model.name).{hint} '
+                      f'Valid names: {", ".join(models.model_names())}.')
+
+
+def _jsonable(value):
+  if isinstance(value, dict):
+    return {k: _jsonable(v) for k, v in value.items()}
+  if isinstance(value, (tuple, list)):
+    return [_jsonable(v) for v in value]
+  return value
+
+
+def resolved(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The config as plain JSON-able values."""
+  return _jsonable(config.to_dict())
+
+
+def config_hash(config: ml_collections.ConfigDict) -> str:
+  """sha256 (hex) of the resolved config, leaving out fields that do not change results."""
+  flat = {k: v for k, v in _flatten(resolved(config)).items() if k not in NON_RESULT_FIELDS}
+  text = json.dumps(flat, sort_keys=True, separators=(',', ':'))
+  return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_id(name: str, config: ml_collections.ConfigDict) -> str:
+  """'<name>-<first 8 hex digits of config_hash>'."""
+  return f'{name}-{config_hash(config)[:8]}'
+
+
+def write_config(config: ml_collections.ConfigDict, path: str | epath.Path) -> None:
+  """Writes the resolved config as JSON (creating the parent directory)."""
+  path = epath.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  path.write_text(json.dumps(resolved(config), indent=2, sort_keys=True) + '\n')
+
+
+def read_config(path: str | epath.Path) -> ml_collections.ConfigDict:
+  """A config written by `write_config` (lists come back as lists)."""
+  return ml_collections.ConfigDict(json.loads(epath.Path(path).read_text()))
+
+
+def absolute_path(path: str | os.PathLike[str]) -> epath.Path:
+  """`path` made absolute (orbax refuses relative paths); URLs such as gs://b/w are kept."""
+  text = os.fspath(path)
+  return epath.Path(text if '://' in text else os.path.abspath(text))

@@ -1,0 +1,78 @@
+"""What a study's datasets look like on disk, read without building anything."""
+import dataclasses
+import glob
+import json
+import os
+from typing import Any
+
+import tensorflow_datasets as tfds
+
+import jaxrobust.data  # noqa: F401  (registers the project's builders)
+
+_DEFAULT_DATA_DIR = '~/tensorflow_datasets'
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetStatus:
+  """Whether one dataset a study reads is ready, and what happens if not."""
+  name: str
+  state: str          # 'ready' | 'generate' | 'materialize' | 'missing'
+  detail: str = ''    # for 'missing': where the manual files go
+
+
+def resolve_data_dir(data_dir: str | None) -> str:
+  """The TFDS data directory a run with `data.data_dir = data_dir` reads."""
+  return os.path.expanduser(data_dir or os.environ.get('TFDS_DATA_DIR') or _DEFAULT_DATA_DIR)
+
+
+def prepared_dir(name: str, data_dir: str) -> str | None:
+  """The version folder of TFDS dataset `name[/config][:version]` in `data_dir`, if built."""
+  name, _, version = name.partition(':')
+  base = os.path.join(data_dir, *name.split('/'))
+  patterns = [os.path.join(base, version or '*', 'dataset_info.json')]
+  if '/' not in name:  # a builder's default config lives one folder deeper
+    patterns.append(os.path.join(base, '*', version or '*', 'dataset_info.json'))
+  for pattern in patterns:
+    found = sorted(glob.glob(pattern))
+    if found:
+      return os.path.dirname(found[-1])
+  return None
+
+
+def train_examples(name: str, data_dir: str, split: str = 'train') -> int | None:
+  """Examples in `split` of a built dataset (from its dataset_info.json); None if not built."""
+  path = prepared_dir(name, data_dir)
+  if path is None:
+    return None
+  with open(os.path.join(path, 'dataset_info.json')) as f:
+    info = json.load(f)
+  for s in info.get('splits', []):
+    if s.get('name') == split:
+      return sum(int(n) for n in s.get('shardLengths', []))
+  return None
+
+
+def dataset_status(need: dict[str, Any], data_dir: str) -> DatasetStatus:
+  """Ready, to be generated/materialized, or missing its manual download."""
+  name = need['name']
+  if prepared_dir(name, data_dir) is not None:
+    return DatasetStatus(name, 'ready')
+  if need['subset'] is not None:
+    sources = ', '.join(s['name'] for s in need['subset']['sources'])
+    return DatasetStatus(name, 'materialize', f'from {sources}')
+  instructions = manual_instructions(name)
+  if instructions is None:
+    return DatasetStatus(name, 'generate')
+  return DatasetStatus(name, 'missing', instructions)
+
+
+def manual_instructions(name: str) -> str | None:
+  """The builder's manual-download instructions (one line), or None for generated datasets."""
+  try:
+    cls = tfds.builder_cls(name.partition(':')[0].split('/')[0])
+  except Exception as e:  # pylint: disable=broad-except  (tfds raises several types)
+    return f'no TFDS builder named {name!r} ({type(e).__name__}); check the dataset name'
+  text = getattr(cls, 'MANUAL_DOWNLOAD_INSTRUCTIONS', None)
+  if not text:
+    return None
+  return ' '.join(text.split())

@@ -1,0 +1,224 @@
+"""Outputs of each evaluated fine-tune or scratch model: predictions_<split>.npz + result.json.
+
+Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside it):
+  <run_dir>/result.json, predictions_<split>.npz    the model at the end of training
+  <run_dir>/epoch_<e>/result.json, predictions_...  each evaluation during training
+      (config.eval_every_epochs; e = epochs done, e.g. `epoch_3`, `epoch_0.5`). Each is
+      one more model point: its run_id is '<run_id>/epoch_<e>' (so
+      `runs/<run_id>/predictions_<split>.npz` finds its predictions) and finetune.epochs = e.
+`predictions_<split>.npz`: `labels`, `predictions` (int, split order) and `logits`
+(float32 [N, classes]) when config.save_logits is set.
+result.json (schema: DESIGN.md, User-facing contracts):
+  run_id, study (the study's name; null for a run outside a study), kind,
+  pretrain {source, num_examples, num_classes, label_level, images_per_class,
+            diversity_ratio, semantics, arch, seed, steps} (null for scratch),
+  finetune {dataset, lr, epochs, batch_size, seed, resolution, arch, mode, steps},
+  metrics {id, ood: {split, macro_f1, accuracy, num_examples, classes, per_class_f1},
+           splits: {<every evaluated split>: {macro_f1, accuracy, num_examples}}},
+  config_hash, wall_seconds, pretrain_checkpoint (null for scratch).
+`per_class_f1[i]` is the F1 of class `classes[i]`, over the classes present in the split
+(the ones macro-F1 averages). `id` and `ood` are the target dataset's ID and OOD test splits
+(`id_ood_splits`). `config_hash` is the run's identity hash (jaxrobust.study.plan.identity:
+`init.model_init` replaced by the pre-training run id), so it does not depend on the workdir.
+`wall_seconds` is the time of the engine call that wrote the file (a resumed run counts
+only its last call).
+"""
+from collections.abc import Mapping
+import json
+from typing import Any
+
+from absl import logging
+from etils import epath
+import ml_collections
+import numpy as np
+
+from jaxrobust import runs
+from jaxrobust.analysis import confusion
+from jaxrobust.data import subsets
+from jaxrobust.errors import ConfigError, UserError
+from jaxrobust.study import datasets
+from jaxrobust.study import plan as plan_lib
+from jaxrobust.study.plan import RESULT_FILE
+from jaxrobust.train import handoff
+from jaxrobust.train import step as step_lib
+from jaxrobust.train.evaluate import Evaluation, OnEvaluation
+
+SUBSET_PREFIX = 'subset/'
+# (ID split, OOD split) of each target dataset (TFDS name without config): WILDS' test splits
+# of seen (id_test) and unseen (test) camera locations.
+ID_OOD_SPLITS = {'iwildcam': ('id_test', 'test'), 'synthetic_wildcam': ('id_test', 'test')}
+_DEFAULT_ID_OOD = ('id_test', 'test')  # any other dataset of the iWildCam schema
+_SEMANTICS_CLASSES_LISTED = 8
+
+
+def id_ood_splits(dataset: str) -> tuple[str, str]:
+  """(ID split, OOD split) of target dataset `dataset` ('name[/config][:version]')."""
+  return ID_OOD_SPLITS.get(dataset.partition(':')[0].split('/')[0], _DEFAULT_ID_OOD)
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Refuses, before training, a finetune/scratch run that could not write its result."""
+  splits = id_ood_splits(config.data.name)
+  missing = [s for s in splits if s not in config.data.eval_splits]
+  if missing:
+    raise ConfigError(
+        f'config.data.eval_splits={list(config.data.eval_splits)} lacks {missing}: a '
+        f'{config.kind} run reports ID ({splits[0]}) and OOD ({splits[1]}) scores; evaluate '
+        f'an iWildCam-schema dataset on id_val, id_test, val, test.')
+  if config.kind == 'finetune' and not config.init.model_init:
+    raise ConfigError('A finetune run needs config.init.model_init: the pre-training run '
+                      'directory (DIR/runs/<run_id>) or one of its checkpoints.')
+  if config.kind == 'scratch' and config.init.model_init:
+    raise ConfigError(f'config.kind=scratch trains from random initialization, but '
+                      f'config.init.model_init={config.init.model_init}; unset it or use '
+                      f'config.kind=finetune.')
+
+
+def _semantics(class_filter: Any) -> str | None:
+  """A subset's class filter as short text: its name, or its classes (or their count)."""
+  if class_filter is None or isinstance(class_filter, str):
+    return class_filter
+  if len(class_filter) <= _SEMANTICS_CLASSES_LISTED:
+    return ','.join(class_filter)
+  return f'{len(class_filter)} classes'
+
+
+def _label_level(label_key: str) -> str:
+  # Label features are `label` (finest) and `label_<level>` (coarser levels).
+  return label_key.removeprefix('label_')
+
+
+def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
+  """The `pretrain` entry: the pre-training run's data and model, as its config.json says."""
+  head = found.saved_tree().get('params', {}).get(step_lib.HEAD, {})
+  block = {'source': None, 'num_examples': None,
+           'num_classes': int(head['kernel'].shape[-1]) if 'kernel' in head else None,
+           'label_level': None, 'images_per_class': None, 'diversity_ratio': None,
+           'semantics': None, 'arch': None, 'seed': None, 'steps': found.step}
+  config = found.run_config()
+  if config is None:
+    logging.warning('%s has no %s beside it: result.json gets only pretrain.num_classes and '
+                    'steps.', found.step_dir, runs.CONFIG_FILE)
+    return block
+  block.update(source=config.data.name, label_level=_label_level(config.data.label_key),
+               arch=config.model.name, seed=config.seed)
+  spec = {}
+  if config.data.name.startswith(SUBSET_PREFIX):
+    try:
+      manifest = subsets.read_manifest(config.data.name, config.data.data_dir)
+    except UserError as e:
+      logging.warning('pretrain subset manifest unavailable: %s', e)
+    else:
+      spec = manifest['spec']
+      block['source'] = '+'.join(s['name'] for s in manifest['sources'])
+      block['num_examples'] = len(manifest['records']['label'])
+  else:
+    block['num_examples'] = datasets.train_examples(
+        config.data.name, datasets.resolve_data_dir(config.data.data_dir),
+        config.data.train_split)
+    if block['num_examples'] is None:
+      logging.warning('pretrain.num_examples unknown: %s is not built.', config.data.name)
+  diversity = spec.get('diversity')
+  block['diversity_ratio'] = diversity['subclasses_per_superclass'] if diversity else None
+  block['semantics'] = _semantics(spec.get('class_filter'))
+  per_class = spec.get('images_per_class') or (
+      diversity['images_per_superclass'] if diversity else None)
+  if per_class is None and block['num_examples'] and block['num_classes']:
+    per_class = block['num_examples'] / block['num_classes']
+    per_class = int(per_class) if per_class.is_integer() else round(per_class, 2)
+  block['images_per_class'] = per_class
+  return block
+
+
+def split_scores(labels: np.ndarray, predictions: np.ndarray, split: str) -> dict[str, Any]:
+  """{split, macro_f1, accuracy, num_examples, classes, per_class_f1} of one split."""
+  classes = np.unique(labels)
+  return {'split': split, **confusion.classification_scores(labels, predictions),
+          'classes': classes.tolist(),
+          'per_class_f1': confusion.per_class_f1(labels, predictions).tolist()}
+
+
+def epoch_dir_name(epochs: float) -> str:
+  """'epoch_3', 'epoch_0.5': the folder of the model evaluated after `epochs`."""
+  return f'epoch_{round(epochs, 3):g}'
+
+
+def _write_atomic(path: epath.Path, text: str) -> None:
+  tmp = path.parent / f'{path.name}.tmp'
+  tmp.write_text(text)
+  tmp.replace(path)  # the study treats an existing result.json as a finished evaluation
+
+
+def write_predictions(outputs: Mapping[str, Mapping[str, np.ndarray]], out_dir: epath.Path,
+                      save_logits: bool) -> None:
+  """predictions_<split>.npz per split: labels, predictions (and logits if asked)."""
+  for split, out in outputs.items():
+    arrays = {'labels': out['labels'], 'predictions': out['predictions']}
+    if save_logits:
+      arrays['logits'] = out['logits']
+    with (out_dir / f'predictions_{split}.npz').open('wb') as f:
+      np.savez(f, **arrays)
+
+
+def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
+                  study: str | None, config_hash: str,
+                  pretrained: handoff.PretrainedCheckpoint | None) -> dict[str, Any]:
+  """Writes the predictions and result.json of one evaluated model; returns the result.
+
+  The final model goes to the run directory, earlier ones to `<run_dir>/epoch_<e>/` (module
+  docstring). `pretrained`: the checkpoint a fine-tune started from. Call on process 0 only.
+  """
+  run_dir, step = epath.Path(evaluation.run_dir), evaluation.step
+  epochs = (float(config.num_epochs) if evaluation.final and config.num_epochs is not None
+            else round(step / evaluation.steps_per_epoch, 4))
+  out_dir = run_dir if evaluation.final else run_dir / epoch_dir_name(epochs)
+  run_id = run_dir.name if evaluation.final else f'{run_dir.name}/{out_dir.name}'
+  out_dir.mkdir(parents=True, exist_ok=True)
+  id_split, ood_split = id_ood_splits(config.data.name)
+  outputs = evaluation.outputs
+  result = {
+      'run_id': run_id,
+      'study': study,
+      'kind': config.kind,
+      'pretrain': pretrain_block(pretrained) if pretrained is not None else None,
+      'finetune': {
+          'dataset': config.data.name, 'lr': config.optimizer.learning_rate,
+          'epochs': epochs, 'batch_size': config.batch_size, 'seed': config.seed,
+          'resolution': config.data.image_size, 'arch': config.model.name,
+          'mode': config.init.mode, 'steps': step},
+      'metrics': {
+          'id': split_scores(outputs[id_split]['labels'], outputs[id_split]['predictions'],
+                             id_split),
+          'ood': split_scores(outputs[ood_split]['labels'],
+                              outputs[ood_split]['predictions'], ood_split),
+          'splits': {split: confusion.classification_scores(out['labels'], out['predictions'])
+                     for split, out in outputs.items()},
+      },
+      'config_hash': config_hash,
+      'wall_seconds': round(evaluation.wall_seconds, 3),
+      'pretrain_checkpoint': str(pretrained.step_dir) if pretrained is not None else None,
+  }
+  write_predictions(outputs, out_dir, config.save_logits)
+  _write_atomic(out_dir / RESULT_FILE, json.dumps(result, indent=1) + '\n')
+  logging.info('Wrote %s: ID (%s) macro-F1 %.4f, OOD (%s) macro-F1 %.4f.',
+               out_dir / RESULT_FILE, id_split, result['metrics']['id']['macro_f1'],
+               ood_split, result['metrics']['ood']['macro_f1'])
+  return result
+
+
+def result_writer(config: ml_collections.ConfigDict, *, study: str | None,
+                  config_hash: str | None = None) -> OnEvaluation:
+  """The engine's `on_evaluation` for a finetune/scratch run: `write_results` per evaluation.
+
+  `config_hash`: the run's identity hash (the plan's); None (a run outside a study) takes it
+  from the config with the pre-training run id found at `init.model_init`.
+  """
+  check_config(config)
+  pretrained = (handoff.find_checkpoint(config.init.model_init)
+                if config.kind == 'finetune' else None)
+  if config_hash is None:
+    pretrain_id = (pretrained.run_dir.name if pretrained is not None
+                   and pretrained.run_dir is not None else None)
+    config_hash = runs.config_hash(plan_lib.identity(config, pretrain_id))
+  return lambda evaluation: write_results(config, evaluation, study=study,
+                                          config_hash=config_hash, pretrained=pretrained)

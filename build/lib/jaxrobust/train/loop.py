@@ -1,0 +1,308 @@
+"""The one training engine: `train_and_evaluate(config, run_dir)` for every kind of run.
+
+Sections: data, model, optimizer + state, checkpoint resume, train loop, evaluation.
+"""
+import time
+from typing import Any
+
+from absl import logging
+from clu import periodic_actions
+from etils import epath
+from flax import nnx
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxrobust import models
+from jaxrobust import runs
+from jaxrobust.data import loading
+from jaxrobust.data import pipeline
+from jaxrobust.data import preprocess
+from jaxrobust.errors import ConfigError, NonFiniteLossError
+from jaxrobust.train import checkpoint
+from jaxrobust.train import evaluate as evaluate_lib
+from jaxrobust.train import mesh as mesh_lib
+from jaxrobust.train import optim
+from jaxrobust.train import step as step_lib
+from jaxrobust.train import writers
+
+COMPUTE_DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+INIT_MODES = ('full', 'linear_probe')
+MAX_STEPS_IN_FLIGHT = 2
+
+
+def num_train_steps(config: ml_collections.ConfigDict, num_train_examples: int) -> int:
+  """Training length in steps, from `num_train_steps` or `num_epochs` (exactly one is set)."""
+  if (config.num_train_steps is None) == (config.num_epochs is None):
+    raise ConfigError('Set exactly one of config.num_train_steps and config.num_epochs.')
+  steps_per_epoch = num_train_examples // config.batch_size
+  if steps_per_epoch == 0:
+    raise ConfigError(f'config.batch_size={config.batch_size} exceeds the '
+                      f'{num_train_examples} training examples; lower it.')
+  steps = (config.num_train_steps if config.num_train_steps is not None
+           else round(config.num_epochs * steps_per_epoch))
+  if steps <= 0:
+    raise ConfigError('The run has no training steps; raise config.num_train_steps or '
+                      'config.num_epochs.')
+  return int(steps)
+
+
+def _compute_dtype(config: ml_collections.ConfigDict) -> jnp.dtype:
+  if config.model.dtype not in COMPUTE_DTYPES:
+    raise ConfigError(f'config.model.dtype={config.model.dtype!r}; use one of '
+                      f'{list(COMPUTE_DTYPES)}.')
+  return COMPUTE_DTYPES[config.model.dtype]
+
+
+def build_model(config: ml_collections.ConfigDict, num_classes: int) -> nnx.Module:
+  """The zoo model named by `config.model` with a `num_classes` head, seeded by `config.seed`."""
+
+  def create() -> nnx.Module:
+    return models.build_model(
+        config.model.name, num_classes=num_classes, rngs=nnx.Rngs(config.seed),
+        stem=config.model.stem, width=config.model.width, dtype=_compute_dtype(config))
+
+  try:
+    graphdef, _ = nnx.split(nnx.eval_shape(create))
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
+  # One compiled initializer instead of one eager dispatch (and compilation) per tensor;
+  # it runs once, so XLA's optimizations (seconds of compile time on CPU) are not worth it.
+  init = jax.jit(lambda: nnx.state(create())).lower().compile(
+      compiler_options={'xla_backend_optimization_level': 0})
+  return nnx.merge(graphdef, init())
+
+
+def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
+  """Every `config.<field>` steps, and the last step."""
+  every = config[field]
+  if every <= 0:
+    raise ConfigError(f'config.{field}={every} must be a positive number of steps.')
+  return set(range(every, num_steps + 1, every)) | {num_steps}
+
+
+def _eval_steps(config: ml_collections.ConfigDict, steps_per_epoch: int,
+                num_steps: int) -> set[int]:
+  """Steps after which to evaluate during training (the final evaluation is separate)."""
+  if config.eval_every_epochs is None:
+    return set()
+  every = max(1, round(config.eval_every_epochs * steps_per_epoch))
+  return set(range(every, num_steps, every))
+
+
+def _format_seconds(seconds: float) -> str:
+  minutes, seconds = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours}h{minutes:02d}m{seconds:02d}s' if hours else f'{minutes}m{seconds:02d}s'
+
+
+class _TrainMetrics:
+  """Per-step metrics kept on device until the next log/save point, then checked and written."""
+
+  def __init__(self, writer, num_steps: int, batch_size: int, steps_per_epoch: int):
+    self._writer, self._num_steps = writer, num_steps
+    self._batch_size, self._steps_per_epoch = batch_size, steps_per_epoch
+    self._pending: list[tuple[int, dict[str, jax.Array]]] = []
+    self._last_time, self._last_step = time.perf_counter(), None
+    self.input_seconds = 0.0
+    self.last_loss = None
+
+  def add(self, step: int, metrics: dict[str, jax.Array]) -> None:
+    self._pending.append((step, metrics))
+    # Bound how far the host runs ahead of the devices. Many queued steps can deadlock
+    # XLA:CPU's cross-device all-reduce (seen with 8 host devices on 2 cores); on
+    # accelerators a few steps in flight already hide the dispatch latency.
+    if len(self._pending) > MAX_STEPS_IN_FLIGHT:
+      jax.block_until_ready(self._pending[-MAX_STEPS_IN_FLIGHT - 1][1]['loss'])
+
+  def flush(self, last_good_checkpoint: int | None, checkpoint_dir: epath.Path) -> None:
+    """Writes the mean of the pending steps; raises NonFiniteLossError on a NaN/inf step."""
+    if not self._pending:
+      return
+    steps = [s for s, _ in self._pending]
+    values = jax.device_get([m for _, m in self._pending])
+    self._pending = []
+    for step, metrics in zip(steps, values):
+      if not metrics['finite']:
+        where = (f'step {last_good_checkpoint} in {checkpoint_dir}'
+                 if last_good_checkpoint is not None else 'none (no step was saved)')
+        raise NonFiniteLossError(
+            f'Training diverged: loss, gradients or parameters became NaN or inf at step '
+            f'{step}; the run stopped without saving that state (last good checkpoint: '
+            f'{where}). Lower config.optimizer.learning_rate or raise '
+            f'config.optimizer.warmup_steps.')
+    step = steps[-1]
+    mean = {k: float(np.mean([m[k] for m in values])) for k in values[0] if k != 'finite'}
+    mean['skipped_images'] = float(np.sum([m['skipped_images'] for m in values]))
+    self.last_loss = mean['loss']
+    self._writer.write_scalars(step, {f'train/{k}': v for k, v in mean.items()})
+    self._log_progress(step, len(steps), mean)
+
+  def _log_progress(self, step: int, num_logged: int, mean: dict[str, float]) -> None:
+    now = time.perf_counter()
+    seconds, self._last_time = now - self._last_time, now
+    steps_done = num_logged if self._last_step is None else step - self._last_step
+    self._last_step = step
+    images_per_second = steps_done * self._batch_size / max(seconds, 1e-9)
+    eta = (self._num_steps - step) * seconds / max(steps_done, 1)
+    wait, self.input_seconds = self.input_seconds / max(seconds, 1e-9), 0.0
+    logging.info(
+        'step %d/%d (%.0f%%) | epoch %.2f | loss %.4f | acc %.3f | lr %.3g | '
+        '%.1f img/s | input wait %.0f%% | ETA %s', step, self._num_steps,
+        100 * step / self._num_steps, step / self._steps_per_epoch, mean['loss'],
+        mean['accuracy'], mean['learning_rate'], images_per_second, 100 * min(wait, 1),
+        _format_seconds(eta))
+
+
+def _evaluate_and_write(config, eval_step, state, eval_sources, mesh, writer, step: int
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+  """Evaluates every eval split at `step` and writes `eval/<split>/<metric>` scalars."""
+  transform = preprocess.EvalPreprocess(
+      image_size=config.data.image_size, mode=config.data.eval_preprocess,
+      label_key=config.data.label_key)
+  outputs = evaluate_lib.evaluate(
+      eval_step, state['params'], state['batch_stats'], eval_sources, transform,
+      mesh=mesh, batch_size=config.eval_batch_size, num_workers=config.data.num_workers,
+      prefetch=config.data.prefetch)
+  scores = evaluate_lib.scores(outputs)
+  writer.write_scalars(step, {f'eval/{split}/{name}': value
+                              for split, split_scores in scores.items()
+                              for name, value in split_scores.items()})
+  for split, split_scores in scores.items():
+    logging.info('eval %s @ step %d: accuracy %.4f | macro-F1 %.4f | %d examples', split,
+                 step, split_scores['accuracy'], split_scores['macro_f1'],
+                 split_scores['num_examples'])
+  return scores, outputs
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.Path, *,
+                       on_evaluation: evaluate_lib.OnEvaluation | None = None
+                       ) -> dict[str, Any]:
+  """Trains (or resumes) the run in `run_dir`, evaluates it, returns the final results.
+
+  Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end;
+  `on_evaluation` gets each `Evaluation` on process 0 (the process that writes files).
+  Returns {'run_dir', 'step', 'num_train_steps', 'train_loss' (mean of the last logged
+  interval, None if nothing was trained in this call), 'scores' {split: {'accuracy',
+  'macro_f1', 'num_examples'}}, 'outputs' {split: {'labels', 'predictions'[, 'logits']}},
+  'evaluations' [{'step', 'scores'} of the evaluations during training in this call],
+  'wall_seconds'}. Arrays are identical on every process; only process 0 writes files.
+  """
+  start_time = time.time()
+  runs.check_run_config(config)
+  run_dir = runs.absolute_path(run_dir)
+  mesh = mesh_lib.make_mesh()
+  mesh_lib.check_global_batch_size(config.batch_size, 'config.batch_size')
+  compute_dtype = _compute_dtype(config)
+  if config.init.mode not in INIT_MODES:
+    raise ConfigError(f'config.init.mode={config.init.mode!r}; use one of {INIT_MODES}.')
+  linear_probe = config.init.mode == 'linear_probe'
+
+  # ---- Data ----
+  builder = loading.prepared_builder(config.data.name, config.data.data_dir,
+                                     auto_prepare=config.data.auto_prepare)
+  num_classes = loading.num_classes(builder, config.data.label_key)
+  train_source = loading.open_split(builder, config.data.train_split)
+  eval_sources = {split: loading.open_split(builder, split)
+                  for split in config.data.eval_splits}
+  num_steps = num_train_steps(config, len(train_source))
+  steps_per_epoch = len(train_source) // config.batch_size
+
+  # ---- Model (+ fine-tune handoff) ----
+  model = build_model(config, num_classes)
+  if config.init.model_init:
+    from jaxrobust.train import handoff  # pylint: disable=g-import-not-at-top
+    handoff.restore_backbone(model, config.init)
+  model_def, params, batch_stats = step_lib.split_model(model, frozen_backbone=linear_probe)
+
+  # ---- Optimizer and train state ----
+  tx, schedule = optim.make_optimizer(
+      config.optimizer, num_steps, params,
+      trainable=(f'{step_lib.HEAD}/.*',) if linear_probe else None)
+  state = step_lib.init_train_state(params, batch_stats, tx, mesh)
+  train_step = step_lib.make_train_step(
+      model_def, tx, schedule, mesh, normalization=config.data.normalization,
+      compute_dtype=compute_dtype, label_smoothing=config.label_smoothing, seed=config.seed)
+  eval_step = step_lib.make_eval_step(
+      model_def, mesh, normalization=config.data.normalization,
+      compute_dtype=compute_dtype, with_logits=config.save_logits)
+
+  # ---- Checkpoints: resume where the last run stopped ----
+  checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
+  manager = checkpoint.checkpoint_manager(checkpoint_dir, keep=config.keep_checkpoints)
+  first_step = manager.latest_step() or 0
+  if first_step:
+    state, data_state = checkpoint.restore(manager, first_step, state)
+    if data_state['next_batch'] != first_step:
+      raise RuntimeError(f'Checkpoint {first_step} in {checkpoint_dir} is inconsistent.')
+    logging.info('Resumed %s at step %d of %d.', run_dir, first_step, num_steps)
+    if jax.process_index() == 0:
+      writers.drop_records_after(run_dir / writers.METRICS_FILE, first_step)
+
+  # ---- Input ----
+  train_transform = preprocess.TrainPreprocess(
+      image_size=config.data.image_size, mode=config.data.train_preprocess,
+      flip=config.data.augment_flip, label_key=config.data.label_key)
+  train_iterator = pipeline.make_iterator(
+      pipeline.train_dataset(train_source, train_transform, seed=config.seed,
+                             global_batch_size=config.batch_size, num_steps=num_steps,
+                             start_batch=first_step),
+      num_workers=config.data.num_workers, prefetch=config.data.prefetch)
+  writer = writers.create_writer(run_dir)
+
+  # ---- Train ----
+  save_steps = _steps_at(config, 'checkpoint_every_steps', num_steps)
+  log_steps = _steps_at(config, 'log_every_steps', num_steps)
+  eval_steps = _eval_steps(config, steps_per_epoch, num_steps)
+  train_metrics = _TrainMetrics(writer, num_steps, config.batch_size, steps_per_epoch)
+  report_progress = periodic_actions.ReportProgress(num_train_steps=num_steps, writer=writer)
+  batch_sharding = mesh_lib.batch_sharding(mesh)
+  evaluations = []
+
+  def evaluate_at(step: int, state) -> tuple[dict[str, Any], dict[str, Any]]:
+    scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
+                                          writer, step)
+    if on_evaluation is not None and jax.process_index() == 0:
+      on_evaluation(evaluate_lib.Evaluation(
+          run_dir=run_dir, step=step, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
+          scores=scores, outputs=outputs, wall_seconds=time.time() - start_time))
+    return scores, outputs
+
+  try:
+    for step in range(first_step + 1, num_steps + 1):
+      wait_start = time.perf_counter()
+      local_batch = next(train_iterator)
+      train_metrics.input_seconds += time.perf_counter() - wait_start
+      state, metrics = train_step(state, pipeline.global_batch(local_batch, batch_sharding))
+      train_metrics.add(step, metrics)
+      report_progress(step)
+      if step in log_steps or step in save_steps or step in eval_steps:
+        train_metrics.flush(manager.latest_step(), checkpoint_dir)
+      if step in save_steps:
+        checkpoint.save(manager, state, {'next_batch': step})
+      if step in eval_steps:
+        scores, _ = evaluate_at(step, state)
+        evaluations.append({'step': step, 'scores': scores})
+  finally:
+    manager.wait_until_finished()
+    writer.flush()
+
+  # ---- Final evaluation ----
+  scores, outputs = evaluate_at(num_steps, state)
+  writer.close()
+  manager.close()
+  return {'run_dir': str(run_dir), 'step': num_steps, 'num_train_steps': num_steps,
+          'train_loss': train_metrics.last_loss, 'scores': scores, 'outputs': outputs,
+          'evaluations': evaluations, 'wall_seconds': time.time() - start_time}
+
+
+def run_single(config: ml_collections.ConfigDict, workdir: str | epath.Path, *,
+               on_evaluation: evaluate_lib.OnEvaluation | None = None) -> dict[str, Any]:
+  """One run into `<workdir>/runs/<run_id>/` (config.json first), via train_and_evaluate."""
+  runs.check_run_config(config)
+  run_dir = runs.absolute_path(workdir) / 'runs' / runs.run_id(config.name, config)
+  if jax.process_index() == 0:
+    runs.write_config(config, run_dir / runs.CONFIG_FILE)
+  logging.info('Run directory: %s', run_dir)
+  return train_and_evaluate(config, run_dir, on_evaluation=on_evaluation)
