@@ -1,1 +1,0 @@
-"""Benchmarks: `python -m jaxrobust.bench <name> [--json]` (one module per benchmark)."""
