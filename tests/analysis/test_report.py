@@ -33,7 +33,7 @@ def test_cli_writes_the_report_without_importing_jax(study_dir, tmp_path):
   assert len(table) == 12
   text = (out / 'report.md').read_text()
   assert '![OOD vs ID](id_vs_ood.png)' in text
-  assert '| num_examples=1000000 | 3 |' in text
+  assert '| 1,000,000 images | 3 |' in text
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path):

@@ -49,7 +49,7 @@ def test_fit_recovers_a_noisy_logit_line_and_the_groups_er_within_its_interval()
                             predictions=lambda row, split: None)
   assert result.trend.slope == pytest.approx(1.1, abs=0.06)
   assert result.trend.intercept == pytest.approx(-0.6, abs=0.03)
-  group = result.groups.set_index('group').loc['num_examples=100000']
+  group = result.groups.set_index('group').loc['100,000 images']
   assert group['er'] == pytest.approx(5.0, abs=0.5)
   assert group['er_low'] < 5.0 < group['er_high']
 
