@@ -12,8 +12,11 @@ from jaxrobust.analysis.load import write_results_csv
 from jaxrobust.analysis.plots import plot_er_vs_property
 from jaxrobust.analysis.plots import plot_id_vs_ood
 from jaxrobust.analysis.plots import save_figure
+from jaxrobust.analysis.report import report_dir
 from jaxrobust.analysis.report import save_report
 from jaxrobust.analysis.report import write_report
+from jaxrobust.analysis.summary import console_group_table
+from jaxrobust.analysis.summary import findings
 from jaxrobust.analysis.trend import Trend
 from jaxrobust.analysis.trend import effective_robustness
 from jaxrobust.analysis.trend import fit_baseline_trend

@@ -4,25 +4,35 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import analysis_fixtures as fixtures
+from jaxrobust.analysis import errors
 from jaxrobust.analysis import load
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import plots
 from jaxrobust.analysis import report
 
 
-def test_cli_writes_the_report_without_importing_jax(study_dir, tmp_path):
-  out = tmp_path / 'report'
+def test_cli_writes_the_report_into_the_workdir_without_importing_jax(study_dir):
+  out = study_dir / 'report'  # the default for a single workdir
   code = ('import runpy, sys\n'
-          f'sys.argv = ["analysis", "{study_dir}", "--out={out}", "--num_resamples=100"]\n'
+          f'sys.argv = ["analysis", "{study_dir}", "--num_resamples=100"]\n'
           'try:\n  runpy.run_module("jaxrobust.analysis", run_name="__main__")\n'
           'except SystemExit as e:\n  assert not e.code, e.code\n'
           'assert "jax" not in sys.modules, "the analysis imported jax"\n')
   done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                         timeout=120)
   assert done.returncode == 0, done.stderr[-2000:]
-  assert done.stdout.strip() == str(out / 'report.md')
+  printed = done.stdout.strip().splitlines()
+  assert printed[-1] == f'report: {out / "report.md"}'
+  assert 'ER (macro-F1 points)' in printed[0]
+  assert printed[1].split()[0] == 'scratch'
+  text = (out / 'report.md').read_text()
+  findings = text.split('## Findings\n\n')[1].split('\n\n')[0].splitlines()
+  assert findings and all(line in printed for line in findings)  # the same findings
+  assert any(line.startswith('- Pre-training on 1,000,000 images (3 models): ')
+             for line in findings)
   for name in ('report.md', 'er_table.csv', 'group_table.csv', 'group_differences.csv',
                'id_vs_ood.png', 'id_vs_ood.svg', 'er_vs_num_examples.png',
                'er_vs_num_examples.svg'):
@@ -31,9 +41,18 @@ def test_cli_writes_the_report_without_importing_jax(study_dir, tmp_path):
   assert {'run_id', 'kind', 'id', 'ood', 'expected_ood', 'er', 'er_low', 'er_high'} <= set(
       table.columns)
   assert len(table) == 12
-  text = (out / 'report.md').read_text()
+  assert text.startswith('# Effective robustness report\n\n## Findings\n')
   assert '![OOD vs ID](id_vs_ood.png)' in text
   assert '| 1,000,000 images | 3 |' in text
+
+
+def test_out_defaults_to_the_report_folder_of_a_single_workdir_only():
+  assert report.report_dir(['study'], None) == 'study/report'
+  assert report.report_dir(['a', 'b'], 'x') == 'x'
+  for inputs in (['a', 'b'], ['study/results.csv']):
+    with pytest.raises(errors.AnalysisError, match='^Pass --out=DIR: the default .DIR/report. '
+                       'needs exactly one study workdir'):
+      report.report_dir(inputs, None)
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path):
