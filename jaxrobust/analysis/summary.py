@@ -14,6 +14,11 @@ def metric_name(metric: str) -> str:
   return _METRIC_NAMES.get(metric, metric)
 
 
+def sized(group: str, n_models: int) -> str:
+  """A group label with its size: '2,000 images (3 models)', '500 images (1 model)'."""
+  return f'{group} ({n_models} model{"s" * (n_models != 1)})'
+
+
 def with_interval(value, low, high, scale: float = 1.0, signed: bool = False) -> str:
   """'52.3 [50.1, 54.6]', or '+4.1 [+1.2, +7.0]' when signed (no brackets when unknown)."""
   spec = '+.1f' if signed else '.1f'
@@ -87,7 +92,7 @@ def _group_findings(analysis: pipeline.Analysis) -> list[str]:
     subject = f'Pre-training on {g.group}' if analysis.group_by else f'All {g.group} models'
     where = ('above' if g.er_low > 0 else 'below') if resolved(g.er_low, g.er_high) else (
         'relative to')
-    lines.append(f'{subject} ({g.n_models} models): '
+    lines.append(f'{sized(subject, g.n_models)}: '
                  f'{with_interval(g.er, g.er_low, g.er_high, signed=True)} {points} {where} '
                  f'the baseline trend; {_verdict(g.er_low, g.er_high)}.')
   return lines
@@ -140,8 +145,7 @@ def _few_model_findings(analysis: pipeline.Analysis) -> list[str]:
   few = few[few['n_models'] < groups_lib.MIN_GROUP_MODELS]
   if not len(few):
     return []
-  listed = ', '.join(f'{g.group} ({g.n_models} model{"s" * (g.n_models != 1)})'
-                     for g in few.itertuples())
+  listed = ', '.join(sized(g.group, g.n_models) for g in few.itertuples())
   return [f'Fewer than {groups_lib.MIN_GROUP_MODELS} models in: {listed}. Their intervals '
           f'understate the spread between runs and they get no line of their own; run more '
           f'fine-tuning seeds.']

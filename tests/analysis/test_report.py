@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+from matplotlib import colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,20 +80,52 @@ def test_report_lists_skipped_runs(study_dir, tmp_path):
   assert '## Skipped runs' in text and '| no_metrics | no metrics.id.macro_f1 |' in text
 
 
-def test_id_vs_ood_axes_use_the_transform_with_percent_ticks(study_dir):
+def _legend(ax) -> list[str]:
+  return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_id_vs_ood_axes_use_the_transform_with_percent_ticks_and_say_so(study_dir):
   analysis = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
   ax = plots.plot_id_vs_ood(analysis).axes[0]
   assert ax.get_xscale() == ax.get_yscale() == 'function'
   labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
   assert labels and all(label.endswith('%') for label in labels)
-  assert 'y = x' in [t.get_text() for t in ax.get_legend().get_texts()]
+  assert ax.get_xlabel() == 'ID macro-F1 (%) on id_test, logit scale'
+  assert ax.get_ylabel() == 'OOD macro-F1 (%) on test, logit scale'
+  assert ax.get_title()
+  assert _legend(ax) == [
+      'baseline trend (6 models)', '95% band of the trend', 'y = x',
+      "a group's own line (3+ models)", 'scratch (6 models)', '25,000 images (3 models)',
+      '1,000,000 images (3 models)']
 
 
-def test_er_vs_quantity_uses_a_log_axis(study_dir):
+def test_a_group_of_two_models_gets_no_line_in_the_id_vs_ood_plot(study_dir):
+  (study_dir / 'runs/ft_25000_2/result.json').unlink()
+  analysis = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
+  ax = plots.plot_id_vs_ood(analysis).axes[0]
+  colors = plots.group_colors(analysis.groups, analysis.group_by)
+  drawn = [line for line in ax.get_lines() if line.get_linestyle() == '-']
+  def lines_of(group):
+    return [line for line in drawn if mcolors.same_color(line.get_color(), colors[group])]
+  assert not lines_of('25,000 images')
+  assert len(lines_of('1,000,000 images')) == 1
+  assert '25,000 images (2 models)' in _legend(ax)
+
+
+def test_er_vs_quantity_uses_a_log_axis_and_a_legend_entry_per_colour(study_dir):
   analysis = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
   ax = plots.plot_er_vs_property(analysis, 'pretrain.num_examples').axes[0]
   assert ax.get_xscale() == 'log'
   assert [t.get_text() for t in ax.get_xticklabels()] == ['25K', '1M']
+  assert ax.get_xlabel() == 'pre-training images (log scale)'
+  assert ax.get_ylabel() == 'ER (OOD macro-F1 points above the trend)'
+  assert ax.get_title() == 'Effective robustness vs pre-training images'
+  legend = ax.get_legend()
+  entries = dict(zip(_legend(ax), legend.legend_handles))
+  colors = plots.group_colors(analysis.groups, analysis.group_by)
+  for group in ('25,000 images', '1,000,000 images'):
+    face = entries[f'{group} (3 models)'].get_facecolor()[0]
+    assert mcolors.same_color(face, colors[group]), group
 
 
 def test_a_category_column_with_missing_values_gets_an_na_category():
