@@ -1,4 +1,7 @@
-"""python -m jaxrobust.analysis <workdirs or results.csv>... --out=DIR: the ER report."""
+"""python -m jaxrobust.analysis <workdirs or results.csv>... [--out=DIR]: the ER report.
+
+Writes the report folder and prints its group table and findings.
+"""
 from collections.abc import Sequence
 import sys
 
@@ -10,9 +13,11 @@ from jaxrobust import errors
 from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import load
 from jaxrobust.analysis import report
+from jaxrobust.analysis import summary
 from jaxrobust.analysis import transforms
 
-_OUT = flags.DEFINE_string('out', None, 'Report folder (local or gs://).', required=True)
+_OUT = flags.DEFINE_string(
+    'out', None, 'Report folder (local or gs://); default: DIR/report for a single workdir DIR.')
 _METRIC = flags.DEFINE_enum('metric', 'macro_f1', ['macro_f1', 'accuracy'], 'Score to analyse.')
 _TRANSFORM = flags.DEFINE_enum('transform', 'logit', sorted(transforms.TRANSFORMS),
                                'Axis transform of the trend fit.')
@@ -33,14 +38,17 @@ def main(argv: Sequence[str]) -> None:
   if not inputs:
     raise app.UsageError('Pass one or more study workdirs or results.csv files.')
   try:
-    report.write_report(
-        inputs, _OUT.value, metric=_METRIC.value, transform=_TRANSFORM.value,
+    out = report.report_dir(inputs, _OUT.value)
+    analysis = report.write_report(
+        inputs, out, metric=_METRIC.value, transform=_TRANSFORM.value,
         baseline=_BASELINE.value, group_by=_GROUP_BY.value, num_resamples=_NUM_RESAMPLES.value,
         level=_LEVEL.value, seed=_SEED.value)
   except errors.UserError as e:
     logging.flush()
     sys.exit(f'error: {e}')
-  print(load.open_path(_OUT.value) / 'report.md')
+  print(summary.console_group_table(analysis), '', 'Findings:', sep='\n')
+  print('\n'.join(f'- {line}' for line in summary.findings(analysis)), '', sep='\n')
+  print(f'report: {load.open_path(out) / "report.md"}')
 
 
 if __name__ == '__main__':

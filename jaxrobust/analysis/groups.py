@@ -10,6 +10,7 @@ from jaxrobust.analysis import errors
 from jaxrobust.analysis import trend as trend_lib
 
 SCRATCH_GROUP = 'scratch'
+MIN_GROUP_MODELS = 3  # fewer: no line of its own, and a caveat in the findings
 _NOT_SETTINGS = ('pretrain.seed',)  # replicates of a setting, not a setting
 
 
@@ -40,21 +41,54 @@ def check_group_by(df: pd.DataFrame, group_by: Sequence[str]) -> None:
         f'{available}.')
 
 
+# Count columns read as '<value> <unit>' (singular, plural); any other column as '<name>: <value>'.
+_COUNT_UNITS = {
+    'pretrain.num_examples': ('image', 'images'),
+    'pretrain.num_classes': ('class', 'classes'),
+    'pretrain.images_per_class': ('image per class', 'images per class'),
+    'pretrain.steps': ('step', 'steps'),
+}
+
+
+def _name(column: str) -> str:
+  return column.removeprefix('pretrain.').replace('_', ' ')
+
+
+def column_title(column: str) -> str:
+  """A column in words: 'pre-training images', 'pre-training label level'."""
+  name = _COUNT_UNITS[column][1] if column in _COUNT_UNITS else _name(column)
+  return f'pre-training {name}' if column.startswith('pretrain.') else name
+
+
 def format_value(value) -> str:
-  """A group value as short text: 25000 rather than 25000.0."""
-  if isinstance(value, (float, np.floating)) and float(value).is_integer():
-    return str(int(value))
+  """A group value as short text: 25,000 rather than 25000.0."""
+  if isinstance(value, (bool, np.bool_)):
+    return str(value)
+  if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
+    return f'{int(value):,}'
   return str(value)
 
 
+def setting_text(column: str, value) -> str:
+  """One setting in words: '2,000 images', '1 class', 'label level: level1'."""
+  if column in _COUNT_UNITS and not pd.isna(value):
+    one, many = _COUNT_UNITS[column]
+    return f'{format_value(value)} {one if value == 1 else many}'
+  return f'{_name(column)}: {"n/a" if pd.isna(value) else format_value(value)}'
+
+
 def group_labels(df: pd.DataFrame, group_by: Sequence[str]) -> pd.Series:
-  """One label per row: 'scratch', or 'name=value, ...' over `group_by` (else the kind)."""
+  """One label per row: 'scratch', or the settings in words ('2,000 images, 5 classes').
+
+  Without `group_by`, a pre-trained row is labelled by its kind. The report, the
+  console and the plots all show these labels.
+  """
   def label(row):
     if row.get('kind') == 'scratch':
       return SCRATCH_GROUP
     if not group_by:
       return str(row.get('kind', 'all'))
-    return ', '.join(f'{c.removeprefix("pretrain.")}={format_value(row[c])}' for c in group_by)
+    return ', '.join(setting_text(c, row[c]) for c in group_by)
   return df.apply(label, axis=1) if len(df) else pd.Series([], dtype=object)
 
 
@@ -77,6 +111,8 @@ def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
                 seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
   """Per group: size, mean ID/OOD/ER, the ER interval and the group's own line.
 
+  A group's own line (slope, intercept) needs MIN_GROUP_MODELS models, else nan.
+
   Returns the table (scratch first, then in order of the group_by values) and
   each group's (B,) mean-ER replicates.
   """
@@ -85,11 +121,13 @@ def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
     reps = np.stack([er_replicates[r] for r in members['run_id']])
     replicates[label] = mean_replicates(reps, bootstrap.rng_for(seed, f'group:{label}'))
     low, high = bootstrap.percentile_interval(replicates[label], level)
-    try:
-      line = trend_lib.fit_trend(members['id'], members['ood'], transform)
-      slope, intercept = line.slope, line.intercept
-    except errors.AnalysisError:  # a single point or one ID score: no line for this group
-      slope = intercept = np.nan
+    slope = intercept = np.nan  # no line through fewer than MIN_GROUP_MODELS points
+    if len(members) >= MIN_GROUP_MODELS:
+      try:
+        line = trend_lib.fit_trend(members['id'], members['ood'], transform)
+        slope, intercept = line.slope, line.intercept
+      except errors.AnalysisError:  # the members share one ID score
+        pass
     rows.append({
         'group': label, **{c: members[c].iloc[0] for c in group_by},
         'n_models': len(members), 'id_mean': members['id'].mean(),

@@ -10,12 +10,12 @@ from jaxrobust.analysis import errors
 from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import load
 from jaxrobust.analysis import pipeline
+from jaxrobust.analysis import summary
 from jaxrobust.analysis import transforms
 
 _TICK_PERCENTS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60,
                   70, 75, 80, 85, 90, 93, 95, 97, 98, 99, 99.5, 99.8, 99.9, 99.95, 99.98, 99.99)
 _SCRATCH_COLOR = '0.4'
-_METRIC_NAMES = {'macro_f1': 'macro-F1', 'accuracy': 'accuracy'}
 
 
 def _percent(value, _=None) -> str:
@@ -74,7 +74,7 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
   """OOD vs ID of every model on transformed axes, y = x, the baseline band and group lines."""
   t = transforms.get_transform(analysis.transform)
   table, groups = analysis.table, analysis.groups
-  fig = figure.Figure(figsize=(7, 5.5), layout='constrained')
+  fig = figure.Figure(figsize=(9, 5.5), layout='constrained')
   ax = fig.add_subplot()
   x_lo, x_hi = _transformed_axis(
       ax, 'x', np.r_[table['id'], table['id_low'], table['id_high']], t)
@@ -82,13 +82,16 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
       ax, 'y', np.r_[table['ood'], table['ood_low'], table['ood_high']], t)
   grid = t.inverse(np.linspace(t(x_lo), t(x_hi), 200))
   low, high = bootstrap.trend_band(analysis.trend_samples, grid, analysis.level)
+  num_baseline = int(table['baseline'].sum())
+  ax.plot(grid, analysis.trend.expected_ood(grid), color='0.1', lw=1.5,
+          label=summary.sized('baseline trend', num_baseline))
   ax.fill_between(grid, low, high, color='0.2', alpha=0.18, lw=0,
-                  label=f'baseline trend, {analysis.level:.0%} band')
-  ax.plot(grid, analysis.trend.expected_ood(grid), color='0.1', lw=1.5)
+                  label=f'{analysis.level:.0%} band of the trend')
   diagonal = t.inverse(np.linspace(t(min(x_lo, y_lo)), t(max(x_hi, y_hi)), 50))
   ax.plot(diagonal, diagonal, ls='--', color='0.5', lw=1, label='y = x')
 
   colors = group_colors(groups, analysis.group_by)
+  own_lines = False
   for g in groups.itertuples():
     members = table[table['group'] == g.group]
     scratch = g.group == groups_lib.SCRATCH_GROUP
@@ -96,19 +99,25 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
                 xerr=_error(members['id'], members['id_low'], members['id_high']),
                 yerr=_error(members['ood'], members['ood_low'], members['ood_high']),
                 fmt='s' if scratch else 'o', ms=4.5, color=colors[g.group], elinewidth=0.7,
-                alpha=0.85, label=f'{g.group} ({g.n_models})')
-    if not scratch and np.isfinite(g.slope):
+                alpha=0.85, label=summary.sized(g.group, g.n_models))
+    if not scratch and np.isfinite(g.slope):  # only groups of MIN_GROUP_MODELS or more
       span = t(members['id'])
       margin = 0.1 * (span.max() - span.min())
       line = t.inverse(np.linspace(span.min() - margin, span.max() + margin, 50))
       ax.plot(line, t.inverse(g.slope * t(line) + g.intercept), color=colors[g.group], lw=1.2)
+      own_lines = True
+  if own_lines:  # one neutral entry: each coloured line is the fit of its group's models
+    ax.plot([], [], color='0.5', lw=1.2,
+            label=f"a group's own line ({groups_lib.MIN_GROUP_MODELS}+ models)")
   ax.set_xlim(x_lo, x_hi)
   ax.set_ylim(y_lo, y_hi)
-  metric = _METRIC_NAMES.get(analysis.metric, analysis.metric)
-  ax.set_xlabel(f'ID {metric} ({analysis.id_split}), {analysis.transform} scale')
-  ax.set_ylabel(f'OOD {metric} ({analysis.ood_split}), {analysis.transform} scale')
+  metric = summary.metric_name(analysis.metric)
+  scale = '' if analysis.transform == 'identity' else f', {analysis.transform} scale'
+  ax.set_xlabel(f'ID {metric} (%) on {analysis.id_split}{scale}')
+  ax.set_ylabel(f'OOD {metric} (%) on {analysis.ood_split}{scale}')
+  ax.set_title(f'OOD vs ID {metric}: baseline trend and pre-trained models')
   ax.grid(alpha=0.3)
-  ax.legend(fontsize='small', loc='upper left')
+  ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.02, 1), borderaxespad=0)
   return fig
 
 
@@ -156,7 +165,7 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
   values, categories, log_x = _positions(groups[column])
   x_groups = _dodged(values, log_x, categories is not None)
   x_models = models['group'].map(dict(zip(groups['group'], x_groups))).to_numpy()
-  fig = figure.Figure(figsize=(7, 4.5), layout='constrained')
+  fig = figure.Figure(figsize=(9, 4.5), layout='constrained')
   ax = fig.add_subplot()
   ax.axhline(0, color='0.1', lw=1.2, label='baseline trend (ER = 0)')
   ax.scatter(x_models, models['er'], s=14, color=[colors[g] for g in models['group']],
@@ -166,8 +175,9 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
                                                   groups['er_high']),
               fmt='none', ecolor='0.2', elinewidth=1.2, capsize=3,
               label=f'group mean, {analysis.level:.0%} interval')
-  ax.scatter(x_groups, groups['er'], s=60, color=[colors[g] for g in groups['group']],
-             edgecolor='0.1', zorder=3)
+  for g, x in zip(groups.itertuples(), x_groups):  # one legend entry per colour
+    ax.scatter([x], [g.er], s=60, color=colors[g.group], edgecolor='0.1', zorder=3,
+               label=summary.sized(g.group, g.n_models))
   if log_x:
     ax.set_xscale('log')
   if categories is not None:
@@ -176,11 +186,13 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
   elif len(np.unique(values)) <= 12:  # label the settings themselves: 25K, 1M
     ax.set_xticks(np.unique(values), [_compact(v) for v in np.unique(values)])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
-  ax.set_xlabel(column.removeprefix('pretrain.'))
-  metric = _METRIC_NAMES.get(analysis.metric, analysis.metric)
-  ax.set_ylabel(f'effective robustness (OOD {metric} points)')
+  title = groups_lib.column_title(column)
+  ax.set_xlabel(title + (' (log scale)' if log_x else ''))
+  metric = summary.metric_name(analysis.metric)
+  ax.set_ylabel(f'ER (OOD {metric} points above the trend)')
+  ax.set_title(f'Effective robustness vs {title}')
   ax.grid(alpha=0.3)
-  ax.legend(fontsize='small')
+  ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.02, 1), borderaxespad=0)
   return fig
 
 

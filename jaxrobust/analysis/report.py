@@ -5,10 +5,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxrobust.analysis import errors
 from jaxrobust.analysis import pipeline
-from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import load
 from jaxrobust.analysis import plots
+from jaxrobust.analysis import summary
 from jaxrobust.analysis import transforms
 
 MAX_DIFFERENCE_ROWS = 45  # beyond this, group_differences.csv only
@@ -21,41 +22,18 @@ def markdown_table(df: pd.DataFrame) -> str:
   return '\n'.join(lines)
 
 
-def _with_interval(value, low, high, scale: float = 1.0, signed: bool = False) -> str:
-  """'52.3 [50.1, 54.6]' (blank interval when unknown)."""
-  sign = '+' if signed else ''
-  text = f'{scale * value:{sign}.1f}'
-  if np.isfinite(low) and np.isfinite(high):
-    text += f' [{scale * low:.1f}, {scale * high:.1f}]'
-  return text
-
-
 def model_rows(table: pd.DataFrame) -> pd.DataFrame:
   """The per-model table as text, scores in %."""
   return pd.DataFrame({
       'run_id': table['run_id'], 'group': table['group'],
-      'ID %': [_with_interval(*v, 100) for v in zip(table['id'], table['id_low'],
-                                                   table['id_high'])],
-      'OOD %': [_with_interval(*v, 100) for v in zip(table['ood'], table['ood_low'],
-                                                    table['ood_high'])],
+      'ID %': [summary.with_interval(*v, 100) for v in zip(
+          table['id'], table['id_low'], table['id_high'])],
+      'OOD %': [summary.with_interval(*v, 100) for v in zip(
+          table['ood'], table['ood_low'], table['ood_high'])],
       'expected OOD %': [f'{100 * v:.1f}' for v in table['expected_ood']],
-      'ER points': [_with_interval(*v, signed=True) for v in zip(table['er'], table['er_low'],
-                                                                table['er_high'])],
+      'ER points': [summary.with_interval(*v, signed=True) for v in zip(
+          table['er'], table['er_low'], table['er_high'])],
       'interval covers': table['interval_covers'],
-  })
-
-
-def group_rows(groups: pd.DataFrame) -> pd.DataFrame:
-  """The per-group table as text."""
-  return pd.DataFrame({
-      'group': groups['group'], 'models': groups['n_models'],
-      'mean ID %': [f'{100 * v:.1f}' for v in groups['id_mean']],
-      'mean OOD %': [f'{100 * v:.1f}' for v in groups['ood_mean']],
-      'mean ER points': [_with_interval(*v, signed=True) for v in zip(
-          groups['er'], groups['er_low'], groups['er_high'])],
-      'own line (slope, intercept)': [
-          f'{s:.2f}, {i:.2f}' if np.isfinite(s) else '-' for s, i in zip(
-              groups['slope'], groups['intercept'])],
   })
 
 
@@ -63,14 +41,13 @@ def difference_rows(differences: pd.DataFrame) -> pd.DataFrame:
   """Pairwise group differences as text."""
   return pd.DataFrame({
       'group a': differences['group_a'], 'group b': differences['group_b'],
-      'ER a - b (points)': [_with_interval(*v, signed=True) for v in zip(
+      'ER a - b (points)': [summary.with_interval(*v, signed=True) for v in zip(
           differences['er_difference'], differences['low'], differences['high'])]})
 
 
 def _trend_text(analysis: pipeline.Analysis) -> str:
-  samples, trend, level = analysis.trend_samples, analysis.trend, analysis.level
-  a_low, a_high = bootstrap.percentile_interval(samples.slopes, level)
-  b_low, b_high = bootstrap.percentile_interval(samples.intercepts, level)
+  trend = analysis.trend
+  (a_low, a_high), (b_low, b_high) = summary.trend_intervals(analysis)
   t = transforms.get_transform(analysis.transform)
   base = analysis.table[analysis.table['baseline']]
   residual = t(base['ood']) - (trend.slope * t(base['id']) + trend.intercept)
@@ -114,7 +91,8 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
     plots.save_figure(fig, out, name)
 
   metric = analysis.metric
-  md = ['# Effective robustness report', '']
+  md = ['# Effective robustness report', '', '## Findings', '']
+  md += [f'- {line}' for line in summary.findings(analysis)] + ['']
   if inputs:
     md += ['Results: ' + ', '.join(f'`{p}`' for p in inputs), '']
   md += [f'Metric: {metric} (ID split `{analysis.id_split}`, OOD split `{analysis.ood_split}`). '
@@ -127,7 +105,7 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   md += ['## What the intervals cover', '', _COVERAGE_TEXT.format(
       level=analysis.level, resamples=analysis.num_resamples, seed=analysis.seed), '']
   md += ['## Groups', '', 'Mean ER over the group\'s models, in OOD points above the baseline '
-         'trend (`group_table.csv`).', '', markdown_table(group_rows(analysis.groups)), '']
+         'trend (`group_table.csv`).', '', markdown_table(summary.group_rows(analysis)), '']
   md += [f'![ER vs {name[len("er_vs_"):]}]({name}.png)' for name in figures if name != 'id_vs_ood']
   if len(analysis.differences):
     md += ['', '### Differences between groups', '']
@@ -143,6 +121,17 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   path = out / 'report.md'
   path.write_text('\n'.join(md))
   return str(path)
+
+
+def report_dir(inputs: Sequence[str], out: str | None = None) -> str:
+  """`out`, else DIR/report when `inputs` is one workdir DIR (not a results.csv)."""
+  if out:
+    return out
+  if len(inputs) == 1 and not inputs[0].endswith('.csv'):
+    return str(load.open_path(inputs[0]) / 'report')
+  raise errors.AnalysisError(
+      f'Pass --out=DIR: the default (DIR/report) needs exactly one study workdir, got '
+      f'{len(inputs)} input(s) {", ".join(inputs)}.')
 
 
 def write_report(inputs: str | Sequence[str], out_dir, **options: Any) -> pipeline.Analysis:

@@ -1,0 +1,163 @@
+"""The analysis in words: findings (trend, groups, comparisons) and the group table as text."""
+import numpy as np
+import pandas as pd
+
+from jaxrobust.analysis import bootstrap
+from jaxrobust.analysis import groups as groups_lib
+from jaxrobust.analysis import pipeline
+
+_METRIC_NAMES = {'macro_f1': 'macro-F1', 'accuracy': 'accuracy'}
+
+
+def metric_name(metric: str) -> str:
+  """A metric as readers write it: 'macro-F1'."""
+  return _METRIC_NAMES.get(metric, metric)
+
+
+def sized(group: str, n_models: int) -> str:
+  """A group label with its size: '2,000 images (3 models)', '500 images (1 model)'."""
+  return f'{group} ({n_models} model{"s" * (n_models != 1)})'
+
+
+def with_interval(value, low, high, scale: float = 1.0, signed: bool = False) -> str:
+  """'52.3 [50.1, 54.6]', or '+4.1 [+1.2, +7.0]' when signed (no brackets when unknown)."""
+  spec = '+.1f' if signed else '.1f'
+  text = f'{scale * value:{spec}}'
+  if np.isfinite(low) and np.isfinite(high):
+    text += f' [{scale * low:{spec}}, {scale * high:{spec}}]'
+  return text
+
+
+def resolved(low: float, high: float) -> bool:
+  """Whether an interval excludes 0."""
+  return bool(low > 0 or high < 0)
+
+
+def _verdict(low: float, high: float) -> str:
+  return ('resolved (the interval excludes 0)' if resolved(low, high)
+          else 'not resolved (the interval includes 0)')
+
+
+def group_rows(analysis: pipeline.Analysis) -> pd.DataFrame:
+  """The per-group table as text, its ER column naming the metric: 'ER (macro-F1 points)'."""
+  groups = analysis.groups
+  return pd.DataFrame({
+      'group': groups['group'], 'models': groups['n_models'],
+      'mean ID %': [f'{100 * v:.1f}' for v in groups['id_mean']],
+      'mean OOD %': [f'{100 * v:.1f}' for v in groups['ood_mean']],
+      f'ER ({metric_name(analysis.metric)} points)': [
+          with_interval(*v, signed=True) for v in zip(
+              groups['er'], groups['er_low'], groups['er_high'])],
+      'own line (slope, intercept)': [
+          f'{s:.2f}, {i:.2f}' if np.isfinite(s) else '-' for s, i in zip(
+              groups['slope'], groups['intercept'])],
+  })
+
+
+def console_group_table(analysis: pipeline.Analysis) -> str:
+  """The group table as fixed-width text for a terminal."""
+  return group_rows(analysis).to_string(index=False)
+
+
+def trend_intervals(analysis: pipeline.Analysis) -> tuple[tuple[float, float], ...]:
+  """((slope low, high), (intercept low, high)): percentiles of the trend resamples."""
+  samples = analysis.trend_samples
+  return tuple(tuple(map(float, bootstrap.percentile_interval(v, analysis.level)))
+               for v in (samples.slopes, samples.intercepts))
+
+
+def _trend_findings(analysis: pipeline.Analysis) -> list[str]:
+  trend, name = analysis.trend, analysis.transform
+  (a_low, a_high), (b_low, b_high) = trend_intervals(analysis)
+  lines = [f'Baseline trend ({int(analysis.table["baseline"].sum())} models, '
+           f'{analysis.baseline}): {name}(OOD) = a * {name}(ID) + b with slope a = '
+           f'{trend.slope:.2f} [{a_low:.2f}, {a_high:.2f}], intercept b = {trend.intercept:.2f} '
+           f'[{b_low:.2f}, {b_high:.2f}].']
+  if not resolved(a_low, a_high):
+    lines.append('Trend undetermined: the slope\'s interval includes 0, so the baseline '
+                 'models\' ID scores do not pin down their OOD scores; every ER below is '
+                 'measured from an uncertain line. Train more scratch runs over a wider range '
+                 'of ID scores.')
+  return lines
+
+
+def _pretrained(analysis: pipeline.Analysis) -> pd.DataFrame:
+  return analysis.groups[analysis.groups['group'] != groups_lib.SCRATCH_GROUP]
+
+
+def _group_findings(analysis: pipeline.Analysis) -> list[str]:
+  points = f'OOD {metric_name(analysis.metric)} points'
+  lines = []
+  for g in _pretrained(analysis).itertuples():
+    subject = f'Pre-training on {g.group}' if analysis.group_by else f'All {g.group} models'
+    where = ('above' if g.er_low > 0 else 'below') if resolved(g.er_low, g.er_high) else (
+        'relative to')
+    lines.append(f'{sized(subject, g.n_models)}: '
+                 f'{with_interval(g.er, g.er_low, g.er_high, signed=True)} {points} {where} '
+                 f'the baseline trend; {_verdict(g.er_low, g.er_high)}.')
+  return lines
+
+
+def _difference(differences: pd.DataFrame, a: str, b: str) -> tuple[float, float, float]:
+  """(ER of a minus b, low, high), whichever order group_differences stored the pair in."""
+  pair = differences[(differences['group_a'] == a) & (differences['group_b'] == b)]
+  if len(pair):
+    return tuple(float(pair.iloc[0][c]) for c in ('er_difference', 'low', 'high'))
+  pair = differences[(differences['group_a'] == b) & (differences['group_b'] == a)].iloc[0]
+  return -float(pair['er_difference']), -float(pair['high']), -float(pair['low'])
+
+
+def _comparisons(analysis: pipeline.Analysis) -> list[tuple[str, str, str, str]]:
+  """(column, how, group a, group b): groups that differ in one group_by column only.
+
+  For a numeric column, its largest minus its smallest value; else every pair.
+  """
+  groups, out = _pretrained(analysis), []
+  for column in analysis.group_by:
+    others = [c for c in analysis.group_by if c != column]
+    slices = groups.groupby(others, dropna=False, sort=False) if others else [(None, groups)]
+    for _, same in slices:
+      same = same.dropna(subset=[column])
+      if same[column].nunique() < 2:
+        continue
+      if pd.api.types.is_numeric_dtype(same[column]):
+        ordered = same.sort_values(column, kind='stable')['group'].tolist()
+        out.append((column, 'largest minus smallest', ordered[-1], ordered[0]))
+      else:
+        labels = same['group'].tolist()
+        out += [(column, '', a, b) for i, a in enumerate(labels) for b in labels[i + 1:]]
+  return out
+
+
+def _comparison_findings(analysis: pipeline.Analysis) -> list[str]:
+  lines = []
+  for column, how, a, b in _comparisons(analysis):
+    difference, low, high = _difference(analysis.differences, a, b)
+    title = groups_lib.column_title(column)
+    title = title[0].upper() + title[1:] + (f', {how}' if how else '')
+    lines.append(f'{title} ({a} minus {b}): {with_interval(difference, low, high, signed=True)} '
+                 f'ER points ({metric_name(analysis.metric)}); {_verdict(low, high)}.')
+  return lines
+
+
+def _few_model_findings(analysis: pipeline.Analysis) -> list[str]:
+  few = _pretrained(analysis)
+  few = few[few['n_models'] < groups_lib.MIN_GROUP_MODELS]
+  if not len(few):
+    return []
+  listed = ', '.join(sized(g.group, g.n_models) for g in few.itertuples())
+  return [f'Fewer than {groups_lib.MIN_GROUP_MODELS} models in: {listed}. Their intervals '
+          f'understate the spread between runs and they get no line of their own; run more '
+          f'fine-tuning seeds.']
+
+
+def findings(analysis: pipeline.Analysis) -> list[str]:
+  """The findings in plain words, one sentence each, from the numbers of `analysis`.
+
+  The trend (with 'Trend undetermined' when its slope's interval includes 0), each
+  pre-trained group's mean ER against it, the groups that differ in one setting only
+  (largest minus smallest for a number), each resolved or not (interval excludes 0 or
+  not), and a warning for groups of fewer than MIN_GROUP_MODELS models.
+  """
+  return [*_trend_findings(analysis), *_group_findings(analysis),
+          *_comparison_findings(analysis), *_few_model_findings(analysis)]

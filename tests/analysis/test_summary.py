@@ -1,0 +1,126 @@
+"""Group labels, the findings in words and the console group table."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jaxrobust.analysis import bootstrap
+from jaxrobust.analysis import groups as groups_lib
+from jaxrobust.analysis import load
+from jaxrobust.analysis import pipeline
+from jaxrobust.analysis import summary
+
+
+@pytest.fixture
+def analysis(study_dir) -> pipeline.Analysis:
+  return pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
+
+
+def _with_groups(analysis, rows, differences=None, group_by=('pretrain.num_examples',)):
+  """`analysis` with a hand-made group table and differences (its trend kept).
+
+  Without `differences`, each pair gets its ER difference -+ 1 point.
+  """
+  groups = pd.DataFrame(rows, columns=['group', *group_by, 'n_models', 'er', 'er_low',
+                                       'er_high'])
+  if differences is None:
+    er = dict(zip(groups['group'], groups['er']))
+    differences = [[a, b, er[a] - er[b], er[a] - er[b] - 1, er[a] - er[b] + 1]
+                   for i, a in enumerate(er) for b in list(er)[i + 1:] if 'scratch' not in (a, b)]
+  return dataclasses.replace(
+      analysis, groups=groups, group_by=list(group_by), differences=pd.DataFrame(
+          differences, columns=['group_a', 'group_b', 'er_difference', 'low', 'high']))
+
+
+def test_labels_are_settings_in_words():
+  df = pd.DataFrame({'kind': ['scratch', 'finetune', 'finetune', 'finetune'],
+                     'pretrain.num_examples': [np.nan, 2000.0, 25_000.0, 2000.0],
+                     'pretrain.num_classes': [np.nan, 5.0, 1.0, np.nan],
+                     'pretrain.label_level': [np.nan, 'level1', 'label', 'label']})
+  labels = groups_lib.group_labels(df, list(df.columns[1:]))
+  assert labels.tolist() == [
+      'scratch', '2,000 images, 5 classes, label level: level1',
+      '25,000 images, 1 class, label level: label',
+      '2,000 images, num classes: n/a, label level: label']
+  assert groups_lib.column_title('pretrain.num_examples') == 'pre-training images'
+  assert groups_lib.column_title('pretrain.diversity_ratio') == 'pre-training diversity ratio'
+
+
+def test_findings_say_which_group_er_are_resolved(analysis):
+  analysis = _with_groups(analysis, [
+      ['scratch', np.nan, 6, 0.1, -3.0, 3.0],
+      ['2,000 images', 2000, 3, 4.1, 1.2, 7.0],
+      ['500 images', 500, 4, -0.5, -2.3, 1.5],
+      ['100 images', 100, 3, -3.0, -5.0, -0.5]])
+  lines = summary.findings(analysis)
+  assert ('Pre-training on 2,000 images (3 models): +4.1 [+1.2, +7.0] OOD macro-F1 points above '
+          'the baseline trend; resolved (the interval excludes 0).') in lines
+  assert ('Pre-training on 500 images (4 models): -0.5 [-2.3, +1.5] OOD macro-F1 points relative '
+          'to the baseline trend; not resolved (the interval includes 0).') in lines
+  assert ('Pre-training on 100 images (3 models): -3.0 [-5.0, -0.5] OOD macro-F1 points below '
+          'the baseline trend; resolved (the interval excludes 0).') in lines
+  assert not any('scratch (' in line for line in lines)
+  assert not any('Fewer than' in line for line in lines)
+
+
+def test_findings_compare_the_largest_with_the_smallest_quantity_in_either_stored_order(
+    analysis):
+  rows = [['500 images', 500, 3, 1.0, -1.0, 3.0], ['2,000 images', 2000, 3, 4.0, 1.0, 7.0],
+          ['1,000 images', 1000, 3, 2.0, 0.0, 4.0]]
+  stored = [['500 images', '2,000 images', -3.0, -5.5, -0.5],
+            ['500 images', '1,000 images', -1.0, -3.0, 1.0],
+            ['2,000 images', '1,000 images', 2.0, -1.0, 5.0]]
+  lines = summary.findings(_with_groups(analysis, rows, stored))
+  assert [line for line in lines if 'minus' in line] == [
+      'Pre-training images, largest minus smallest (2,000 images minus 500 images): '
+      '+3.0 [+0.5, +5.5] ER points (macro-F1); resolved (the interval excludes 0).']
+
+
+def test_findings_compare_groups_that_differ_in_one_setting_only(analysis):
+  by = ('pretrain.num_examples', 'pretrain.label_level')
+  rows = [['a', 500, 'fine', 3, 1.0, -1.0, 3.0], ['b', 2000, 'fine', 3, 4.0, 1.0, 7.0],
+          ['c', 2000, 'coarse', 3, 3.0, 0.5, 5.0]]
+  stored = [['a', 'b', -3.0, -5.0, -1.0], ['a', 'c', -2.0, -4.0, 0.5],
+            ['b', 'c', 1.0, -1.0, 3.0]]
+  lines = summary.findings(_with_groups(analysis, rows, stored, by))
+  assert [line for line in lines if 'minus' in line] == [
+      'Pre-training images, largest minus smallest (b minus a): +3.0 [+1.0, +5.0] ER points '
+      '(macro-F1); resolved (the interval excludes 0).',
+      'Pre-training label level (b minus c): +1.0 [-1.0, +3.0] ER points (macro-F1); not '
+      'resolved (the interval includes 0).']
+
+
+def test_findings_warn_of_groups_with_fewer_than_three_models(analysis):
+  analysis = _with_groups(analysis, [['2,000 images', 2000, 2, 4.0, 1.0, 7.0],
+                                     ['500 images', 500, 1, 1.0, 0.5, 1.5],
+                                     ['100 images', 100, 3, 1.0, 0.5, 1.5]])
+  assert summary.findings(analysis)[-1] == (
+      'Fewer than 3 models in: 2,000 images (2 models), 500 images (1 model). Their intervals '
+      'understate the spread between runs and they get no line of their own; run more '
+      'fine-tuning seeds.')
+
+
+def test_findings_state_the_trend_and_warn_when_its_slope_is_undetermined(analysis):
+  lines = summary.findings(analysis)
+  (a_low, a_high), _ = summary.trend_intervals(analysis)
+  assert lines[0].startswith(f'Baseline trend (6 models, kind == \'scratch\'): logit(OOD) = '
+                             f'a * logit(ID) + b with slope a = {analysis.trend.slope:.2f} '
+                             f'[{a_low:.2f}, {a_high:.2f}]')
+  assert a_low > 0 and not any(line.startswith('Trend undetermined') for line in lines)
+  flat = dataclasses.replace(analysis, trend_samples=bootstrap.TrendSamples(
+      np.linspace(-0.5, 1.5, 101), np.full(101, analysis.trend.intercept), 'logit'))
+  assert summary.findings(flat)[1].startswith('Trend undetermined: the slope\'s interval '
+                                              'includes 0')
+
+
+def test_console_table_names_the_metric_and_shows_the_group_labels(study_dir):
+  results = load.load_results(str(study_dir))
+  for metric, header in (('macro_f1', 'ER (macro-F1 points)'),
+                         ('accuracy', 'ER (accuracy points)')):
+    analysis = pipeline.analyze(results, metric=metric, num_resamples=50)
+    lines = summary.console_group_table(analysis).splitlines()
+    assert header in lines[0]
+    assert [line.split()[0] for line in lines[1:]] == ['scratch', '25,000', '1,000,000']
+    er = analysis.groups['er'].iloc[-1]
+    assert f'{er:+.1f} [' in lines[-1]
