@@ -3,7 +3,7 @@
 Paper scale: ImageNet-1k superclasses at the WordNet cut `longest_d7` that have at least 8
 subclasses (20 of them), each trained as one class from r = 1, 2, 4 or 8 of its subclasses,
 700 images per superclass whatever r (ImageNet's smallest class has 732 images), so only the
-within-class diversity changes. Arg `local`: `fractal_hierarchy`'s 20 middle-level classes from
+within-class diversity changes. Arg `local`: `synthetic_nature`'s 20 families (middle level) from
 r of their 5 fine classes, 40 images each.
 """
 import ml_collections

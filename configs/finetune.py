@@ -11,7 +11,7 @@ one model point per epoch). The model (default ResNet-50, as the paper pre-train
 the pre-trained architecture (`--config.model.*`; a mismatch is refused naming the keys).
 
 Arg (comma-separated words and key=value pairs, e.g. `local,lr=1e-3,epochs=3`):
-  local        the same recipe on the generated `synthetic_wildcam/small` at its own 48 px,
+  local        the same recipe on the generated `synthetic_wildcam/small` at its own 32 px,
                with the model of configs/train.py:tiny (fine-tunes that run's checkpoint)
   scratch      kind 'scratch': the same stage from random initialization (baseline point)
   lr=<float>   learning rate             epochs=<float>  training epochs
@@ -22,7 +22,7 @@ import ml_collections
 from jaxrobust.configs import args
 from jaxrobust.configs import study_common as sc
 
-LOCAL_IMAGE_SIZE = 48  # synthetic_wildcam/small stores 48 px images
+LOCAL_IMAGE_SIZE = 32  # synthetic_wildcam/small stores 32 px images
 
 
 def _local(c: ml_collections.ConfigDict) -> None:
@@ -31,7 +31,7 @@ def _local(c: ml_collections.ConfigDict) -> None:
   c.data.name = sc.LOCAL_WILDCAM
   c.data.image_size = LOCAL_IMAGE_SIZE
   c.data.num_workers = 0
-  c.checkpoint_every_steps = 300   # one per epoch of synthetic_wildcam/small at batch 16
+  c.checkpoint_every_steps = 150   # one per epoch of synthetic_wildcam/small at batch 16
   c.log_every_steps = 50
 
 

@@ -5,7 +5,7 @@ study's 5/17/37/85/232/1000 classes (jaxrobust/data/wordnet; the committed table
 6/17/37/81/237/1000 at longest_d2, longest_d4, longest_d5, longest_d6, shortest_d7 and the
 1000 classes), and iNaturalist 2021 (train_mini) trained on each taxonomy rank, kingdom to
 species. Granularity variants of one image set share one materialized subset. Arg `local`:
-every level of `fractal_hierarchy`.
+every level of `synthetic_nature` (5 orders, 20 families, 100 species).
 """
 import ml_collections
 
@@ -30,6 +30,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   source = sc.sources_for(c.scale)['hierarchy']
   n = {'local': 2_000, 'test': 32}[c.scale]
   for level in sc.LOCAL_LEVELS[c.scale]:
-    c.pretrain_settings[f'fractal_{level}'] = sc.pretrain_setting(
+    c.pretrain_settings[f'nature_{level}'] = sc.pretrain_setting(
         sc.subset(source, num_examples=n, label_level=level))
   return c

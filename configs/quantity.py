@@ -4,7 +4,7 @@ Paper scale: class-balanced ImageNet-1k subsets of 5K, 25K, 50K, 100K and 150K i
 each is a subset of the next) and the full 1.28M, plus 250 classes x 600 images against the
 150K setting (= 1000 classes x 150). Every setting trains the same number of steps (see
 docs/studies.md; `:epochs` trains a fixed number of epochs instead), then is fine-tuned on
-iWildCam-WILDS. Arg `local`: the same on `fractal_hierarchy` + `synthetic_wildcam`.
+iWildCam-WILDS. Arg `local`: the same on `synthetic_nature` + `synthetic_wildcam`.
 """
 import ml_collections
 
@@ -13,7 +13,7 @@ from jaxrobust.configs import study_common as sc
 # (quantities, (classes, images per class) at the total of one of the quantities) per scale.
 _SIZES = {
     'paper': ((5_000, 25_000, 50_000, 100_000, 150_000), (250, 600)),
-    'local': ((250, 500, 1_000, 2_000), (25, 40)),  # 25 x 40 vs n1k = 100 classes x 10
+    'local': ((500, 1_500, 3_000), (25, 60)),  # 25 x 60 vs n1500 = 100 classes x 15
     'test': ((16, 32), None),
 }
 

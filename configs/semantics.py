@@ -4,7 +4,7 @@ Paper scale: ImageNet-1k's 398 animal vs 602 non-animal classes (WordNet `animal
 groups of the committed hierarchy), 300 classes x 500 images each; and iNaturalist 2021
 (train_mini) animal vs non-animal (plants, fungi, ...) species, 2000 x 50 each. The fine-tune
 target (camera-trap animals) is the point: does pre-training on animals help more?
-Arg `local`: two disjoint pairs of `fractal_hierarchy`'s top-level classes, at matched size.
+Arg `local`: `synthetic_nature`'s animal vs object kingdoms, at matched size.
 """
 import ml_collections
 
@@ -22,9 +22,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
           sc.INATURALIST, class_filter=group, num_classes=2_000, images_per_class=50))
     return c
   source = sc.sources_for(c.scale)['hierarchy']
-  groups = sc.local_semantic_groups(c.scale)
-  k, m = {'local': (40, 40), 'test': (3, 8)}[c.scale]  # of the 40 / 3 classes per half
-  for name, classes in groups.items():
+  k, m = {'local': (40, 40), 'test': (3, 8)}[c.scale]  # small: 60 vs 40 classes; tiny: 6 vs 6
+  for name, group in sc.local_semantic_groups().items():
     c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(
-        source, class_filter=classes, num_classes=k, images_per_class=m))
+        source, class_filter=group, num_classes=k, images_per_class=m))
   return c

@@ -2,13 +2,14 @@
 
 Paper scale: 150K images from ImageNet-1k, iNaturalist 2021 (train_mini), FractalDB-1k, and
 50/50 mixtures ImageNet+iNaturalist and ImageNet+FractalDB (label spaces kept disjoint).
-Arg `local`: `fractal_hierarchy`, `fractaldb/small` and their mixture.
+Arg `local`: the natural-like `synthetic_nature`, fractals (`fractaldb/small`) and their
+50/50 mixture.
 """
 import ml_collections
 
 from jaxrobust.configs import study_common as sc
 
-_SIZE = {'paper': 150_000, 'local': 2_000, 'test': 32}
+_SIZE = {'paper': 150_000, 'local': 3_000, 'test': 32}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -20,11 +21,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     singles = {'imagenet': s['hierarchy'], 'inat': s['taxonomy'], 'fractaldb': s['fractaldb']}
     mixtures = {'imagenet_inat': (s['hierarchy'], s['taxonomy']),
                 'imagenet_fractaldb': (s['hierarchy'], s['fractaldb'])}
-  else:  # (the test scale leaves out the fractal_hierarchy-only setting the others train)
-    singles = {'fractal_hierarchy': s['hierarchy'], 'fractaldb': s['fractaldb']}
+  else:  # (the test scale leaves out the natural-only setting the others train)
+    singles = {'nature': s['hierarchy'], 'fractaldb': s['fractaldb']}
     if c.scale == 'test':
-      del singles['fractal_hierarchy']
-    mixtures = {'mixed': (s['hierarchy'], s['fractaldb'])}
+      del singles['nature']
+    mixtures = {'nature_fractaldb': (s['hierarchy'], s['fractaldb'])}
   for name, source in singles.items():
     c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(source, num_examples=n))
   for name, (a, b) in mixtures.items():

@@ -23,6 +23,7 @@ import ml_collections
 
 from jaxrobust import errors
 from jaxrobust import runs
+from jaxrobust.data import generated
 from jaxrobust.data import subsets
 from jaxrobust.study import datasets
 
@@ -178,6 +179,7 @@ def _template(config, kind: str, name: str, setting, data_dir: str | None,
   _apply(run, setting, f'config.{kind}_settings.{name}', skip)
   run.kind = kind
   run.data.data_dir = config.data_dir
+  run.data.name = generated.reseeded(run.data.name, config.get('data_seed'))
   return run
 
 
@@ -214,6 +216,8 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
     raise errors.ConfigError(f'config.pretrain_settings.{name} has no subset spec '
                              '(field `subset`, see docs/studies.md).')
   spec = setting.subset.to_dict()
+  for source in spec['sources']:
+    source['name'] = generated.reseeded(source['name'], config.get('data_seed'))
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
   try:
     run.data.name = subsets.subset_name(spec)

@@ -42,3 +42,8 @@ def _records(builder: tfds.core.DatasetBuilder, split: str) -> list[dict]:
 def records():
   """records(builder, split): every decoded example of a split, via the data source."""
   return _records
+
+
+@pytest.fixture(scope='session')
+def nature_tiny(tmp_path_factory):
+  return build('synthetic_nature/tiny', tmp_path_factory.mktemp('nature'))

@@ -79,6 +79,15 @@ def test_empty_frames_are_class_zero_and_cameras_see_different_class_mixes(wildc
   assert len(set(top.values())) > 1
 
 
+def test_each_camera_sees_only_its_resident_classes(wildcam_tiny, records):
+  residents = wildcam_tiny.builder_config.classes_per_location
+  for split in SPLITS:
+    rows = records(wildcam_tiny, split)
+    for cam in _locations(rows):
+      seen = {int(r['label']) for r in rows if r['location'] == cam} - {0}
+      assert len(seen) <= residents
+
+
 def test_shift_strength_changes_only_the_unseen_cameras():
   base = synthetic.WorldSettings(num_classes=4, image_size=16, split_sizes={},
                                  train_locations=3, val_locations=2, test_locations=2,

@@ -27,7 +27,7 @@ def test_default_config_is_the_wilds_erm_recipe_for_iwildcam():
 
 def test_local_arg_keeps_the_recipe_on_synthetic_wildcam():
   c = load_config('finetune', 'local,lr=1e-3,epochs=3,seed=2')
-  assert (c.data.name, c.data.image_size) == ('synthetic_wildcam/small', 48)
+  assert (c.data.name, c.data.image_size) == ('synthetic_wildcam/small', 32)
   assert (c.optimizer.learning_rate, c.num_epochs, c.seed) == (1e-3, 3.0, 2)
   assert (c.optimizer.name, c.batch_size, c.data.augment_flip) == ('adam', 16, False)
 

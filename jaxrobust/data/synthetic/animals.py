@@ -12,6 +12,8 @@ import numpy as np
 
 PATTERNS = ('plain', 'stripes', 'spots', 'belly')
 ACTIVITY = ('diurnal', 'nocturnal', 'any')
+# An animal's body (2 units long) spans about half the frame at mid depth.
+BODY_SCALE = 0.28
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +40,11 @@ class Pose:
   scale: float        # pixels per body unit
   angle: float
   facing_left: bool
+
+
+def body_scale(size: int, depth: float) -> float:
+  """Pixels per body unit of an animal standing at `depth` (0 far .. 1 near) in a size-px frame."""
+  return size * BODY_SCALE * (0.6 + 0.6 * depth)
 
 
 def sample_class(rng: np.random.Generator) -> AnimalClass:

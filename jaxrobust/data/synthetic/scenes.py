@@ -35,7 +35,7 @@ def _hsv(h: float, s: float, v: float) -> np.ndarray:
   return np.asarray(colorsys.hsv_to_rgb(h % 1.0, np.clip(s, 0, 1), np.clip(v, 0, 1)), np.float32)
 
 
-def _background(rng: np.random.Generator, size: int, horizon: float, hue: float) -> np.ndarray:
+def background(rng: np.random.Generator, size: int, horizon: float, hue: float) -> np.ndarray:
   """Sky or canopy above the horizon, textured ground below, a few trunks and bushes."""
   yy = (np.arange(size, dtype=np.float32)[:, None] + 0.5) / size
   ground = _hsv(hue, rng.uniform(0.25, 0.6), rng.uniform(0.35, 0.7))
@@ -60,14 +60,14 @@ def sample_location(rng: np.random.Generator, size: int, shift: float) -> Locati
   hue = rng.uniform(0.05, 0.25) + shift * rng.choice([-1, 1]) * rng.uniform(0.05, 0.15)
   horizon = rng.uniform(0.25, 0.5)
   return Location(
-      background=_background(rng, size, horizon, hue),
+      background=background(rng, size, horizon, hue),
       horizon=horizon,
       distance=rng.uniform(0.8, 1.2) * (1.0 - 0.3 * shift * rng.uniform(0, 1)),
       gain=rng.uniform(0.8, 1.15) * (1.0 - 0.25 * shift * rng.uniform(0, 1)),
       tint=tuple(1.0 + rng.uniform(-0.08, 0.08, 3) * (1.0 + shift)),
       blur=rng.uniform(0.0, 0.6) + shift * rng.uniform(0.0, 0.8),
       noise=rng.uniform(0.01, 0.035) + shift * rng.uniform(0.0, 0.03),
-      night_fraction=rng.uniform(0.1, 0.5),
+      night_fraction=rng.uniform(0.05, 0.25),
       empty_fraction=rng.uniform(0.2, 0.5),
   )
 

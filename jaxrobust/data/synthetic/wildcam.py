@@ -9,14 +9,14 @@ import datetime
 
 import numpy as np
 
-from jaxrobust.data.synthetic import animals, scenes
+from jaxrobust.data.synthetic import animals, scenes, taxonomy
 
 SPLITS = ('train', 'id_val', 'id_test', 'val', 'test')
 ID_SPLITS = ('train', 'id_val', 'id_test')
 EMPTY = 0
 _EPOCH = datetime.datetime(2013, 1, 1)
 _NIGHT_HOURS = (19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5)
-_NIGHT_PROBABILITY = {'diurnal': 0.1, 'nocturnal': 0.85}
+_NIGHT_PROBABILITY = {'diurnal': 0.05, 'nocturnal': 0.5}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,11 @@ class WorldSettings:
   test_locations: int
   shift_strength: float            # how far OOD cameras sit from the training cameras
   class_tail: float = 1.0          # Zipf exponent of global class frequencies
+  classes_per_location: int = 3    # animal classes each camera sees (its residents)
+  # The fauna the classes are drawn from: the taxonomy that `synthetic_nature` photographs
+  # with the same seed, (orders, families, species) and how many orders are animals.
+  fauna_branching: tuple[int, int, int] = (5, 4, 5)
+  fauna_animal_orders: int = 3
   max_sequence_length: int = 3
   seed: int = 0
 
@@ -58,10 +63,24 @@ class World:
   location_volume: np.ndarray       # (num_locations,) relative trigger rates
 
 
+def fauna_classes(settings: WorldSettings) -> tuple[animals.AnimalClass, ...]:
+  """`num_classes` animal species of the seed's fauna, picked at random."""
+  fauna = [s.animal for s in taxonomy.build_taxonomy(
+      settings.fauna_branching, settings.fauna_animal_orders, settings.seed)
+           if s.kingdom == taxonomy.ANIMAL]
+  if settings.num_classes > len(fauna):
+    raise ValueError(f'num_classes={settings.num_classes} exceeds the {len(fauna)} animal '
+                     f'species of fauna_branching={settings.fauna_branching} with '
+                     f'fauna_animal_orders={settings.fauna_animal_orders}.')
+  picked = np.random.default_rng([settings.seed, 12]).choice(
+      len(fauna), settings.num_classes, replace=False)
+  return tuple(fauna[i] for i in picked)
+
+
 def build_world(settings: WorldSettings) -> World:
   """The deterministic world of a seed."""
   rng = np.random.default_rng([settings.seed, 0])
-  classes = tuple(animals.sample_class(rng) for _ in range(settings.num_classes))
+  classes = fauna_classes(settings)
   counts = {'train': settings.train_locations, 'val': settings.val_locations,
             'test': settings.test_locations}
   locations, owner = [], []
@@ -77,11 +96,15 @@ def build_world(settings: WorldSettings) -> World:
                      for s in SPLITS}
   rank = rng.permutation(settings.num_classes) + 1
   global_weight = 1.0 / rank ** settings.class_tail
+  # Each camera sees a few resident classes: at a training camera its background (and
+  # photometric habits) predict the label, a shortcut that fails at unseen cameras.
+  residents = min(settings.classes_per_location, settings.num_classes)
   priors = []
   for _ in locations:
-    present = rng.uniform(size=settings.num_classes) < rng.uniform(0.3, 0.9)
-    present[rng.integers(settings.num_classes)] = True
-    weight = global_weight * rng.gamma(0.7, size=settings.num_classes) * present
+    present = rng.choice(settings.num_classes, residents, replace=False,
+                         p=global_weight / global_weight.sum())
+    weight = np.zeros(settings.num_classes)
+    weight[present] = global_weight[present] * rng.gamma(2.0, size=residents)
     priors.append(weight / weight.sum())
   volume = rng.lognormal(0.0, 1.0, len(locations))
   return World(settings, classes, tuple(locations), split_locations, np.stack(priors), volume)
@@ -129,7 +152,7 @@ def render_frame(world: World, frame: Frame) -> np.ndarray:
     rgb = np.clip(np.asarray(cls.coat_rgb) * who.uniform(0.85, 1.15, 3), 0, 1)
     depth = who.uniform(0.15, 0.95)
     y_feet = (cam.horizon + depth * (1 - cam.horizon)) * size
-    scale = size * 0.16 * (0.45 + depth) * cls.size * cam.distance * who.uniform(0.85, 1.15)
+    scale = animals.body_scale(size, depth) * cls.size * cam.distance * who.uniform(0.85, 1.15)
     x = (who.uniform(0.1, 0.9) + frame.index_in_sequence * who.uniform(-0.06, 0.06)) * size
     pose = animals.Pose(x=x, y_feet=y_feet, scale=scale, angle=who.uniform(-0.2, 0.2),
                         facing_left=bool(who.uniform() < 0.5))
