@@ -184,8 +184,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
 
   Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end;
   `on_evaluation` gets each `Evaluation` on process 0 (the process that writes files).
+  SIGTERM/SIGINT save a checkpoint after the current step and raise `interrupt.Interrupted`.
   Returns {'run_dir', 'step', 'num_train_steps', 'train_loss' (mean of the last logged
-  interval, None if nothing was trained in this call), 'scores' {split: {'accuracy',
+  interval, read from metrics.jsonl if nothing was trained in this call), 'scores' {split: {'accuracy',
   'macro_f1', 'num_examples'}}, 'outputs' {split: {'labels', 'predictions'[, 'logits']}},
   'evaluations' [{'step', 'scores'} of the evaluations during training in this call],
   'wall_seconds'}. Arrays are identical on every process; only process 0 writes files.
