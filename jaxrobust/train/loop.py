@@ -295,6 +295,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
     stop_requested.uninstall()
     manager.wait_until_finished()
     writer.flush()
+  if stop_requested.reason is not None:  # signalled after the last step's check
+    stop_requested.exit(checkpoint_dir, num_steps, num_steps)
 
   # ---- Final evaluation ----
   scores, outputs = evaluate_at(num_steps, state)

@@ -140,3 +140,21 @@ def test_a_killed_dataset_build_leaves_nothing_the_next_build_trips_on(tmp_path)
   assert not stale.exists() and other.exists()
   builder.download_and_prepare()
   assert builder.is_prepared()
+
+
+def test_a_signal_during_the_last_save_still_stops_the_process(
+    reference_run, data_dir, tmp_path, monkeypatch):
+  run_dir = _copy_run(reference_run, tmp_path)
+  shutil.rmtree(run_dir / 'checkpoints' / str(FINAL))  # resume at 20, save 24 again
+  save = checkpoint.save
+
+  def save_then_signalled(manager, state, data_state):
+    save(manager, state, data_state)
+    if data_state['next_batch'] == FINAL:
+      signal.raise_signal(signal.SIGTERM)
+  monkeypatch.setattr(checkpoint, 'save', save_then_signalled)
+  with pytest.raises(interrupt.Interrupted) as raised:
+    loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  assert raised.value.code == interrupt.EXIT_CODE
+  assert f'checkpoints/{FINAL}.' in raised.value.message
+  _assert_same_final_state(run_dir, reference_run)
