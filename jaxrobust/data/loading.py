@@ -1,7 +1,9 @@
 """Open a TFDS dataset split as a random-access source for grain (images left encoded)."""
+import shutil
 from typing import Any
 
 from absl import logging
+from etils import epath
 import tensorflow_datasets as tfds
 
 import jaxrobust.data  # noqa: F401  (registers the project's builders)
@@ -19,6 +21,14 @@ def _is_generated(builder: tfds.core.DatasetBuilder) -> bool:
 def _prepare_command(name: str, data_dir: str | None) -> str:
   where = f' --data_dir={data_dir}' if data_dir else ''
   return f'python -m jaxrobust.data build {name}{where} [--manual_dir=M]'
+
+
+def remove_incomplete(builder: tfds.core.DatasetBuilder) -> None:
+  """Removes the `incomplete.*` folders an interrupted (killed) build of `builder` left."""
+  data_path = epath.Path(builder.data_path)
+  for path in data_path.parent.glob(f'incomplete.*_{data_path.name}'):
+    logging.warning('Removing %s, left by an interrupted build of %s.', path, builder.name)
+    shutil.rmtree(path)
 
 
 def prepared_builder(name: str, data_dir: str | None = None, *,
@@ -41,6 +51,7 @@ def prepared_builder(name: str, data_dir: str | None = None, *,
   if auto_prepare and _is_generated(builder):
     logging.info('Dataset %s is not built in %s; generating it (config.data.auto_prepare).',
                  name, builder.data_dir)
+    remove_incomplete(builder)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False))
     return builder

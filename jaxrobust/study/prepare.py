@@ -15,6 +15,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 
 from jaxrobust import errors
+from jaxrobust.data import loading
 from jaxrobust.data import subsets
 from jaxrobust.data.builders import imagenet
 from jaxrobust.data.subsets import materializer as materializer_lib
@@ -53,6 +54,7 @@ def _prepare_source(name: str, data_dir: str, manual_dir: str | None) -> str:
         f'{name} needs its manual download: {instructions} Then rerun with '
         '--manual_dir=<that folder>.')
   config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False)
+  loading.remove_incomplete(builder)
   builder.download_and_prepare(download_config=config)
   return 'built' if instructions else 'generated'
 

@@ -1,6 +1,13 @@
-"""The end of a study: DIR/results.csv from its runs' result.json, then the report."""
+"""The end of a study: DIR/results.csv from its runs' result.json, then the report.
+
+The report always matches results.csv: it is built in `report.partial/` and swapped in
+whole, with `results.sha256` (the hash of the results.csv it was built from); a rerun
+rebuilds it whenever that hash differs from results.csv's, e.g. after a kill mid-report.
+"""
 from collections.abc import Sequence
+import hashlib
 import os
+import shutil
 from typing import Any
 
 import ml_collections
@@ -13,6 +20,7 @@ from jaxrobust.study.plan import PlannedRun
 
 RESULTS_CSV = 'results.csv'
 REPORT_DIR = 'report'
+RESULTS_HASH = 'results.sha256'  # in the report folder: sha256 of the results.csv it shows
 
 
 def finish_study(config: ml_collections.ConfigDict, workdir: str,
@@ -23,19 +31,18 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
   """
   states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
   unfinished = [rid for rid, s in states.items() if s != 'finished']
-  out, changed = {}, True
+  out = {}
   if any(r.kind != 'pretrain' for r in plan):
-    out['results_csv'], changed = _write_results_csv(workdir, plan)
+    out['results_csv'] = _write_results_csv(workdir, plan)
   if unfinished:
     print(f'study: {len(plan) - len(unfinished)}/{len(plan)} runs finished; the report is '
           'written once all are (run the other --only slices, copy their runs/ here, rerun).',
           flush=True)
     return out
   report_dir = os.path.join(workdir, REPORT_DIR)
-  if changed or not os.path.exists(os.path.join(report_dir, 'report.md')):
-    out['analysis'] = analysis.write_report(
-        [out['results_csv']], report_dir, metric=config.analysis.metric,
-        transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
+  csv_hash = _sha256(out['results_csv'])
+  if _recorded_hash(report_dir) != csv_hash:
+    out['analysis'] = _rebuild_report(config, out['results_csv'], report_dir, csv_hash)
   table = _er_by_setting(report_dir, plan)
   print(console.format_table(['pre-training', 'models', 'ID %', 'OOD %', 'ER (points)'], table))
   print(f'study: report written to {os.path.join(report_dir, "report.md")}', flush=True)
@@ -43,20 +50,51 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
   return out
 
 
-def _write_results_csv(workdir: str, plan: Sequence[PlannedRun]) -> tuple[str, bool]:
-  """DIR/results.csv from this study's runs (not stale or other runs in DIR); (path, changed)."""
+def _write_results_csv(workdir: str, plan: Sequence[PlannedRun]) -> str:
+  """DIR/results.csv from this study's runs (not stale or other runs in DIR), atomically."""
   df = analysis.collect_results(workdir)
   # Evaluations during training are rows '<run_id>/epoch_<e>' of their run.
   df = df[df['run_id'].astype(str).map(_planned_run_id).isin({r.run_id for r in plan})]
-  text = df.to_csv(index=False)
   path = os.path.join(workdir, RESULTS_CSV)
-  if os.path.exists(path):
-    with open(path) as f:
-      if f.read() == text:
-        return path, False
-  with open(path, 'w') as f:
+  _write_atomically(path, df.to_csv(index=False))
+  return path
+
+
+def _write_atomically(path: str, text: str) -> None:
+  tmp = f'{path}.tmp'
+  with open(tmp, 'w') as f:
     f.write(text)
-  return path, True
+  os.replace(tmp, path)
+
+
+def _sha256(path: str) -> str:
+  with open(path, 'rb') as f:
+    return hashlib.sha256(f.read()).hexdigest()
+
+
+def _recorded_hash(report_dir: str) -> str | None:
+  path = os.path.join(report_dir, RESULTS_HASH)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return f.read().strip()
+
+
+def _rebuild_report(config: ml_collections.ConfigDict, results_csv: str, report_dir: str,
+                    csv_hash: str) -> analysis.Analysis:
+  """Writes the report in `<report_dir>.partial` and swaps it in whole, hash last."""
+  partial, old = f'{report_dir}.partial', f'{report_dir}.old'
+  for leftover in (partial, old):
+    shutil.rmtree(leftover, ignore_errors=True)
+  result = analysis.write_report(
+      [results_csv], partial, metric=config.analysis.metric,
+      transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
+  _write_atomically(os.path.join(partial, RESULTS_HASH), csv_hash + '\n')
+  if os.path.exists(report_dir):
+    os.rename(report_dir, old)
+  os.rename(partial, report_dir)
+  shutil.rmtree(old, ignore_errors=True)
+  return result
 
 
 def _planned_run_id(result_run_id: str) -> str:

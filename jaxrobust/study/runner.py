@@ -64,8 +64,9 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   print(progress.line(), flush=True)
   executed = []
   for run in todo:
-    verb = 'resuming' if states[run.run_id] == 'started' else 'starting'
-    print(f'study: {verb} {run.run_id} ({run.kind}, {run.dataset}, {run.length})', flush=True)
+    step = state_lib.checkpoint_step(run, workdir)
+    what = f'resuming {run.run_id} at step {step}' if step else f'starting {run.run_id}'
+    print(f'study: {what} ({run.kind}, {run.dataset}, {run.length})', flush=True)
     run_train_fn = train_fn or functools.partial(
         engine.train_planned, study=config.study, config_hash=run.identity_hash)
     seconds = _execute(run, workdir, run_train_fn)

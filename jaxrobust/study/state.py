@@ -7,6 +7,7 @@ from typing import Any
 from jaxrobust.study.plan import PlannedRun
 
 FINISHED_MARKER = 'finished.json'
+CHECKPOINT_DIR = 'checkpoints'  # the engine's (jaxrobust.train.checkpoint), read without orbax
 
 
 def run_state(run: PlannedRun, workdir: str) -> str:
@@ -18,6 +19,14 @@ def run_state(run: PlannedRun, workdir: str) -> str:
       if json.load(f).get('identity_hash') == run.identity_hash:
         return 'finished'
   return 'started' if os.path.isdir(run_dir) else 'pending'
+
+
+def checkpoint_step(run: PlannedRun, workdir: str) -> int | None:
+  """The newest saved checkpoint step of the run, None when it has none (it starts at 0)."""
+  path = os.path.join(run.run_dir(workdir), CHECKPOINT_DIR)
+  steps = [int(name) for name in os.listdir(path) if name.isdigit()] if os.path.isdir(
+      path) else []
+  return max(steps, default=None)
 
 
 def mark_finished(run: PlannedRun, workdir: str, wall_seconds: float,

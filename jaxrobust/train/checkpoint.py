@@ -7,25 +7,87 @@ The input is a random-access grain dataset whose global batch k is fixed by the 
 (data/pipeline.py), so its position is the whole iterator state: unlike grain's own
 iterator state it survives a change of worker, process or device count.
 A step directory exists only once complete (orbax commits it atomically), so a run killed
-while saving resumes from the previous one.
+while saving resumes from the previous one. `data/metadata` also holds a CRC-32 of every
+replicated leaf of the state (`checksums`), so bytes damaged after the commit are detected:
+`restore_latest` moves a step that fails to restore aside (`<step>.corrupt-<n>`, never
+deleted) and resumes from the newest one that restores; any read failure is a one-line
+`CheckpointReadError`.
 
 Every read and write goes through one `ocp.CheckpointManager` over `checkpoints/`: resume
 (`restore`), the fine-tune handoff (`saved_tree` + `restore_partial`) and tests
 (`read_state`). The state item uses `PyTreeCheckpointHandler`, the handler orbax documents for
 customization: its type-handler registry (below) and partial restoration.
 """
+from collections.abc import Iterator
+import contextlib
 from typing import Any
+import zlib
 
+from absl import logging
 from etils import epath
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxrobust import runs
+from jaxrobust.errors import UserError
 
 CHECKPOINT_DIR = 'checkpoints'
 STATE = 'state'
 DATA = 'data'
+CHECKSUMS = 'checksums'  # key of data/metadata: {leaf path: CRC-32 of its bytes}
+CORRUPT_SUFFIX = '.corrupt-'
+# What orbax and tensorstore raise on damaged files: truncated or overwritten arrays
+# (ValueError: OUT_OF_RANGE / DATA_LOSS), bad JSON (JSONDecodeError), a missing item (KeyError).
+_READ_ERRORS = (ValueError, KeyError, OSError, TypeError)
+
+
+class CheckpointReadError(UserError):
+  """A checkpoint step cannot be read back: damaged or incomplete files."""
+
+
+def _leaf_path(path) -> str:
+  return jax.tree_util.keystr(path, simple=True, separator='/')
+
+
+def checksums(state: dict[str, Any]) -> dict[str, int]:
+  """{leaf path: CRC-32 of its bytes} of the replicated leaves of `state` (one local copy)."""
+  out = {}
+  for path, leaf in jax.tree_util.tree_leaves_with_path(state):
+    if isinstance(leaf, jax.Array):
+      if not leaf.is_fully_replicated:
+        continue
+      leaf = leaf.addressable_data(0)
+    out[_leaf_path(path)] = zlib.crc32(np.ascontiguousarray(leaf).view(np.uint8))
+  return out
+
+
+def _check_leaves(step_dir: epath.Path, restored: dict[str, Any],
+                  expected: dict[str, int] | None) -> None:
+  """Raises CheckpointReadError if a restored leaf differs from the checksum saved with it."""
+  if expected is None:  # saved before checksums were recorded
+    return
+  actual = checksums(restored)
+  bad = [p for p, crc in actual.items() if p in expected and expected[p] != crc]
+  if bad:
+    raise CheckpointReadError(f'Checkpoint {step_dir} is damaged: {len(bad)} arrays differ '
+                              f'from their saved checksum (first: {bad[0]}).')
+
+
+@contextlib.contextmanager
+def _reading(step_dir: epath.Path) -> Iterator[None]:
+  """Turns orbax's errors on damaged files into a one-line CheckpointReadError."""
+  try:
+    yield
+  except Exception as e:  # pylint: disable=broad-exception-caught
+    if type(e) is Exception and e.__cause__ is not None:  # orbax's wrapper of a read error
+      e = e.__cause__
+    if not isinstance(e, _READ_ERRORS):
+      raise
+    reason = ' '.join(str(e).split())
+    reason = reason if len(reason) <= 200 else reason[:200] + '...'
+    raise CheckpointReadError(
+        f'Checkpoint {step_dir} cannot be read ({type(e).__name__}: {reason}).') from None
 
 
 def _state_handler() -> ocp.PyTreeCheckpointHandler:
@@ -58,40 +120,96 @@ def save(manager: ocp.CheckpointManager, state: dict[str, Any],
          data_state: dict[str, Any]) -> None:
   """Starts saving `state` and the input position `data_state` at `state['step']`."""
   step = int(jax.device_get(state['step']))
+  data_state = {**data_state, CHECKSUMS: checksums(state)}
   manager.save(step, args=ocp.args.Composite(**{
       STATE: ocp.args.PyTreeSave(state), DATA: ocp.args.JsonSave(data_state)}))
 
 
 def restore(manager: ocp.CheckpointManager, step: int, target_state: dict[str, Any]
             ) -> tuple[dict[str, Any], dict[str, Any]]:
-  """(train state, input position) saved at `step`, with `target_state`'s shardings."""
-  restored = manager.restore(step, args=ocp.args.Composite(**{
-      STATE: ocp.args.PyTreeRestore(
-          item=target_state,
-          restore_args=ocp.checkpoint_utils.construct_restore_args(target_state)),
-      DATA: ocp.args.JsonRestore()}))
-  return restored[STATE], restored[DATA]
+  """(train state, input position) saved at `step`, with `target_state`'s shardings.
+
+  Raises CheckpointReadError when the step's files are damaged.
+  """
+  step_dir = epath.Path(manager.directory) / str(step)
+  with _reading(step_dir):
+    restored = manager.restore(step, args=ocp.args.Composite(**{
+        STATE: ocp.args.PyTreeRestore(
+            item=target_state,
+            restore_args=ocp.checkpoint_utils.construct_restore_args(target_state)),
+        DATA: ocp.args.JsonRestore()}))
+    state, data_state = restored[STATE], dict(restored[DATA])
+    _check_leaves(step_dir, state, data_state.pop(CHECKSUMS, None))
+    if data_state.get('next_batch') != step:
+      raise CheckpointReadError(f'Checkpoint {step_dir} is inconsistent: its input position '
+                                f'{data_state.get("next_batch")} is not its step.')
+  return state, data_state
+
+
+def _move_aside(step_dir: epath.Path) -> epath.Path:
+  """Renames a damaged step directory to `<step>.corrupt-<n>` (kept for inspection)."""
+  n = 1
+  while (target := step_dir.parent / f'{step_dir.name}{CORRUPT_SUFFIX}{n}').exists():
+    n += 1
+  step_dir.rename(target)
+  return target
+
+
+def restore_latest(manager: ocp.CheckpointManager, target_state: dict[str, Any]
+                   ) -> tuple[dict[str, Any], int]:
+  """(state, step) of the newest step that restores; (`target_state`, 0) if there is none.
+
+  Each newer step that fails to restore is moved aside (process 0 renames it) with one
+  warning naming it.
+  """
+  state, found = target_state, 0
+  damaged = False
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      state, _ = restore(manager, step, target_state)
+      found = step
+      break
+    except CheckpointReadError as e:
+      damaged = True
+      step_dir = epath.Path(manager.directory) / str(step)
+      if jax.process_index() == 0:
+        step_dir = _move_aside(step_dir)
+      logging.warning('%s Moved it aside to %s; resuming from the previous step.', e, step_dir)
+  if damaged:
+    manager.reload()
+    if not found:
+      logging.warning('No checkpoint in %s restores; the run starts again from step 0.',
+                      manager.directory)
+  return state, found
 
 
 def saved_tree(manager: ocp.CheckpointManager, step: int) -> dict[str, Any]:
   """Shapes and dtypes of the train state saved at `step` (metadata; reads no arrays)."""
-  return manager.item_metadata(step)[STATE].tree
+  with _reading(epath.Path(manager.directory) / str(step)):
+    return manager.item_metadata(step)[STATE].tree
 
 
 def restore_partial(manager: ocp.CheckpointManager, step: int, target: dict[str, Any]
                     ) -> dict[str, Any]:
-  """Only the leaves of `target` (ShapeDtypeStructs with shardings) from the state at `step`."""
-  restored = manager.restore(step, args=ocp.args.Composite(**{
-      STATE: ocp.args.PyTreeRestore(
-          item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-          partial_restore=True)}))
+  """Only the leaves of `target` (ShapeDtypeStructs with shardings) from the state at `step`.
+
+  Raises CheckpointReadError when those files are damaged.
+  """
+  step_dir = epath.Path(manager.directory) / str(step)
+  with _reading(step_dir):
+    restored = manager.restore(step, args=ocp.args.Composite(**{
+        STATE: ocp.args.PyTreeRestore(
+            item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+            partial_restore=True),
+        DATA: ocp.args.JsonRestore()}))
+    _check_leaves(step_dir, restored[STATE], restored[DATA].get(CHECKSUMS))
   return restored[STATE]
 
 
 def read_state(step_dir: str | epath.Path) -> dict[str, Any]:
   """The train state of one step directory (e.g. `.../checkpoints/400`) as numpy arrays."""
   step_dir = runs.absolute_path(step_dir)
-  with checkpoint_manager(step_dir.parent, read_only=True) as manager:
+  with checkpoint_manager(step_dir.parent, read_only=True) as manager, _reading(step_dir):
     step = int(step_dir.name)
     to_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray),
                             saved_tree(manager, step))

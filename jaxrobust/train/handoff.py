@@ -178,14 +178,23 @@ def restore_backbone(model: nnx.Module, init: ml_collections.ConfigDict
   """Loads every param/batch stat of `model` not matched by `init.dont_load` from `init.model_init`.
 
   Updates `model` in place; returns the checkpoint it read. Raises ConfigError naming the
-  keys on any mismatch other than the excluded ones (e.g. another architecture).
+  keys on any mismatch other than the excluded ones (e.g. another architecture), and
+  CheckpointReadError naming the run and step when the checkpoint's files are damaged.
   """
   found = find_checkpoint(init.model_init)
-  saved = found.saved_tree()
-  states = {c: nnx.state(model, t) for c, t in COLLECTIONS.items()}
-  model_leaves = _by_key({c: nnx.to_pure_dict(s) for c, s in states.items()})
-  load = _check_fits(found, model_leaves, _by_key(saved), init.dont_load)
-  restored = _read_arrays(found, saved, load, model_leaves)
+  try:
+    saved = found.saved_tree()
+    states = {c: nnx.state(model, t) for c, t in COLLECTIONS.items()}
+    model_leaves = _by_key({c: nnx.to_pure_dict(s) for c, s in states.items()})
+    load = _check_fits(found, model_leaves, _by_key(saved), init.dont_load)
+    restored = _read_arrays(found, saved, load, model_leaves)
+  except checkpoint.CheckpointReadError as e:
+    run = found.run_dir.name if found.run_dir else found.step_dir.parent.parent
+    raise checkpoint.CheckpointReadError(
+        f'Pre-training run {run}: step {found.step} cannot be read ({e}). Delete '
+        f'{found.step_dir} (in a study also the run\'s finished.json) and rerun the '
+        f'pre-training, which re-creates step {found.step} from its previous checkpoint.'
+        ) from None
   for collection, state in states.items():
     pure = jax.tree_util.tree_map_with_path(
         lambda path, x, c=collection: restored.get(f'{c}/{optim.param_path(path)}', x),

@@ -22,6 +22,7 @@ from jaxrobust.data import preprocess
 from jaxrobust.errors import ConfigError, NonFiniteLossError
 from jaxrobust.train import checkpoint
 from jaxrobust.train import evaluate as evaluate_lib
+from jaxrobust.train import interrupt
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
 from jaxrobust.train import step as step_lib
@@ -183,8 +184,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
 
   Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end;
   `on_evaluation` gets each `Evaluation` on process 0 (the process that writes files).
+  SIGTERM/SIGINT save a checkpoint after the current step and raise `interrupt.Interrupted`.
   Returns {'run_dir', 'step', 'num_train_steps', 'train_loss' (mean of the last logged
-  interval, None if nothing was trained in this call), 'scores' {split: {'accuracy',
+  interval, read from metrics.jsonl if nothing was trained in this call), 'scores' {split: {'accuracy',
   'macro_f1', 'num_examples'}}, 'outputs' {split: {'labels', 'predictions'[, 'logits']}},
   'evaluations' [{'step', 'scores'} of the evaluations during training in this call],
   'wall_seconds'}. Arrays are identical on every process; only process 0 writes files.
@@ -231,14 +233,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   # ---- Checkpoints: resume where the last run stopped ----
   checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
   manager = checkpoint.checkpoint_manager(checkpoint_dir, keep=config.keep_checkpoints)
-  first_step = manager.latest_step() or 0
+  state, first_step = checkpoint.restore_latest(manager, state)
   if first_step:
-    state, data_state = checkpoint.restore(manager, first_step, state)
-    if data_state['next_batch'] != first_step:
-      raise RuntimeError(f'Checkpoint {first_step} in {checkpoint_dir} is inconsistent.')
     logging.info('Resumed %s at step %d of %d.', run_dir, first_step, num_steps)
-    if jax.process_index() == 0:
-      writers.drop_records_after(run_dir / writers.METRICS_FILE, first_step)
+  kept = (writers.restart_history(run_dir, first_step, final=first_step == num_steps)
+          if jax.process_index() == 0 else [])
 
   # ---- Input ----
   train_transform = preprocess.TrainPreprocess(
@@ -256,6 +255,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   log_steps = _steps_at(config, 'log_every_steps', num_steps)
   eval_steps = _eval_steps(config, steps_per_epoch, num_steps)
   train_metrics = _TrainMetrics(writer, num_steps, config.batch_size, steps_per_epoch)
+  train_metrics.last_loss = next((r['train/loss'] for r in reversed(kept)
+                                  if 'train/loss' in r), None)
   report_progress = periodic_actions.ReportProgress(num_train_steps=num_steps, writer=writer)
   batch_sharding = mesh_lib.batch_sharding(mesh)
   evaluations = []
@@ -269,6 +270,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
           scores=scores, outputs=outputs, wall_seconds=time.time() - start_time))
     return scores, outputs
 
+  stop_requested = interrupt.StopRequest(manager).install()
   try:
     for step in range(first_step + 1, num_steps + 1):
       wait_start = time.perf_counter()
@@ -277,16 +279,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       state, metrics = train_step(state, pipeline.global_batch(local_batch, batch_sharding))
       train_metrics.add(step, metrics)
       report_progress(step)
-      if step in log_steps or step in save_steps or step in eval_steps:
+      stop = stop_requested(step)
+      if step in log_steps or step in save_steps or step in eval_steps or stop:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
-      if step in save_steps:
-        checkpoint.save(manager, state, {'next_batch': step})
-      if step in eval_steps:
+      if step in eval_steps:  # before the save: a checkpoint's step has been evaluated
         scores, _ = evaluate_at(step, state)
         evaluations.append({'step': step, 'scores': scores})
+      if step in save_steps or stop:
+        checkpoint.save(manager, state, {'next_batch': step})
+      if stop:
+        manager.wait_until_finished()
+        writer.flush()
+        stop_requested.exit(checkpoint_dir, step, num_steps)
   finally:
+    stop_requested.uninstall()
     manager.wait_until_finished()
     writer.flush()
+  if stop_requested.reason is not None:  # signalled after the last step's check
+    stop_requested.exit(checkpoint_dir, num_steps, num_steps)
 
   # ---- Final evaluation ----
   scores, outputs = evaluate_at(num_steps, state)

@@ -1,5 +1,5 @@
 """The run's metric writer: clu MultiWriter of TensorBoard events + metrics.jsonl."""
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import json
 from typing import Any
 
@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 METRICS_FILE = 'metrics.jsonl'
+EVAL = 'eval/'  # prefix of the evaluation scalars
 
 
 def _scalar(value) -> float | int:
@@ -67,13 +68,63 @@ def read_metrics(path: str | epath.Path) -> list[dict[str, Any]]:
   return [json.loads(line) for line in lines if line.strip()]
 
 
-def drop_records_after(path: str | epath.Path, step: int) -> None:
-  """Removes records past `step` (written by a run that was then killed and resumed)."""
-  path = epath.Path(path)
-  if not path.exists():
+def _keep(step: int, final: bool) -> Callable[[int, str], bool]:
+  """Whether a record (its step, its first name) belongs to the history kept at `step`."""
+  return lambda s, name: s < step or (s == step and not (final and name.startswith(EVAL)))
+
+
+def _trim_events(path: epath.Path, keep: Callable[[int, str], bool]) -> None:
+  """Rewrites one TensorBoard event file with the kept events; removes it if none is left."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top  (clu's writer loads it anyway)
+  records, kept_any = [], False
+  try:
+    for record in tf.compat.v1.io.tf_record_iterator(str(path)):
+      event = tf.compat.v1.Event.FromString(record)
+      if not event.HasField('summary'):  # file header
+        records.append(record)
+      elif keep(event.step, event.summary.value[0].tag if event.summary.value else ''):
+        records.append(record)
+        kept_any = True
+  except tf.errors.DataLossError:  # the last record of a killed run may be cut short
+    pass
+  if not kept_any:
+    path.unlink()
     return
-  kept = [r for r in read_metrics(path) if r.get('step', -1) <= step]
-  path.write_text(''.join(json.dumps(r) + '\n' for r in kept))
+  tmp = path.parent / f'{path.name}.tmp'
+  with tf.io.TFRecordWriter(str(tmp)) as f:
+    for record in records:
+      f.write(record)
+  tmp.replace(path)
+
+
+def restart_history(run_dir: str | epath.Path, step: int, *, final: bool = False
+                    ) -> list[dict[str, Any]]:
+  """Drops what a killed attempt wrote past `step` (the step training restarts from).
+
+  metrics.jsonl and the TensorBoard event files keep the records up to `step` (none when it
+  is 0), so every step appears once; with `final` (the run resumes at its last step, only
+  the final evaluation is left) that step's `eval/` records are dropped too, the evaluation
+  writes them again. Event files left empty are removed. Returns the metrics.jsonl records kept.
+  """
+  run_dir = epath.Path(run_dir)
+  keep = _keep(step, final)
+  for events in run_dir.glob('events.out.tfevents.*'):
+    _trim_events(events, keep)
+  path = run_dir / METRICS_FILE
+  if not path.exists():
+    return []
+  kept = []
+  for line in path.read_text().splitlines():
+    try:
+      record = json.loads(line)
+    except json.JSONDecodeError:  # a line cut short by a kill
+      continue
+    if keep(record.get('step', -1), next((k for k in record if k != 'step'), '')):
+      kept.append(record)
+  tmp = run_dir / f'{METRICS_FILE}.tmp'
+  tmp.write_text(''.join(json.dumps(r) + '\n' for r in kept))
+  tmp.replace(path)
+  return kept
 
 
 def create_writer(run_dir: str | epath.Path) -> metric_writers.MetricWriter:

@@ -1,13 +1,18 @@
 """Backbone handoff: pre-trained backbone restored bit for bit, fresh head, loud mismatches."""
+import pathlib
+import shutil
+
 import numpy as np
 import pytest
 
-from jaxrobust.errors import ConfigError
+from jaxrobust.errors import ConfigError, UserError
+from jaxrobust.train import checkpoint
 from jaxrobust.train import handoff
 from jaxrobust.train import loop
 from jaxrobust.train import step as step_lib
 
 from tests.helpers import finetune as ff
+from tests.helpers.engine import DAMAGE
 
 
 def _fresh_model(data_dir, **overrides):
@@ -126,3 +131,18 @@ def test_a_relative_model_init_path_is_restored(data_dir, pretrain_dir, monkeypa
   saved_params, _ = _pretrained(pretrain_dir)
   key = next(k for k in params if not k.startswith('head/'))
   np.testing.assert_array_equal(params[key], saved_params[key])
+
+
+@pytest.mark.parametrize('damage', DAMAGE)
+def test_a_damaged_pretraining_checkpoint_is_a_one_line_error_naming_run_and_step(
+    damage, data_dir, pretrain_dir, tmp_path):
+  copy = pathlib.Path(shutil.copytree(pretrain_dir, tmp_path / pretrain_dir.name))
+  found = handoff.find_checkpoint(str(copy))
+  DAMAGE[damage](found.step_dir)
+  config, model = _fresh_model(data_dir, **{'init.model_init': str(copy)})
+  with pytest.raises(checkpoint.CheckpointReadError) as raised:
+    handoff.restore_backbone(model, config.init)
+  message = str(raised.value)
+  assert isinstance(raised.value, UserError) and '\n' not in message
+  assert message.startswith(f'Pre-training run {copy.name}: step {found.step} cannot be read')
+  assert f'Delete {found.step_dir} ' in message

@@ -77,3 +77,32 @@ def train_losses(run_dir) -> dict[int, float]:
 
 def read_json(path) -> dict:
   return json.loads(pathlib.Path(path).read_text())
+
+
+def _largest_array_file(step_dir: pathlib.Path) -> pathlib.Path:
+  files = pathlib.Path(step_dir, 'state', 'ocdbt.process_0', 'd').iterdir()
+  return max(files, key=lambda p: p.stat().st_size)
+
+
+def truncate_array(step_dir) -> None:
+  """Cuts the biggest array file of a checkpoint step to 10 bytes."""
+  with _largest_array_file(step_dir).open('r+b') as f:
+    f.truncate(10)
+
+
+def _overwrite_bytes(step_dir) -> None:
+  path = _largest_array_file(step_dir)
+  with path.open('r+b') as f:
+    f.seek(path.stat().st_size // 2)
+    f.write(b'\xa5' * 64)
+
+
+def truncate_metadata(step_dir) -> None:
+  """Cuts the state metadata JSON of a checkpoint step short."""
+  path = step_dir / 'state' / '_METADATA'
+  path.write_bytes(path.read_bytes()[:100])
+
+
+# Ways a checkpoint step gets damaged on disk, by name.
+DAMAGE = {'truncated array file': truncate_array, 'overwritten bytes': _overwrite_bytes,
+          'truncated metadata': truncate_metadata}

@@ -3,12 +3,16 @@
 The engine is replaced by `FakeEngine` (study_helpers) so these tests check what the runner decides,
 in seconds; tests/study/test_local_studies.py runs the real engine.
 """
+import hashlib
 import json
 import os
+import pathlib
 
 import pytest
 
+from jaxrobust import analysis
 from jaxrobust import errors
+from jaxrobust.analysis import plots
 from jaxrobust.study import plan_study, run_study
 from jaxrobust.study import plan as plan_lib
 
@@ -69,13 +73,75 @@ def test_restart_after_a_kill_does_not_redo_finished_runs(study, tmp_path):
   assert out['skipped'] == out['planned'][:3]
 
 
-def test_interrupted_run_is_reported_as_resuming(study, tmp_path, capsys):
+def test_a_run_killed_before_its_first_checkpoint_is_reported_as_starting(study, tmp_path,
+                                                                          capsys):
   workdir = str(tmp_path / 'w')
   with pytest.raises(KeyboardInterrupt):
     run_study(study, workdir, train_fn=FakeEngine(die_at=1))
   run_study(study, workdir, train_fn=FakeEngine())
   first = plan_study(study, workdir)[0].run_id
-  assert f'study: resuming {first}' in capsys.readouterr().out
+  out = capsys.readouterr().out
+  assert out.count(f'study: starting {first} ') == 2 and 'resuming' not in out
+
+
+def test_a_run_with_a_checkpoint_is_reported_as_resuming_at_its_step(study, tmp_path, capsys):
+  workdir = str(tmp_path / 'w')
+  with pytest.raises(KeyboardInterrupt):
+    run_study(study, workdir, train_fn=FakeEngine(die_at=1))
+  first = plan_study(study, workdir)[0]
+  for step in ('2', '4', '6.corrupt-1'):
+    os.makedirs(os.path.join(first.run_dir(workdir), 'checkpoints', step))
+  run_study(study, workdir, train_fn=FakeEngine())
+  assert f'study: resuming {first.run_id} at step 4 (' in capsys.readouterr().out
+
+
+def _report_is_built_from_results_csv(study, workdir, tmp_path):
+  """report/ holds what a fresh report of results.csv holds, and that csv's hash."""
+  results_csv = os.path.join(workdir, 'results.csv')
+  fresh = tmp_path / 'fresh'
+  analysis.write_report([results_csv], str(fresh), metric=study.analysis.metric,
+                        transform=study.analysis.transform,
+                        group_by=list(study.analysis.group_by) or None)
+  report = pathlib.Path(workdir, 'report')
+  for name in ('er_table.csv', 'report.md'):
+    assert (report / name).read_text() == (fresh / name).read_text(), name
+  digest = hashlib.sha256(pathlib.Path(results_csv).read_bytes()).hexdigest()
+  assert (report / 'results.sha256').read_text().strip() == digest
+  assert not os.path.exists(f'{report}.partial') and not os.path.exists(f'{report}.old')
+
+
+def _change_one_metric(study, workdir):
+  finetune = next(r for r in plan_study(study, workdir) if r.kind == 'finetune')
+  path = os.path.join(finetune.run_dir(workdir), 'result.json')
+  result = json.load(open(path))
+  result['metrics']['ood']['macro_f1'] += 0.05
+  json.dump(result, open(path, 'w'))
+
+
+def test_a_changed_result_rebuilds_the_report(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  before = pathlib.Path(workdir, 'report', 'er_table.csv').read_text()
+  _change_one_metric(study, workdir)
+  run_study(study, workdir, train_fn=FakeEngine())
+  assert pathlib.Path(workdir, 'report', 'er_table.csv').read_text() != before
+  _report_is_built_from_results_csv(study, workdir, tmp_path)
+
+
+def test_a_kill_during_the_report_is_repaired_by_the_rerun(study, tmp_path, monkeypatch):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  _change_one_metric(study, workdir)
+
+  def killed(*args, **kwargs):
+    raise KeyboardInterrupt('killed after the CSV tables, before report.md')
+  with monkeypatch.context() as patch:
+    patch.setattr(plots, 'save_figure', killed)
+    with pytest.raises(KeyboardInterrupt):
+      run_study(study, workdir, train_fn=FakeEngine())
+  assert pathlib.Path(workdir, 'report', 'report.md').exists()  # the old report, whole
+  run_study(study, workdir, train_fn=FakeEngine())
+  _report_is_built_from_results_csv(study, workdir, tmp_path)
 
 
 def test_changed_config_is_a_new_run(study, tmp_path):
