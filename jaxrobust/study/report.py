@@ -43,8 +43,11 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
   csv_hash = _sha256(out['results_csv'])
   if _recorded_hash(report_dir) != csv_hash:
     out['analysis'] = _rebuild_report(config, out['results_csv'], report_dir, csv_hash)
-  table = _er_by_setting(report_dir, plan)
-  print(console.format_table(['pre-training', 'models', 'ID %', 'OOD %', 'ER (points)'], table))
+  table = _er_by_setting(report_dir)
+  metric = config.analysis.metric
+  print(console.format_table(['pre-training', 'models', f'ID {metric} %', f'OOD {metric} %',
+                              f'ER ({metric} points) [95% interval]'], table))
+  print('Findings:\n' + '\n'.join(_findings(report_dir)))
   print(f'study: report written to {os.path.join(report_dir, "report.md")}', flush=True)
   out.update({'report_dir': report_dir, 'er_by_setting': table})
   return out
@@ -101,17 +104,15 @@ def _planned_run_id(result_run_id: str) -> str:
   return result_run_id.split('/')[0]
 
 
-def _er_by_setting(report_dir: str, plan: Sequence[PlannedRun]) -> list[list[str]]:
-  """Mean ID, OOD and ER of the fine-tuned models of each pre-training setting, and scratch."""
-  er = pd.read_csv(os.path.join(report_dir, 'er_table.csv'))
-  setting = {r.run_id: (r.pretrain_setting or 'scratch') for r in plan}
-  order = list(dict.fromkeys([r.pretrain_setting for r in plan if r.kind == 'finetune']
-                             + ['scratch']))
-  er['setting'] = er['run_id'].astype(str).map(_planned_run_id).map(setting)
-  rows = []
-  for name in order:
-    g = er[er['setting'] == name]
-    if len(g):
-      rows.append([name, len(g), f'{100 * g["id"].mean():.1f}', f'{100 * g["ood"].mean():.1f}',
-                   f'{g["er"].mean():+.2f}'])
-  return rows
+def _er_by_setting(report_dir: str) -> list[list[str]]:
+  """The report's group table (group label, models, mean ID/OOD %, mean ER with its interval)."""
+  groups = pd.read_csv(os.path.join(report_dir, 'group_table.csv'))
+  return [[g.group, g.n_models, f'{100 * g.id_mean:.1f}', f'{100 * g.ood_mean:.1f}',
+           f'{g.er:+.1f} [{g.er_low:+.1f}, {g.er_high:+.1f}]'] for g in groups.itertuples()]
+
+
+def _findings(report_dir: str) -> list[str]:
+  """The bullet lines of report.md's Findings section."""
+  with open(os.path.join(report_dir, 'report.md')) as f:
+    section = f.read().split('## Findings', 1)[-1].split('\n## ', 1)[0]
+  return [line for line in section.splitlines() if line.startswith('- ')]

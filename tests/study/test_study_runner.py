@@ -208,8 +208,12 @@ def test_console_ends_with_er_per_pretraining_setting_and_the_report_path(study,
   out = run_study(study, workdir, train_fn=FakeEngine())
   lines = capsys.readouterr().out.rstrip().splitlines()
   assert lines[-1] == f'study: report written to {workdir}/report/report.md'
-  assert [row[0] for row in out['er_by_setting']] == ['n40', 'n80', 'scratch']
-  assert lines[-6].split()[:2] == ['pre-training', 'models']  # header, rule, 3 rows, path
+  groups = [row[0] for row in out['er_by_setting']]
+  assert groups[0] == 'scratch' and len(groups) > 1  # the baseline, then pre-trained groups
+  findings = lines.index('Findings:')
+  header = findings - 2 - len(groups)  # header, rule, one row a group
+  assert lines[header].split()[:2] == ['pre-training', 'models']
+  assert lines[findings + 1].startswith('- Baseline trend')
 
 
 def test_results_csv_holds_only_this_plans_runs(study, tmp_path):
