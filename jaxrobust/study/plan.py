@@ -65,10 +65,11 @@ def plan_study(config: ml_collections.ConfigDict,
   """The ordered runs of a study: every pre-training, every fine-tune of each, every scratch run.
 
   A fine-tune's `init.model_init` is `<workdir>/runs/<pretrain id>` (relative `runs/<id>` without
-  a workdir).
+  a workdir). Every run reads the study's data dir (datasets.resolve_data_dir: by default
+  `<workdir>/data`); `data.data_dir` is not part of run ids.
   """
   _check_study(config)
-  data_dir = datasets.resolve_data_dir(config.data_dir)
+  data_dir = datasets.resolve_data_dir(config.data_dir, workdir)
   plan = []
   pretrained = []
   for name, setting in _settings(config, 'pretrain_settings'):
@@ -177,7 +178,7 @@ def _template(config, kind: str, name: str, setting, data_dir: str | None,
   run.unlock()
   _apply(run, setting, f'config.{kind}_settings.{name}', skip)
   run.kind = kind
-  run.data.data_dir = config.data_dir
+  run.data.data_dir = data_dir
   return run
 
 
