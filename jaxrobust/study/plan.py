@@ -192,17 +192,24 @@ def identity(run: ml_collections.ConfigDict,
   return ident
 
 
+def planned_steps(run_cfg: ml_collections.ConfigDict, train_examples: int | None) -> int | None:
+  """The run's optimization steps, as jaxrobust.train.loop.num_train_steps counts them; None
+  when they depend on a dataset size not known yet."""
+  if run_cfg.num_train_steps is not None:
+    return run_cfg.num_train_steps
+  if train_examples is None:
+    return None
+  return round(run_cfg.num_epochs * (train_examples // run_cfg.batch_size))
+
+
 def _finish(run_cfg, kind, setting, pretrain_setting, pretrain_id, subset, train_examples):
   """Names the run, hashes its identity and estimates its steps."""
   run_cfg.name = f'{kind}-{setting.replace("/", "-")}'
   ident = identity(run_cfg, pretrain_id)
-  steps = run_cfg.num_train_steps
-  if steps is None:
-    if run_cfg.num_epochs is None:
-      raise errors.ConfigError(f'Run {run_cfg.name} has neither num_train_steps nor num_epochs; '
-                               f'set one in config.{kind} or its setting.')
-    if train_examples is not None:  # as jaxrobust.train.loop.num_train_steps counts them
-      steps = round(run_cfg.num_epochs * (train_examples // run_cfg.batch_size))
+  if run_cfg.num_train_steps is None and run_cfg.num_epochs is None:
+    raise errors.ConfigError(f'Run {run_cfg.name} has neither num_train_steps nor num_epochs; '
+                             f'set one in config.{kind} or its setting.')
+  steps = planned_steps(run_cfg, train_examples)
   return PlannedRun(
       run_id=runs.run_id(run_cfg.name, ident), kind=kind, setting=setting,
       pretrain_setting=pretrain_setting, pretrain_id=pretrain_id, config=run_cfg,
