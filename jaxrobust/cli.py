@@ -23,6 +23,7 @@ from absl import logging  # pylint: disable=g-import-not-at-top,wrong-import-pos
 from ml_collections.config_flags import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from jaxrobust import errors  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxrobust import runs  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _OUR_MODULES = ('jaxrobust', '__main__')
 _LOGGING_MODULES = ('logging', 'absl.logging', __name__)
@@ -34,8 +35,7 @@ _EXPECTED_WARNINGS = (
     ('tensorflow_datasets', 'Using custom data configuration'),  # every subset is one
 )
 _CONFIG_FLAG = 'config'
-STUDY_FIELDS_FILE = 'jaxrobust/configs/study_common.py'
-RUN_FIELDS_FILE = 'jaxrobust/configs/defaults.py'
+_STUDY_FIELDS_FILE = 'jaxrobust/configs/study_common.py'
 
 
 def verbosity_given(argv: Sequence[str] | None = None) -> bool:
@@ -120,13 +120,13 @@ def _unknown_field(config: Any, override: str) -> str | None:
   if close:
     return f'--config.{where}: no such field; did you mean {close[0]}?'
   if i > 0 or 'study' not in config:
-    return f'--config.{where}: no such field; the fields are listed in {RUN_FIELDS_FILE}.'
+    return f'--config.{where}: no such field; the fields are listed in {runs.DEFAULTS_FILE}.'
   close = difflib.get_close_matches(part, list(config.pretrain.keys()), n=1)
   if close:  # a run field given to the study: it belongs to a run template
     return (f'--config.{where}: no such field of the study; did you mean pretrain.{close[0]} '
             '(or finetune., scratch.)?')
   return (f'--config.{where}: no such field; the fields are listed in '
-          f'{STUDY_FIELDS_FILE}:study_defaults().')
+          f'{_STUDY_FIELDS_FILE}:study_defaults().')
 
 
 def _override_error(argv: Sequence[str], config_arg: str) -> str | None:
