@@ -14,7 +14,7 @@ import ml_collections
 
 from jaxrobust.configs import study_common as sc
 
-_QUANTITIES = {'local': (500, 2_000, 6_000), 'test': (24, 48)}
+_QUANTITIES = {'local': (1_500, 3_000, 6_000), 'test': (24, 48)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -3,23 +3,21 @@
 A config with a `study` field runs the whole study (jaxrobust.study.run_study); any other
 config is one training run into DIR/runs/<run_id>/ (jaxrobust.study.execute.run_single, which
 adds result.json to finetune and scratch runs). `--dry_run` imports no flax, orbax or grain.
+Console logs and one-line errors: jaxrobust.cli.
 """
-import logging as pylogging
 import os
-import sys
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # before TensorFlow is imported
+from jaxrobust import cli  # first: it quiets TensorFlow's and XLA's C++ logs before they load
 
-from absl import app
-from absl import flags
-from absl import logging
-from ml_collections import config_flags
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-order
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-order
+from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-order
 
-from jaxrobust import runs
-from jaxrobust import study
-from jaxrobust import xla_flags
-from jaxrobust.errors import UserError
-from jaxrobust.train import mesh
+from jaxrobust import runs  # pylint: disable=g-import-not-at-top
+from jaxrobust import study  # pylint: disable=g-import-not-at-top
+from jaxrobust import xla_flags  # pylint: disable=g-import-not-at-top
+from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
+from jaxrobust.train import mesh  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', None, 'Study or run config file (configs/*.py[:arg]).', lock_config=True)
@@ -29,8 +27,24 @@ _ONLY = flags.DEFINE_string('only', None, 'Run only the study runs whose id matc
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def _check_workdir(workdir: str) -> None:
+  """Refuses a --workdir that is a file or lies under one (local paths; URLs are not checked)."""
+  if '://' in workdir:
+    return
+  path = workdir
+  while not os.path.exists(path):
+    path = os.path.dirname(path)
+  if not os.path.isdir(path):
+    what = 'is a file' if path == workdir else f'lies under the file {path}'
+    raise UserError(f'--workdir={workdir} {what}; give a directory (it is created if missing).')
+  if not os.access(path, os.W_OK):
+    raise UserError(f'--workdir={workdir}: {path} is not writable; give a directory you can '
+                    'write to.')
+
+
 def _run(config, workdir: str) -> None:
   workdir = str(runs.absolute_path(workdir))
+  _check_workdir(workdir)
   is_study = 'study' in config
   if not is_study:
     runs.check_run_config(config)  # fail fast, before the slow imports below
@@ -50,41 +64,15 @@ def _run(config, workdir: str) -> None:
   print(f'run directory: {results["run_dir"]}')
 
 
-def _only_our_info(record: pylogging.LogRecord) -> bool:
-  """Console filter: INFO lines from jaxrobust only, warnings and errors from everyone."""
-  return (record.levelno >= pylogging.WARNING
-          or f'{os.sep}jaxrobust{os.sep}' in record.pathname)
-
-
-def _parse_flags(argv: list[str]) -> list[str]:
-  """absl flag parsing, with a one-line error for a bad `--config.<field>` override."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    sys.exit(f'error: {e}')
-  except (AttributeError, KeyError, TypeError, ValueError) as e:
-    # ml_collections raises these when an override names no field or has the wrong type.
-    key = str(e).strip('"\'')
-    overrides = [a.split('=')[0] for a in argv[1:] if a.startswith('--config.')]
-    culprit = next((o for o in overrides if o.endswith(f'.{key}')), None)
-    if culprit is not None:
-      sys.exit(f'error: {culprit}: the config has no field {key!r}; the fields of a run are '
-               f'listed in {runs.DEFAULTS_FILE}.')
-    sys.exit(f'error: bad --config override ({e}); the fields of a run are listed in '
-             f'{runs.DEFAULTS_FILE}.')
-
-
 def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  logging.get_absl_handler().addFilter(_only_our_info)
+  cli.quiet_libraries()
   xla_flags.use_tuned_cpu_flags()  # before JAX starts its backend
-  try:
+  with cli.one_line_errors():
+    if len(argv) > 1:
+      raise UserError(f'unexpected arguments {" ".join(argv[1:])}; flags are --name=value '
+                      '(quote a --only glob).')
     _run(_CONFIG.value, _WORKDIR.value)
-  except UserError as e:
-    logging.flush()
-    sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

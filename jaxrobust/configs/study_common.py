@@ -52,7 +52,7 @@ _PRETRAIN = {
               'data.image_size': 32, 'data.train_preprocess': 'resize', 'batch_size': 32,
               'num_train_steps': 500, 'optimizer.learning_rate': 0.1,
               'optimizer.weight_decay': 5e-4, 'optimizer.warmup_steps': 20,
-              'checkpoint_every_steps': 200},
+              'checkpoint_every_steps': 250, 'log_every_steps': 100},
     # Every stage runs, nothing is learned; one save, at the end.
     'test': {'model.name': 'resnet_tiny', 'model.stem': 'small', 'data.image_size': 16,
              'batch_size': 8, 'eval_batch_size': 32, 'num_train_steps': 3,
@@ -67,7 +67,7 @@ _FINETUNE = {
     # Same recipe shape at CPU size; 3e-5 is too slow for a few hundred steps.
     'local': {'data.name': LOCAL_WILDCAM, 'data.image_size': 32, 'batch_size': 32,
               'num_epochs': 3.0, 'optimizer.learning_rate': 1e-3,
-              'checkpoint_every_steps': 75},  # one per epoch of synthetic_wildcam/small
+              'checkpoint_every_steps': 75, 'log_every_steps': 75},  # once an epoch
     'test': {'data.name': TEST_WILDCAM, 'data.image_size': 16, 'batch_size': 8,
              'eval_batch_size': 32, 'num_train_steps': 2, 'optimizer.learning_rate': 1e-3,
              'checkpoint_every_steps': 1000, 'log_every_steps': 1},
@@ -235,7 +235,7 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   c.study = study
   c.description = description
   c.scale = kind
-  c.data_dir = ml_collections.config_dict.placeholder(str)  # None: TFDS default (TFDS_DATA_DIR)
+  c.data_dir = ml_collections.config_dict.placeholder(str)  # None: TFDS_DATA_DIR, else <workdir>/data
   # Re-seeds every generated dataset of the study (another world; part of run identity).
   c.data_seed = 0
   # 'steps': every pre-training setting runs pretrain.num_train_steps, so quantity is not

@@ -1,29 +1,35 @@
 """Dataset commands.
 
-  python -m jaxrobust.data prepare --config=configs/<study>.py[:arg] --data_dir=DIR [--manual_dir=M]
+  python -m jaxrobust.data prepare --config=configs/<study>.py[:arg] --workdir=W [--manual_dir=M]
+      (into the study's data dir: <W>/data unless config.data_dir or TFDS_DATA_DIR is set;
+      --data_dir=DIR instead of --workdir names it)
   python -m jaxrobust.data build NAME [NAME ...] --data_dir=DIR [--manual_dir=M]
   python -m jaxrobust.data describe subset/<name> --data_dir=DIR
   python -m jaxrobust.data recreate path/to/metadata.json --data_dir=DIR
 """
 from collections.abc import Sequence
-import sys
 
-from absl import app
-from absl import flags
-from absl import logging
-from ml_collections import config_flags
-import tensorflow_datasets as tfds
+from jaxrobust import cli  # first: it quiets TensorFlow's and XLA's C++ logs before they load
 
-from jaxrobust.data import subsets
-from jaxrobust.errors import UserError
-from jaxrobust.study import prepare as prepare_lib
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-order
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-order
+from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-order
+import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top,wrong-import-order
+
+from jaxrobust.data import subsets  # pylint: disable=g-import-not-at-top
+from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
+from jaxrobust.study import datasets  # pylint: disable=g-import-not-at-top
+from jaxrobust.study import prepare as prepare_lib  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file (prepare).')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: TFDS default).')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: TFDS default; for '
+                                'prepare the study\'s data dir).')
+_WORKDIR = flags.DEFINE_string('workdir', None, 'prepare: the study\'s workdir, whose data dir '
+                               '(<workdir>/data by default) receives the datasets.')
 _MANUAL_DIR = flags.DEFINE_string('manual_dir', None,
                                   'Folder with manual downloads (ImageNet, iWildCam, iNat).')
 
-_USAGE = ('usage: python -m jaxrobust.data prepare --config=configs/<study>.py --data_dir=DIR | '
+_USAGE = ('usage: python -m jaxrobust.data prepare --config=configs/<study>.py --workdir=W | '
           'build NAME [NAME ...] --data_dir=DIR [--manual_dir=M] | '
           'describe subset/<name> --data_dir=DIR | recreate <manifest or metadata.json> '
           '--data_dir=DIR')
@@ -33,8 +39,11 @@ def _run(argv: Sequence[str]) -> None:
   command, args = (argv[1], argv[2:]) if len(argv) > 1 else (None, [])
   if command == 'prepare' and not args:
     if _CONFIG.value is None:
-      raise app.UsageError('prepare needs --config=configs/<study>.py[:arg].')
-    done = prepare_lib.prepare(_CONFIG.value, _DATA_DIR.value, _MANUAL_DIR.value)
+      raise UserError('prepare needs --config=configs/<study>.py[:arg].')
+    data_dir = _DATA_DIR.value or datasets.resolve_data_dir(_CONFIG.value.data_dir,
+                                                            _WORKDIR.value)
+    print(f'prepare: data dir {data_dir}', flush=True)
+    done = prepare_lib.prepare(_CONFIG.value, data_dir, _MANUAL_DIR.value)
     print(prepare_lib.summary_table(done))
   elif command == 'build' and args:  # what `tfds build` does, without its apache_beam import
     done = prepare_lib.prepare_datasets([{'name': name, 'subset': None} for name in args],
@@ -46,20 +55,19 @@ def _run(argv: Sequence[str]) -> None:
     name = subsets.recreate(args[0], _DATA_DIR.value)
     print(subsets.describe(name, _DATA_DIR.value))
   else:
-    raise app.UsageError(_USAGE)
+    raise UserError(_USAGE)
 
 
 def main(argv: Sequence[str]) -> None:
-  logging.set_verbosity(logging.WARNING)  # TFDS logs every file it opens at INFO.
-  try:
-    _run(argv)
-  except UserError as e:
-    sys.exit(f'error: {e}')
-  except tfds.core.registered.DatasetNotFoundError as e:  # TFDS appends every known name
-    sys.exit(f'error: {str(e).splitlines()[0]} Check the name: jaxrobust registers '
-             'fractaldb, fractal_hierarchy, synthetic_wildcam, iwildcam, inaturalist and '
-             'subset; TFDS its own (e.g. imagenet2012).')
+  cli.quiet_libraries()
+  with cli.one_line_errors():
+    try:
+      _run(argv)
+    except tfds.core.registered.DatasetNotFoundError as e:  # TFDS appends every known name
+      raise UserError(f'{str(e).splitlines()[0]} Check the name: jaxrobust registers '
+                      'fractaldb, fractal_hierarchy, synthetic_wildcam, iwildcam, inaturalist '
+                      'and subset; TFDS its own (e.g. imagenet2012).') from e
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

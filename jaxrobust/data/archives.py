@@ -9,6 +9,7 @@ would resolve outside its root (absolute, `..`, a link pointing out) is refused.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
+import dataclasses
 import os
 import pathlib
 import posixpath
@@ -61,6 +62,19 @@ def require_manual_files(manual_dir: str | os.PathLike[str],
         f'{dataset}: manual download missing: put {"; ".join(missing)} into the manual dir '
         f'{manual_dir} (get them from {source}), then rerun with --manual_dir={manual_dir}.')
   return found
+
+
+@dataclasses.dataclass(frozen=True)
+class ManualFiles:
+  """What one dataset's manual download consists of: requirements, each a list of alternatives."""
+  dataset: str
+  alternatives: Sequence[Sequence[str]]
+  source: str
+
+  def require(self, manual_dir: str | os.PathLike[str]) -> list[pathlib.Path]:
+    """`require_manual_files` for this download."""
+    return require_manual_files(manual_dir, self.alternatives, dataset=self.dataset,
+                                source=self.source)
 
 
 def is_archive(path: str | os.PathLike[str]) -> bool:

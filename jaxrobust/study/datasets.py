@@ -20,9 +20,10 @@ class DatasetStatus:
   detail: str = ''    # for 'missing': where the manual files go
 
 
-def resolve_data_dir(data_dir: str | None) -> str:
-  """The TFDS data directory a run with `data.data_dir = data_dir` reads."""
-  return os.path.expanduser(data_dir or os.environ.get('TFDS_DATA_DIR') or _DEFAULT_DATA_DIR)
+def resolve_data_dir(data_dir: str | None, workdir: str | None = None) -> str:
+  """`data_dir`, else $TFDS_DATA_DIR, else `<workdir>/data` (without a workdir: TFDS's default)."""
+  default = os.path.join(workdir, 'data') if workdir else _DEFAULT_DATA_DIR
+  return os.path.expanduser(data_dir or os.environ.get('TFDS_DATA_DIR') or default)
 
 
 def prepared_dir(name: str, data_dir: str) -> str | None:

@@ -66,10 +66,11 @@ def plan_study(config: ml_collections.ConfigDict,
   """The ordered runs of a study: every pre-training, every fine-tune of each, every scratch run.
 
   A fine-tune's `init.model_init` is `<workdir>/runs/<pretrain id>` (relative `runs/<id>` without
-  a workdir).
+  a workdir). Every run reads the study's data dir (datasets.resolve_data_dir: by default
+  `<workdir>/data`); `data.data_dir` is not part of run ids.
   """
   _check_study(config)
-  data_dir = datasets.resolve_data_dir(config.data_dir)
+  data_dir = datasets.resolve_data_dir(config.data_dir, workdir)
   plan = []
   pretrained = []
   for name, setting in _settings(config, 'pretrain_settings'):
@@ -178,7 +179,7 @@ def _template(config, kind: str, name: str, setting, data_dir: str | None,
   run.unlock()
   _apply(run, setting, f'config.{kind}_settings.{name}', skip)
   run.kind = kind
-  run.data.data_dir = config.data_dir
+  run.data.data_dir = data_dir
   run.data.name = generated.reseeded(run.data.name, config.get('data_seed'))
   return run
 
@@ -193,17 +194,24 @@ def identity(run: ml_collections.ConfigDict,
   return ident
 
 
+def planned_steps(run_cfg: ml_collections.ConfigDict, train_examples: int | None) -> int | None:
+  """The run's optimization steps, as jaxrobust.train.loop.num_train_steps counts them; None
+  when they depend on a dataset size not known yet."""
+  if run_cfg.num_train_steps is not None:
+    return run_cfg.num_train_steps
+  if train_examples is None:
+    return None
+  return round(run_cfg.num_epochs * (train_examples // run_cfg.batch_size))
+
+
 def _finish(run_cfg, kind, setting, pretrain_setting, pretrain_id, subset, train_examples):
   """Names the run, hashes its identity and estimates its steps."""
   run_cfg.name = f'{kind}-{setting.replace("/", "-")}'
   ident = identity(run_cfg, pretrain_id)
-  steps = run_cfg.num_train_steps
-  if steps is None:
-    if run_cfg.num_epochs is None:
-      raise errors.ConfigError(f'Run {run_cfg.name} has neither num_train_steps nor num_epochs; '
-                               f'set one in config.{kind} or its setting.')
-    if train_examples is not None:  # as jaxrobust.train.loop.num_train_steps counts them
-      steps = round(run_cfg.num_epochs * (train_examples // run_cfg.batch_size))
+  if run_cfg.num_train_steps is None and run_cfg.num_epochs is None:
+    raise errors.ConfigError(f'Run {run_cfg.name} has neither num_train_steps nor num_epochs; '
+                             f'set one in config.{kind} or its setting.')
+  steps = planned_steps(run_cfg, train_examples)
   return PlannedRun(
       run_id=runs.run_id(run_cfg.name, ident), kind=kind, setting=setting,
       pretrain_setting=pretrain_setting, pretrain_id=pretrain_id, config=run_cfg,

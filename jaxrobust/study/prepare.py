@@ -3,7 +3,8 @@
 `prepare(study_config, data_dir)` runs on a cheap CPU machine before accelerator
 time; it plans the study and builds what the plan reads and is missing
 (`plan.datasets_needed(plan)`: entries `{'name': TFDS name, 'subset': spec or None}`,
-bases before the subsets drawn from them).
+bases before the subsets drawn from them). Before building anything it checks every manual
+download the needs read, and names all the missing ones in one error.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 
 from jaxrobust import errors
+from jaxrobust.data import archives
 from jaxrobust.data import loading
 from jaxrobust.data import subsets
 from jaxrobust.data.builders import imagenet
@@ -41,6 +43,36 @@ def _train_examples(name: str, data_dir: str) -> int:
   return sum(split.num_examples for split in info.splits.values())
 
 
+def _manual_files(builder: tfds.core.DatasetBuilder) -> archives.ManualFiles | None:
+  """The files of the builder's manual download, for the builders that list them."""
+  if builder.name == imagenet.NAME:
+    return imagenet.MANUAL
+  manual_files = getattr(builder, 'manual_files', None)
+  return manual_files() if manual_files else None
+
+
+def _check_manual_downloads(needs: Iterable[Mapping[str, Any]], data_dir: str,
+                            manual_dir: str | None) -> None:
+  """Raises one error naming every missing manual download of `needs` (nothing is built)."""
+  missing = []
+  for need in needs:
+    if need.get('subset') is not None:
+      continue
+    builder = tfds.builder(need['name'], data_dir=data_dir)
+    files = _manual_files(builder)
+    if files is None or builder.is_prepared():
+      continue
+    try:
+      files.require(manual_dir or imagenet.default_manual_dir(data_dir))
+    except archives.MissingManualFileError as e:
+      missing.append(str(e))
+  if len(missing) > 1:
+    raise archives.MissingManualFileError(
+        f'{len(missing)} manual downloads are missing:\n  ' + '\n  '.join(missing))
+  if missing:
+    raise archives.MissingManualFileError(missing[0])
+
+
 def _prepare_source(name: str, data_dir: str, manual_dir: str | None) -> str:
   builder = tfds.builder(name, data_dir=data_dir)
   if builder.is_prepared():
@@ -49,7 +81,7 @@ def _prepare_source(name: str, data_dir: str, manual_dir: str | None) -> str:
     imagenet.imagenet_builder(data_dir, manual_dir)
     return 'built'
   instructions = _manual_instructions(builder)
-  if instructions and not manual_dir:
+  if instructions and not manual_dir and _manual_files(builder) is None:
     raise errors.DatasetNotBuiltError(
         f'{name} needs its manual download: {instructions} Then rerun with '
         '--manual_dir=<that folder>.')
@@ -63,6 +95,8 @@ def prepare_datasets(needs: Iterable[Mapping[str, Any]], data_dir: str | None,
                      manual_dir: str | None = None) -> list[Prepared]:
   """Builds each needed dataset (`{'name', 'subset'}` entries) unless already there."""
   data_dir = materializer_lib.resolve_data_dir(data_dir)
+  needs = list(needs)
+  _check_manual_downloads(needs, data_dir, manual_dir)
   done = []
   for need in needs:
     start = time.time()

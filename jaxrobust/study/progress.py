@@ -2,15 +2,28 @@
 from collections.abc import Callable, Sequence
 import time
 
+from jaxrobust.study import datasets
+from jaxrobust.study import plan as plan_lib
 from jaxrobust.study.plan import PlannedRun
+
+
+def _known_steps(run: PlannedRun) -> int | None:
+  """The run's steps; a plan made before its data was built learns them from the data dir."""
+  if run.steps is not None:
+    return run.steps
+  data = run.config.data
+  return plan_lib.planned_steps(
+      run.config, datasets.train_examples(data.name, data.data_dir, data.train_split))
 
 
 class StudyProgress:
   """Counts runs of a study slice and estimates the time left from the runs executed so far.
 
-  The ETA scales each remaining run by its steps, at the seconds per step measured on runs of the
-  same kind (fine-tunes at 448 px cost more per step than pre-training at 224 px); runs whose
-  steps are unknown count as the mean measured run.
+  Each remaining run is estimated as its steps at the seconds per step of the latest finished run
+  of the same kind (pre-training, fine-tuning and scratch runs differ in resolution and
+  evaluation), else of the latest finished run; a run whose steps are unknown counts as the mean
+  finished run. The latest run, not the mean, because the first runs also pay for compilations
+  that later runs find in the cache.
   """
 
   def __init__(self, runs: Sequence[PlannedRun], done: set[str],
@@ -18,6 +31,7 @@ class StudyProgress:
     self._runs = list(runs)
     self._done = set(done) & {r.run_id for r in self._runs}
     self._skipped = len(self._done)
+    self._steps = {r.run_id: _known_steps(r) for r in self._runs if r.run_id not in self._done}
     self._clock = clock
     self._start = clock()
     self._measured: list[tuple[PlannedRun, float]] = []
@@ -37,20 +51,19 @@ class StudyProgress:
       return 0.0
     if not self._measured:
       return None
+    per_step = {}  # kind -> seconds per step of its latest timed run; None -> of the latest run
+    for run, seconds in self._measured:
+      steps = self._steps.get(run.run_id)
+      if steps:
+        per_step[run.kind] = per_step[None] = seconds / steps
     mean_run = sum(s for _, s in self._measured) / len(self._measured)
-    per_step = {}
-    for kind in {r.kind for r, _ in self._measured}:
-      timed = [(r.steps, s) for r, s in self._measured if r.kind == kind and r.steps]
-      if timed:
-        per_step[kind] = sum(s for _, s in timed) / sum(n for n, _ in timed)
     eta = 0.0
     for run in self._runs:
       if run.run_id in self._done:
         continue
-      if run.steps and run.kind in per_step:
-        eta += run.steps * per_step[run.kind]
-      else:
-        eta += mean_run
+      steps = self._steps[run.run_id]
+      rate = per_step.get(run.kind, per_step.get(None))
+      eta += steps * rate if steps and rate is not None else mean_run
     return eta
 
   def line(self) -> str:

@@ -41,7 +41,7 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   """
   plan = plan_study(config, workdir)
   selected = select_runs(plan, only)
-  data_dir = datasets_lib.resolve_data_dir(config.data_dir)
+  data_dir = datasets_lib.resolve_data_dir(config.data_dir, workdir)
   states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
   needs = datasets_needed(plan, [r.run_id for r in selected])
   if dry_run:

@@ -80,3 +80,15 @@ def test_cli_build_of_an_unknown_dataset_is_one_line(tmp_path):
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1].startswith(
       'error: Dataset no_such_dataset not found')
+
+
+def test_every_missing_manual_download_is_named_before_anything_is_built(tmp_path):
+  wanted = [{'name': TOY, 'subset': None}, {'name': 'imagenet2012', 'subset': None},
+            {'name': 'iwildcam', 'subset': None}]
+  with pytest.raises(errors.UserError) as info:
+    prepare_lib.prepare_datasets(wanted, str(tmp_path))
+  lines = str(info.value).splitlines()
+  assert lines[0] == '2 manual downloads are missing:'
+  assert 'ILSVRC2012_img_train.tar' in lines[1] and 'iwildcam_v2.0.tar.gz' in lines[2]
+  assert all(str(tmp_path / 'downloads' / 'manual') in line for line in lines[1:])
+  assert not (tmp_path / TOY.split('/')[0]).exists()  # nothing was generated first

@@ -27,10 +27,12 @@ def default_manual_dir(data_dir: str | os.PathLike[str] | None) -> pathlib.Path:
   return pathlib.Path(os.path.expanduser(str(root))) / 'downloads' / 'manual'
 
 
+MANUAL = archives.ManualFiles(NAME, [(name,) for name in MANUAL_FILES], SOURCE)
+
+
 def require_imagenet_tars(manual_dir: str | os.PathLike[str]) -> list[pathlib.Path]:
   """The two ILSVRC2012 tars in `manual_dir`; raises MissingManualFileError naming them."""
-  return archives.require_manual_files(manual_dir, [(name,) for name in MANUAL_FILES],
-                                       dataset=NAME, source=SOURCE)
+  return MANUAL.require(manual_dir)
 
 
 def imagenet_builder(data_dir: str | os.PathLike[str] | None = None,

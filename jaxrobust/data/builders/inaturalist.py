@@ -175,13 +175,20 @@ class Inaturalist(ArrayRecordBuilder):
         metadata=builders.HierarchyMetadata(),
     )
 
+  def manual_files(self) -> archives.ManualFiles:
+    """The annotations of every split, then their images (each: plain file/folder or archive)."""
+    config = self.builder_config
+    splits = sorted(config.annotations)
+    return archives.ManualFiles(
+        f'inaturalist/{config.name}',
+        [config.annotations[s] for s in splits] + [config.images[s] for s in splits],
+        config.source)
+
   def _split_generators(self, dl_manager):
     config = self.builder_config
     manual_dir = archives.manual_dir_of(dl_manager)
     splits = sorted(config.annotations)
-    found = archives.require_manual_files(
-        manual_dir, [config.annotations[s] for s in splits] + [config.images[s] for s in splits],
-        dataset=f'inaturalist/{config.name}', source=config.source)
+    found = self.manual_files().require(manual_dir)
     annotation_files = dict(zip(splits, found[:len(splits)]))
     image_sources = {s: (p if archives.is_archive(p) else manual_dir)
                      for s, p in zip(splits, found[len(splits):])}

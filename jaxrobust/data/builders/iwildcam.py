@@ -105,10 +105,12 @@ class Iwildcam(ArrayRecordBuilder):
         metadata=tfds.core.MetadataDict(),
     )
 
+  def manual_files(self) -> archives.ManualFiles:
+    """The manual download: the WILDS archive or its extracted folder."""
+    return archives.ManualFiles('iwildcam', [(FOLDER, ARCHIVE)], SOURCE)
+
   def _split_generators(self, dl_manager):
-    source, = archives.require_manual_files(
-        archives.manual_dir_of(dl_manager), [(FOLDER, ARCHIVE)], dataset='iwildcam',
-        source=SOURCE)
+    source, = self.manual_files().require(archives.manual_dir_of(dl_manager))
     rows = read_metadata(source)
     self.info.features['label'].names = read_class_names(source)
     self.info.metadata[images.SKIPPED_KEY] = []

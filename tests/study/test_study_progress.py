@@ -1,0 +1,55 @@
+"""The study's ETA: remaining runs at the measured seconds per step of finished runs."""
+import json
+import os
+
+import ml_collections
+import pytest
+
+from jaxrobust.study.plan import PlannedRun
+from jaxrobust.study.progress import StudyProgress
+
+
+def _run(run_id: str, kind: str, steps: int | None, data_dir: str = '/nowhere',
+         num_epochs: float = 2.0) -> PlannedRun:
+  config = ml_collections.ConfigDict({
+      'num_train_steps': steps, 'num_epochs': num_epochs, 'batch_size': 10,
+      'data': {'name': 'toy/small', 'data_dir': data_dir, 'train_split': 'train'}})
+  return PlannedRun(run_id=run_id, kind=kind, setting=run_id, pretrain_setting=None,
+                    pretrain_id=None, config=config, identity_hash='h', dataset='toy/small',
+                    subset=None, steps=steps)
+
+
+def test_eta_uses_the_latest_run_of_the_same_kind_per_step():
+  runs = [_run('p1', 'pretrain', 100), _run('p2', 'pretrain', 100),
+          _run('f1', 'finetune', 50), _run('f2', 'finetune', 50)]
+  progress = StudyProgress(runs, set())
+  assert progress.eta_seconds() is None
+  progress.finished(runs[0], 20.0)  # the first run also compiles: 0.2 s/step
+  assert progress.eta_seconds() == pytest.approx(100 * 0.2 + 2 * 50 * 0.2)
+  progress.finished(runs[1], 10.0)  # warm: 0.1 s/step
+  assert progress.eta_seconds() == pytest.approx(2 * 50 * 0.1)
+  progress.finished(runs[2], 15.0)  # fine-tunes evaluate too: 0.3 s/step
+  assert progress.eta_seconds() == pytest.approx(50 * 0.3)
+  progress.finished(runs[3], 15.0)
+  assert progress.eta_seconds() == 0.0
+
+
+def test_steps_unknown_at_planning_come_from_the_built_data(tmp_path):
+  version = tmp_path / 'toy' / 'small' / '1.0.0'
+  os.makedirs(version)
+  (version / 'dataset_info.json').write_text(json.dumps(
+      {'splits': [{'name': 'train', 'shardLengths': ['60', '45']}]}))
+  runs = [_run('p1', 'pretrain', 100), _run('f1', 'finetune', None, str(tmp_path))]
+  progress = StudyProgress(runs, set())
+  progress.finished(runs[0], 50.0)
+  assert progress.eta_seconds() == pytest.approx(2 * (105 // 10) * 0.5)  # 2 epochs of 10 steps
+
+
+def test_runs_whose_steps_stay_unknown_count_as_the_mean_run(tmp_path):
+  runs = [_run('p1', 'pretrain', 100), _run('p2', 'pretrain', 300),
+          _run('f1', 'finetune', None, str(tmp_path))]
+  progress = StudyProgress(runs, set())
+  progress.finished(runs[0], 10.0)
+  progress.finished(runs[1], 30.0)
+  assert progress.eta_seconds() == pytest.approx(20.0)
+
