@@ -35,7 +35,8 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
   if changed or not os.path.exists(os.path.join(report_dir, 'report.md')):
     out['analysis'] = analysis.write_report(
         [out['results_csv']], report_dir, metric=config.analysis.metric,
-        transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
+        transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None,
+        selection=config.selection)
   table = _er_by_setting(report_dir, plan)
   print(console.format_table(['pre-training', 'models', 'ID %', 'OOD %', 'ER (points)'], table))
   print(f'study: report written to {os.path.join(report_dir, "report.md")}', flush=True)
@@ -46,8 +47,7 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
 def _write_results_csv(workdir: str, plan: Sequence[PlannedRun]) -> tuple[str, bool]:
   """DIR/results.csv from this study's runs (not stale or other runs in DIR); (path, changed)."""
   df = analysis.collect_results(workdir)
-  # Evaluations during training are rows '<run_id>/epoch_<e>' of their run.
-  df = df[df['run_id'].astype(str).map(_planned_run_id).isin({r.run_id for r in plan})]
+  df = df[df['run_id'].isin({r.run_id for r in plan})]
   text = df.to_csv(index=False)
   path = os.path.join(workdir, RESULTS_CSV)
   if os.path.exists(path):
@@ -59,17 +59,13 @@ def _write_results_csv(workdir: str, plan: Sequence[PlannedRun]) -> tuple[str, b
   return path, True
 
 
-def _planned_run_id(result_run_id: str) -> str:
-  return result_run_id.split('/')[0]
-
-
 def _er_by_setting(report_dir: str, plan: Sequence[PlannedRun]) -> list[list[str]]:
   """Mean ID, OOD and ER of the fine-tuned models of each pre-training setting, and scratch."""
   er = pd.read_csv(os.path.join(report_dir, 'er_table.csv'))
   setting = {r.run_id: (r.pretrain_setting or 'scratch') for r in plan}
   order = list(dict.fromkeys([r.pretrain_setting for r in plan if r.kind == 'finetune']
                              + ['scratch']))
-  er['setting'] = er['run_id'].astype(str).map(_planned_run_id).map(setting)
+  er['setting'] = er['run_id'].map(setting)
   rows = []
   for name in order:
     g = er[er['setting'] == name]
