@@ -3,6 +3,7 @@
   python -m jaxrobust.data prepare --config=configs/<study>.py[:arg] --data_dir=DIR [--manual_dir=M]
   python -m jaxrobust.data build NAME [NAME ...] --data_dir=DIR [--manual_dir=M]
   python -m jaxrobust.data describe subset/<name> --data_dir=DIR
+  python -m jaxrobust.data describe imagenet2012   (label levels: class sizes, animal classes)
   python -m jaxrobust.data recreate path/to/metadata.json --data_dir=DIR
 """
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from absl import logging
 from ml_collections import config_flags
 import tensorflow_datasets as tfds
 
+from jaxrobust.data import hierarchy
 from jaxrobust.data import subsets
 from jaxrobust.errors import UserError
 from jaxrobust.study import prepare as prepare_lib
@@ -25,7 +27,7 @@ _MANUAL_DIR = flags.DEFINE_string('manual_dir', None,
 
 _USAGE = ('usage: python -m jaxrobust.data prepare --config=configs/<study>.py --data_dir=DIR | '
           'build NAME [NAME ...] --data_dir=DIR [--manual_dir=M] | '
-          'describe subset/<name> --data_dir=DIR | recreate <manifest or metadata.json> '
+          'describe subset/<name> | <dataset with a hierarchy> --data_dir=DIR | recreate <manifest or metadata.json> '
           '--data_dir=DIR')
 
 
@@ -40,8 +42,10 @@ def _run(argv: Sequence[str]) -> None:
     done = prepare_lib.prepare_datasets([{'name': name, 'subset': None} for name in args],
                                         _DATA_DIR.value, _MANUAL_DIR.value)
     print(prepare_lib.summary_table(done))
-  elif command == 'describe' and len(args) == 1:
+  elif command == 'describe' and len(args) == 1 and args[0].startswith('subset/'):
     print(subsets.describe(args[0], _DATA_DIR.value))
+  elif command == 'describe' and len(args) == 1:
+    print(hierarchy.describe_levels(hierarchy.load_hierarchy(args[0], _DATA_DIR.value)))
   elif command == 'recreate' and len(args) == 1:
     name = subsets.recreate(args[0], _DATA_DIR.value)
     print(subsets.describe(name, _DATA_DIR.value))
