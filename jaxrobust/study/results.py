@@ -181,7 +181,7 @@ def skipped_eval_images(config: ml_collections.ConfigDict) -> dict[str, list[str
   builder = loading.prepared_builder(config.data.name, config.data.data_dir,
                                      auto_prepare=False)
   skipped = {}
-  for entry in builder.info.metadata.get(images.SKIPPED_KEY, []) if builder.info.metadata else []:
+  for entry in (builder.info.metadata or {}).get(images.SKIPPED_KEY, []):
     if entry['split'] in config.data.eval_splits:
       skipped.setdefault(entry['split'], []).append(entry['file'])
   return skipped
