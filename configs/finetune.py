@@ -6,9 +6,11 @@
 Defaults: `iwildcam` (TFDS `iwildcam/448`), Adam, lr 3e-5, weight decay 0, constant
 schedule, batch 16, 12 epochs, 448x448 plain resize ignoring the aspect ratio, no
 augmentation (no random crop, no flip), ImageNet normalization; evaluation on id_val,
-id_test (ID), val, test (OOD) at the end of training (`--config.eval_every_epochs=1` adds
-one model point per epoch). The model (default ResNet-50, as the paper pre-trains) must be
-the pre-trained architecture (`--config.model.*`; a mismatch is refused naming the keys).
+id_test (ID), val, test (OOD), with model selection as in WILDS: id_val and val every epoch,
+the reported model is the epoch with the best val macro-F1 (result.json also keeps the best
+id_val epoch and the last; jaxrobust/study/selection.py). The model (default ResNet-50, as the
+paper pre-trains) must be the pre-trained architecture (`--config.model.*`; a mismatch is
+refused naming the keys).
 
 Arg (comma-separated words and key=value pairs, e.g. `local,lr=1e-3,epochs=3`):
   local        the same recipe on the generated `synthetic_wildcam/small` at its own 32 px,

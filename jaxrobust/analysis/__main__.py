@@ -31,6 +31,11 @@ _NUM_RESAMPLES = flags.DEFINE_integer('num_resamples', bootstrap.NUM_RESAMPLES,
                                       'Bootstrap resamples.')
 _LEVEL = flags.DEFINE_float('level', 0.95, 'Interval level.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Bootstrap seed.')
+_SELECTION = flags.DEFINE_enum(
+    'selection', None, list(load.SELECTION_RULES),
+    'Model selection rule whose models to analyse: ood_val (best val macro-F1, WILDS), id_val '
+    '(best id_val macro-F1) or last (end of training); default: the one each result.json reports '
+    '(the study\'s config.selection).')
 
 
 def main(argv: Sequence[str]) -> None:
@@ -40,7 +45,7 @@ def main(argv: Sequence[str]) -> None:
   try:
     out = report.report_dir(inputs, _OUT.value)
     analysis = report.write_report(
-        inputs, out, metric=_METRIC.value, transform=_TRANSFORM.value,
+        inputs, out, selection=_SELECTION.value, metric=_METRIC.value, transform=_TRANSFORM.value,
         baseline=_BASELINE.value, group_by=_GROUP_BY.value, num_resamples=_NUM_RESAMPLES.value,
         level=_LEVEL.value, seed=_SEED.value)
   except errors.UserError as e:

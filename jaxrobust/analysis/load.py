@@ -64,15 +64,10 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def collect_results(workdir) -> pd.DataFrame:
-  """One flattened row per evaluated model, sorted by run id.
-
-  A model is `runs/<run_id>/result.json`, or `runs/<run_id>/epoch_<e>/result.json` for each
-  evaluation during training (run id `<run_id>/epoch_<e>`).
-  """
+  """One flattened row per evaluated model (`runs/<run_id>/result.json`), sorted by run id."""
   rows = []
   root = open_path(workdir)
-  paths = [*root.glob('runs/*/result.json'), *root.glob('runs/*/epoch_*/result.json')]
-  for path in sorted(paths):
+  for path in sorted(root.glob('runs/*/result.json')):
     try:
       result = json.loads(path.read_text())
     except json.JSONDecodeError as e:
@@ -198,11 +193,49 @@ def split_complete(df: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.Data
   return df.loc[~bad].reset_index(drop=True), skipped.reset_index(drop=True)
 
 
+SELECTION_RULES = ('ood_val', 'id_val', 'last')  # jaxrobust.study.selection.RULES
+_SELECTED_COLUMNS = ('split', 'macro_f1', 'accuracy', 'num_examples')
+_SELECTION_FIELDS = ('epoch', 'step', 'predictions')
+
+
+def apply_selection(df: pd.DataFrame, rule: str) -> pd.DataFrame:
+  """Rows whose metrics.id / metrics.ood are the model selection rule `rule` picked.
+
+  Reads each row's `selections.<rule>.*` (result.json); rows without them (no model selection
+  recorded) are left as they are. Per-class columns of another epoch's model are blanked.
+  """
+  if rule not in SELECTION_RULES:
+    raise errors.AnalysisError(f'--selection={rule!r}; use one of {list(SELECTION_RULES)}.')
+  prefix = f'selections.{rule}.'
+  if f'{prefix}step' not in df:
+    return df
+  df = df.copy()
+  has = df[f'{prefix}step'].notna()
+  moved = has & (df[f'{prefix}step'] != df.get('selection.step'))
+  for role in ('id', 'ood'):
+    for column in _SELECTED_COLUMNS:
+      df.loc[has, f'metrics.{role}.{column}'] = df.loc[has, f'{prefix}metrics.{role}.{column}']
+    for column in ('classes', 'per_class_f1'):
+      if f'metrics.{role}.{column}' in df:
+        df.loc[moved, f'metrics.{role}.{column}'] = np.nan
+  df.loc[has, 'selection.rule'] = rule
+  df.loc[has, 'selection.split'] = df.loc[has, f'{prefix}split']
+  for field in _SELECTION_FIELDS:
+    df.loc[has, f'selection.{field}'] = df.loc[has, f'{prefix}{field}']
+  return df
+
+
 def load_predictions(row: pd.Series, split: str) -> tuple[np.ndarray, np.ndarray] | None:
-  """(labels, predictions) of `runs/<run_id>/predictions_<split>.npz`, None if absent."""
+  """(labels, predictions) of the row's model, None if absent.
+
+  `runs/<run_id>/<selection.predictions>/predictions_<split>.npz` (the folder of the selected
+  model; the run folder itself without model selection).
+  """
   if pd.isna(row.get(WORKDIR_COLUMN)):
     return None
-  path = open_path(row[WORKDIR_COLUMN]) / 'runs' / str(row['run_id']) / f'predictions_{split}.npz'
+  folder = row.get('selection.predictions')
+  run_dir = open_path(row[WORKDIR_COLUMN]) / 'runs' / str(row['run_id'])
+  path = (run_dir if pd.isna(folder) else run_dir / str(folder)) / f'predictions_{split}.npz'
   if not path.exists():
     return None
   with np.load(io.BytesIO(path.read_bytes())) as npz:

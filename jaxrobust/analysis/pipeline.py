@@ -16,6 +16,7 @@ Measured coverage of each: README.md in this folder.
 """
 from collections.abc import Callable, Sequence
 import dataclasses
+import json
 
 from absl import logging
 import numpy as np
@@ -49,6 +50,7 @@ class Analysis:
   num_resamples: int = bootstrap.NUM_RESAMPLES
   seed: int = 0
   baseline: str = "kind == 'scratch'"  # how the baseline rows were chosen
+  selection: str | None = None  # the model selection rule of the rows (None: not recorded)
 
 
 def _split_name(df: pd.DataFrame, column: str, default: str) -> str:
@@ -85,6 +87,18 @@ def _model_intervals(row: pd.Series, id_split: str, ood_split: str, metric: str,
   return columns, er
 
 
+def _skipped_eval_notes(df: pd.DataFrame) -> list[str]:
+  """A caveat per evaluation split that the dataset build shrank (skipped unreadable images)."""
+  notes = []
+  for column in sorted(c for c in df.columns if c.startswith('skipped_eval_images.')):
+    counts = {len(json.loads(v)) for v in df[column].dropna()}
+    if counts - {0}:
+      notes.append(f'Evaluation split `{column.split(".", 1)[1]}` lacks {max(counts)} unreadable '
+                   f'image(s) the dataset build skipped (opt-in): every model is compared on '
+                   f'the smaller set; the files are listed in result.json.')
+  return notes
+
+
 def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit',
             baseline: trend_lib.Baseline = None, group_by: Sequence[str] | None = None,
             num_resamples: int = bootstrap.NUM_RESAMPLES, level: float = 0.95, seed: int = 0,
@@ -118,6 +132,7 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
   for i, column in enumerate(group_by):
     table.insert(4 + i, column, complete[column].to_numpy())
 
+  notes += _skipped_eval_notes(complete)
   id_split = _split_name(complete, 'metrics.id.split', 'id_test')
   ood_split = _split_name(complete, 'metrics.ood.split', 'test')
   expected_low, expected_high = bootstrap.percentile_interval(
@@ -146,4 +161,5 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
   return Analysis(metric, transform, level, trend, samples, table, groups, differences,
                   group_by, skipped, notes, id_split, ood_split, num_resamples, seed,
                   baseline if isinstance(baseline, str) else (
-                      "kind == 'scratch'" if baseline is None else 'custom selection'))
+                      "kind == 'scratch'" if baseline is None else 'custom selection'),
+                  _split_name(complete, 'selection.rule', None))

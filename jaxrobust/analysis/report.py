@@ -13,6 +13,14 @@ from jaxrobust.analysis import summary
 from jaxrobust.analysis import transforms
 
 MAX_DIFFERENCE_ROWS = 45  # beyond this, group_differences.csv only
+_SELECTION_TEXT = {
+    None: 'Model selection: none recorded (each run\'s model at the end of training).',
+    'ood_val': 'Model selection: each run\'s epoch with the best `val` (OOD validation) '
+               'macro-F1, as WILDS selects for iWildCam (`--selection` switches).',
+    'id_val': 'Model selection: each run\'s epoch with the best `id_val` (ID validation) '
+              'macro-F1 (`--selection` switches).',
+    'last': 'Model selection: each run\'s last epoch (`--selection` switches).',
+}
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -97,7 +105,9 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
     md += ['Results: ' + ', '.join(f'`{p}`' for p in inputs), '']
   md += [f'Metric: {metric} (ID split `{analysis.id_split}`, OOD split `{analysis.ood_split}`). '
          f'{len(analysis.table)} models, {len(analysis.groups)} groups'
-         + (f' by {", ".join(analysis.group_by)}' if analysis.group_by else '') + '.', '',
+         + (f' by {", ".join(analysis.group_by)}' if analysis.group_by else '') + '. '
+         + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.'),
+         '',
          '## Baseline trend', '', _trend_text(analysis), '',
          '![OOD vs ID](id_vs_ood.png)', '']
   if analysis.notes:
@@ -134,13 +144,18 @@ def report_dir(inputs: Sequence[str], out: str | None = None) -> str:
       f'{len(inputs)} input(s) {", ".join(inputs)}.')
 
 
-def write_report(inputs: str | Sequence[str], out_dir, **options: Any) -> pipeline.Analysis:
+def write_report(inputs: str | Sequence[str], out_dir, selection: str | None = None,
+                 **options: Any) -> pipeline.Analysis:
   """Loads results (workdirs / results.csv), analyses them and saves the report in `out_dir`.
 
-  `options` go to `pipeline.analyze` (metric, transform, baseline, group_by,
-  num_resamples, level, seed).
+  `selection`: the model selection rule whose models to analyse (load.apply_selection; None:
+  the one each result.json reports). `options` go to `pipeline.analyze` (metric, transform,
+  baseline, group_by, num_resamples, level, seed).
   """
   inputs = [inputs] if isinstance(inputs, str) else [str(p) for p in inputs]
-  analysis = pipeline.analyze(load.load_results(inputs), **options)
+  df = load.load_results(inputs)
+  if selection is not None:
+    df = load.apply_selection(df, selection)
+  analysis = pipeline.analyze(df, **options)
   save_report(analysis, out_dir, inputs)
   return analysis

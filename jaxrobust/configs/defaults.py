@@ -24,6 +24,9 @@ def run_defaults() -> ml_collections.ConfigDict:
   c.data.data_dir = ml_collections.config_dict.placeholder(str)  # None: TFDS default
   c.data.train_split = 'train'
   c.data.eval_splits = ('test',)
+  # Scored at every evaluation during training; the other eval splits only when one of these
+  # reaches a new best macro-F1 (model selection), and at the end. (): every split every time.
+  c.data.selection_splits = ()
   c.data.label_key = 'label'       # which label feature to train on
   c.data.image_size = 64
   c.data.train_preprocess = 'random_resized_crop'  # | 'resize' (WILDS: plain square resize)

@@ -36,6 +36,7 @@ COARSE_LEVEL = 'level1'
 LOCAL_IMAGES_PER_CLASS = {'local': 60, 'test': 10}
 # WILDS splits: ID = id_test, OOD = test; id_val / val for model selection.
 WILDCAM_EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
+SELECTION_SPLITS = ('id_val', 'val')  # the splits of jaxrobust.study.selection.RULES
 
 # Run-field overrides ('a.b' keys) of each template, per scale.
 _PRETRAIN = {
@@ -152,6 +153,8 @@ def finetune_template(kind: str) -> ml_collections.ConfigDict:
   c = defaults.run_defaults()
   c.kind = 'finetune'
   c.data.eval_splits = WILDCAM_EVAL_SPLITS
+  c.data.selection_splits = SELECTION_SPLITS  # scored every epoch; the test splits only for
+  c.eval_every_epochs = 1.0                    # a new best and the last epoch (WILDS selection)
   c.data.train_preprocess = 'resize'   # WILDS: plain square resize, no augmentation
   c.data.eval_preprocess = 'resize'
   c.data.augment_flip = False
@@ -248,6 +251,10 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   c.pretrain_settings = ml_collections.ConfigDict()
   c.finetune_settings = finetune_settings(kind)
   c.scratch_settings = scratch_settings(kind)
+  # Model selection rule (jaxrobust.study.selection): which evaluation of each fine-tune and
+  # scratch run feeds the analysis: 'ood_val' (best val macro-F1, WILDS) | 'id_val' | 'last'.
+  # result.json keeps every rule's model, so `python -m jaxrobust.analysis --selection` switches.
+  c.selection = 'ood_val'
   c.analysis = ml_collections.ConfigDict()
   c.analysis.metric = 'macro_f1'     # | 'accuracy'
   c.analysis.transform = 'logit'     # | 'probit' | 'identity'

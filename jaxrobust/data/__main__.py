@@ -5,6 +5,7 @@
       --data_dir=DIR instead of --workdir names it)
   python -m jaxrobust.data build NAME [NAME ...] --data_dir=DIR [--manual_dir=M]
   python -m jaxrobust.data describe subset/<name> --data_dir=DIR
+  python -m jaxrobust.data describe imagenet2012   (label levels: class sizes, animal classes)
   python -m jaxrobust.data recreate path/to/metadata.json --data_dir=DIR
 """
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-order
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-order
 import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top,wrong-import-order
 
+from jaxrobust.data import hierarchy  # pylint: disable=g-import-not-at-top
 from jaxrobust.data import subsets  # pylint: disable=g-import-not-at-top
 from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
 from jaxrobust.study import datasets  # pylint: disable=g-import-not-at-top
@@ -31,7 +33,7 @@ _MANUAL_DIR = flags.DEFINE_string('manual_dir', None,
 
 _USAGE = ('usage: python -m jaxrobust.data prepare --config=configs/<study>.py --workdir=W | '
           'build NAME [NAME ...] --data_dir=DIR [--manual_dir=M] | '
-          'describe subset/<name> --data_dir=DIR | recreate <manifest or metadata.json> '
+          'describe subset/<name> | <dataset with a hierarchy> --data_dir=DIR | recreate <manifest or metadata.json> '
           '--data_dir=DIR')
 
 
@@ -49,8 +51,10 @@ def _run(argv: Sequence[str]) -> None:
     done = prepare_lib.prepare_datasets([{'name': name, 'subset': None} for name in args],
                                         _DATA_DIR.value, _MANUAL_DIR.value)
     print(prepare_lib.summary_table(done))
-  elif command == 'describe' and len(args) == 1:
+  elif command == 'describe' and len(args) == 1 and args[0].startswith('subset/'):
     print(subsets.describe(args[0], _DATA_DIR.value))
+  elif command == 'describe' and len(args) == 1:
+    print(hierarchy.describe_levels(hierarchy.load_hierarchy(args[0], _DATA_DIR.value)))
   elif command == 'recreate' and len(args) == 1:
     name = subsets.recreate(args[0], _DATA_DIR.value)
     print(subsets.describe(name, _DATA_DIR.value))

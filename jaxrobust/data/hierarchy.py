@@ -186,6 +186,11 @@ _TABLES: dict[str, Callable[[str, str | None], Hierarchy]] = {
 }
 
 
+def has_committed_table(dataset_name: str) -> bool:
+  """True if the hierarchy of `dataset_name` ships with the package (readable without data)."""
+  return dataset_name.split('/')[0].split(':')[0] in _TABLES
+
+
 def load_hierarchy(dataset_name: str, data_dir: str | None = None) -> Hierarchy:
   """The label hierarchy of TFDS dataset `dataset_name` (name[/config]) in `data_dir`."""
   base_name = dataset_name.split('/')[0].split(':')[0]
@@ -202,3 +207,27 @@ def load_hierarchy(dataset_name: str, data_dir: str | None = None) -> Hierarchy:
         f'`python -m jaxrobust.data build {dataset_name}` (or `prepare`) first.')
   label = builder.info.features[FINE_LEVEL]
   return flat_hierarchy(label.names)
+
+
+def describe_levels(tree: Hierarchy, levels: Sequence[str] | None = None,
+                    group: str = 'animal') -> str:
+  """Per level: its classes, fine classes per class (min/median/max), where `group` falls.
+
+  The last column shows the confound of coarse levels: how many level classes hold the
+  group's fine classes, how many of them the largest holds, how many level classes mix.
+  """
+  members = np.asarray(tree.groups.get(group, ()), dtype=np.int64)
+  lines = [f'{"level":<14} {"classes":>7}  {"fine classes per class (min/median/max)":<40} '
+           + (f'{group} ({members.size} fine classes)' if members.size else '')]
+  for level in levels or tree.levels:
+    ancestors = tree.ancestors[level]
+    sizes = np.bincount(ancestors, minlength=len(tree.classes[level]))
+    spread = f'{sizes.min()} / {np.median(sizes):g} / {sizes.max()}'
+    line = f'{level:<14} {sizes.size:>7}  {spread:<40} '
+
+    if members.size:
+      inside = np.bincount(ancestors[members], minlength=sizes.size)
+      line += (f'in {(inside > 0).sum()} classes, the largest holding {inside.max()}; '
+               f'{((inside > 0) & (inside < sizes)).sum()} mixed')
+    lines.append(line.rstrip())
+  return '\n'.join(lines)

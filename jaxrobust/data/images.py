@@ -1,7 +1,10 @@
 """Encoded images from the user's downloads: validate, optionally resize, record what was skipped.
 
-A corrupt, truncated or missing image is never fatal: builders skip it, log it and list it
-in the dataset metadata (`skipped_images`, `num_skipped_images` in metadata.json).
+A corrupt, truncated or missing training image is never fatal: builders skip it, log it and list
+it in the dataset metadata (`skipped_images`, `num_skipped_images` in metadata.json). In an
+evaluation split (`EVAL_SPLITS`) every model is compared on those images, so a skip stops the
+build (`check_eval_split`) unless the user opts in; the study then records the skip in every
+result.json and the report.
 """
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ import io
 from absl import logging
 from PIL import Image
 
+from jaxrobust.errors import UserError
+
 SKIPPED_KEY = 'skipped_images'
 NUM_SKIPPED_KEY = 'num_skipped_images'
+EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')  # WILDS' evaluation splits
 
 
 class CorruptImageError(ValueError):
@@ -58,3 +64,20 @@ def record_skipped(metadata: MutableMapping, split: str, name: str, reason: str)
   skipped = metadata.setdefault(SKIPPED_KEY, [])
   skipped.append({'split': split, 'file': name, 'reason': reason})
   metadata[NUM_SKIPPED_KEY] = len(skipped)
+
+
+def check_eval_split(metadata: MutableMapping, split: str, *, dataset: str, opt_in: str,
+                     allowed: bool) -> None:
+  """Stops the build if images of evaluation split `split` were skipped, unless `allowed`.
+
+  `opt_in` names the builder-config field that allows it (in the error message).
+  """
+  skipped = [s['file'] for s in metadata.get(SKIPPED_KEY, []) if s['split'] == split]
+  if split not in EVAL_SPLITS or not skipped or allowed:
+    return
+  raise UserError(
+      f'{dataset}: {len(skipped)} unreadable image(s) in evaluation split {split}: '
+      f'{", ".join(skipped)}. Every model is compared on this split, so it is not shrunk '
+      f'silently: replace those files from a fresh download and rebuild, or opt in to skipping '
+      f'them with the TFDS name {dataset}/{opt_in}=True (the skip is then recorded in every '
+      f'result.json and the report).')

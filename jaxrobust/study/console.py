@@ -2,8 +2,10 @@
 from collections.abc import Sequence
 from typing import Any
 
+from jaxrobust.analysis.groups import MIN_GROUP_MODELS
+from jaxrobust.data import hierarchy
 from jaxrobust.study.datasets import DatasetStatus
-from jaxrobust.study.plan import PlannedRun
+from jaxrobust.study.plan import PlannedRun, group_sizes
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -35,5 +37,38 @@ def stages_line(runs: Sequence[PlannedRun], num_datasets: int) -> str:
   """The study's stages in order with their sizes."""
   count = {k: sum(r.kind == k for r in runs) for k in ('pretrain', 'finetune', 'scratch')}
   return (f'prepare {num_datasets} datasets -> pre-train {count["pretrain"]} -> '
-          f'fine-tune {count["finetune"]} -> scratch {count["scratch"]} -> evaluate ID/OOD '
-          '(end of each fine-tune and scratch run) -> results.csv -> report/')
+          f'fine-tune {count["finetune"]} -> scratch {count["scratch"]} -> model selection '
+          '(id_val/val every epoch; ID/OOD test at new bests and the last epoch) -> results.csv '
+          '-> report/')
+
+
+def groups_line(runs: Sequence[PlannedRun]) -> str:
+  """Models per pre-training setting and baseline models: the sizes of the analysis' groups."""
+  sizes = group_sizes(runs)
+  small = sorted(k for k, n in sizes.items() if n < MIN_GROUP_MODELS)
+  line = f'Total: {len(runs)} runs; models per group: ' + ', '.join(
+      f'{k} {n}' for k, n in sizes.items())
+  if small:
+    line += (f'. WARNING: {", ".join(small)} have fewer than {MIN_GROUP_MODELS} models, too few '
+             f'to resolve the spread between runs; add fine-tune seeds (config.finetune_settings).')
+  return line
+
+
+def label_levels(runs: Sequence[PlannedRun]) -> str:
+  """Class sizes and where the animal classes fall at each label level the pre-training uses.
+
+  Only sources whose hierarchy ships with the package (ImageNet's WordNet table); for the
+  others `python -m jaxrobust.data describe NAME` shows it once the dataset is built.
+  """
+  used = {}
+  for r in runs:
+    if r.kind == 'pretrain' and r.subset and r.subset.get('label_level'):
+      for source in r.subset['sources']:
+        if hierarchy.has_committed_table(source['name']):
+          used.setdefault(source['name'], []).append(r.subset['label_level'])
+  parts = []
+  for source, levels in used.items():
+    tree = hierarchy.load_hierarchy(source)
+    levels = [lv for lv in tree.levels if lv in levels]
+    parts.append(f'Label levels of {source}:\n{hierarchy.describe_levels(tree, levels)}')
+  return '\n\n'.join(parts)

@@ -11,28 +11,33 @@ from jax.experimental import multihost_utils
 import ml_collections
 
 from jaxrobust.study import results
+from jaxrobust.study import selection
 from jaxrobust.study.plan import RESULT_KINDS
 from jaxrobust.train import loop
 from jaxrobust.train.evaluate import OnEvaluation
 
 
 def _writer(config: ml_collections.ConfigDict, study: str | None,
-            config_hash: str | None) -> OnEvaluation | None:
+            config_hash: str | None, rule: str) -> OnEvaluation | None:
   if config.kind not in RESULT_KINDS:
     return None
-  return results.result_writer(config, study=study, config_hash=config_hash)
+  return results.result_writer(config, study=study, config_hash=config_hash, rule=rule)
 
 
 def train_planned(config: ml_collections.ConfigDict, run_dir: str, *, study: str,
-                  config_hash: str) -> dict[str, Any]:
-  """Trains and evaluates one run of study `study`; `config_hash` is its identity hash."""
+                  config_hash: str, rule: str = selection.DEFAULT_RULE) -> dict[str, Any]:
+  """Trains and evaluates one run of study `study`; `config_hash` is its identity hash.
+
+  `rule`: the study's model selection rule (jaxrobust.study.selection).
+  """
   return loop.train_and_evaluate(config, run_dir,
-                                 on_evaluation=_writer(config, study, config_hash))
+                                 on_evaluation=_writer(config, study, config_hash, rule))
 
 
 def run_single(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """One run outside a study into `<workdir>/runs/<run_id>/` (result.json for finetune/scratch)."""
-  return loop.run_single(config, workdir, on_evaluation=_writer(config, None, None))
+  return loop.run_single(config, workdir, on_evaluation=_writer(
+      config, None, None, selection.DEFAULT_RULE))
 
 
 def share_compilations(workdir: str) -> None:

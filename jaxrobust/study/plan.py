@@ -26,6 +26,7 @@ from jaxrobust import runs
 from jaxrobust.data import generated
 from jaxrobust.data import subsets
 from jaxrobust.study import datasets
+from jaxrobust.study import selection
 
 KINDS = ('pretrain', 'finetune', 'scratch')
 RESULT_KINDS = ('finetune', 'scratch')  # their runs end with DIR/runs/<id>/result.json
@@ -85,6 +86,19 @@ def plan_study(config: ml_collections.ConfigDict,
   return plan
 
 
+def group_sizes(plan: Sequence[PlannedRun]) -> dict[str, int]:
+  """Evaluated models per pre-training setting (its fine-tunes) and 'scratch baselines'.
+
+  These are the analysis' groups: each needs several models to show the spread between runs.
+  """
+  sizes = {}
+  for run in plan:
+    if run.kind != 'pretrain':
+      key = run.pretrain_setting if run.kind == 'finetune' else 'scratch baselines'
+      sizes[key] = sizes.get(key, 0) + 1
+  return sizes
+
+
 def datasets_needed(plan: Sequence[PlannedRun],
                     run_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
   """Datasets the planned runs (or the runs `run_ids` of them) read, in build order, no repeats.
@@ -134,13 +148,14 @@ def slice_globs(plan: Sequence[PlannedRun]) -> list[str]:
 
 def _check_study(config: ml_collections.ConfigDict) -> None:
   for field in ('study', 'pretrain', 'finetune', 'scratch', 'pretrain_settings',
-                'finetune_settings', 'scratch_settings', 'pretrain_length'):
+                'finetune_settings', 'scratch_settings', 'pretrain_length', 'selection'):
     if field not in config:
       raise errors.ConfigError(f'Study config lacks config.{field}; build study configs with '
                                'jaxrobust/configs/study_common.py:study_defaults().')
   if config.pretrain_length not in ('steps', 'epochs'):
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
+  selection.check_rule(config.selection)
   if len(config.pretrain_settings) and not len(config.finetune_settings):
     raise errors.ConfigError('config.pretrain_settings is set but config.finetune_settings is '
                              'empty: add a fine-tune setting or the pre-trained models are unused.')

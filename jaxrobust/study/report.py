@@ -56,8 +56,7 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
 def _write_results_csv(workdir: str, plan: Sequence[PlannedRun]) -> str:
   """DIR/results.csv from this study's runs (not stale or other runs in DIR), atomically."""
   df = analysis.collect_results(workdir)
-  # Evaluations during training are rows '<run_id>/epoch_<e>' of their run.
-  df = df[df['run_id'].astype(str).map(_planned_run_id).isin({r.run_id for r in plan})]
+  df = df[df['run_id'].isin({r.run_id for r in plan})]
   path = os.path.join(workdir, RESULTS_CSV)
   _write_atomically(path, df.to_csv(index=False))
   return path
@@ -91,17 +90,14 @@ def _rebuild_report(config: ml_collections.ConfigDict, results_csv: str, report_
     shutil.rmtree(leftover, ignore_errors=True)
   result = analysis.write_report(
       [results_csv], partial, metric=config.analysis.metric,
-      transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None)
+      transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None,
+      selection=config.selection)
   _write_atomically(os.path.join(partial, RESULTS_HASH), csv_hash + '\n')
   if os.path.exists(report_dir):
     os.rename(report_dir, old)
   os.rename(partial, report_dir)
   shutil.rmtree(old, ignore_errors=True)
   return result
-
-
-def _planned_run_id(result_run_id: str) -> str:
-  return result_run_id.split('/')[0]
 
 
 def _er_by_setting(report_dir: str) -> list[list[str]]:

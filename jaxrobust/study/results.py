@@ -1,20 +1,27 @@
 """Outputs of each evaluated fine-tune or scratch model: predictions_<split>.npz + result.json.
 
 Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside it):
-  <run_dir>/result.json, predictions_<split>.npz    the model at the end of training
-  <run_dir>/epoch_<e>/result.json, predictions_...  each evaluation during training
-      (config.eval_every_epochs; e = epochs done, e.g. `epoch_3`, `epoch_0.5`). Each is
-      one more model point: its run_id is '<run_id>/epoch_<e>' (so
-      `runs/<run_id>/predictions_<split>.npz` finds its predictions) and finetune.epochs = e.
+  <run_dir>/result.json, predictions_<split>.npz    the model the study's selection rule
+      picked (jaxrobust.study.selection; default: best `val` macro-F1, as WILDS)
+  <run_dir>/selection/evaluations.json              scores of every evaluation (the curve)
+  <run_dir>/selection/step_<s>/predictions_...      the models other rules picked (e.g. the
+      last epoch), named in result.json's `selections.<rule>.predictions`
 `predictions_<split>.npz`: `labels`, `predictions` (int, split order) and `logits`
 (float32 [N, classes]) when config.save_logits is set.
 result.json (schema: DESIGN.md, User-facing contracts):
   run_id, study (the study's name; null for a run outside a study), kind,
   pretrain {source, num_examples, num_classes, label_level, images_per_class,
             diversity_ratio, semantics, arch, seed, steps} (null for scratch),
-  finetune {dataset, lr, epochs, batch_size, seed, resolution, arch, mode, steps},
+  finetune {dataset, lr, epochs, batch_size, seed, resolution, arch, mode, steps} (as trained),
   metrics {id, ood: {split, macro_f1, accuracy, num_examples, classes, per_class_f1},
-           splits: {<every evaluated split>: {macro_f1, accuracy, num_examples}}},
+           splits: {<every evaluated split>: {macro_f1, accuracy, num_examples}}}
+      of the selected model,
+  selection {rule, split, metric, epoch, step, every_epochs, predictions ('.'), num_evaluations},
+  selections {ood_val, id_val, last: {split, epoch, step, score (of `split`; null for last),
+              predictions (folder, relative to the run dir), metrics {id, ood: {split,
+              macro_f1, accuracy, num_examples}}}},
+  skipped_eval_images {split: [file, ...]} (empty unless the dataset was built with the opt-in
+      to skip unreadable evaluation images: then every model is compared on fewer images),
   config_hash, wall_seconds, pretrain_checkpoint (null for scratch).
 `per_class_f1[i]` is the F1 of class `classes[i]`, over the classes present in the split
 (the ones macro-F1 averages). `id` and `ood` are the target dataset's ID and OOD test splits
@@ -23,7 +30,7 @@ result.json (schema: DESIGN.md, User-facing contracts):
 `wall_seconds` is the time of the engine call that wrote the file (a resumed run counts
 only its last call).
 """
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import json
 from typing import Any
 
@@ -34,10 +41,13 @@ import numpy as np
 
 from jaxrobust import runs
 from jaxrobust.analysis import confusion
+from jaxrobust.data import images
+from jaxrobust.data import loading
 from jaxrobust.data import subsets
 from jaxrobust.errors import ConfigError, UserError
 from jaxrobust.study import datasets
 from jaxrobust.study import plan as plan_lib
+from jaxrobust.study import selection
 from jaxrobust.study.plan import RESULT_FILE
 from jaxrobust.train import handoff
 from jaxrobust.train import step as step_lib
@@ -138,11 +148,6 @@ def split_scores(labels: np.ndarray, predictions: np.ndarray, split: str) -> dic
           'per_class_f1': confusion.per_class_f1(labels, predictions).tolist()}
 
 
-def epoch_dir_name(epochs: float) -> str:
-  """'epoch_3', 'epoch_0.5': the folder of the model evaluated after `epochs`."""
-  return f'epoch_{round(epochs, 3):g}'
-
-
 def _write_atomic(path: epath.Path, text: str) -> None:
   tmp = path.parent / f'{path.name}.tmp'
   tmp.write_text(text)
@@ -152,6 +157,7 @@ def _write_atomic(path: epath.Path, text: str) -> None:
 def write_predictions(outputs: Mapping[str, Mapping[str, np.ndarray]], out_dir: epath.Path,
                       save_logits: bool) -> None:
   """predictions_<split>.npz per split: labels, predictions (and logits if asked)."""
+  out_dir.mkdir(parents=True, exist_ok=True)
   for split, out in outputs.items():
     arrays = {'labels': out['labels'], 'predictions': out['predictions']}
     if save_logits:
@@ -160,31 +166,95 @@ def write_predictions(outputs: Mapping[str, Mapping[str, np.ndarray]], out_dir: 
       np.savez(f, **arrays)
 
 
+def read_predictions(model_dir: epath.Path, splits: Sequence[str]
+                     ) -> dict[str, dict[str, np.ndarray]]:
+  """{split: {labels, predictions[, logits]}} as `write_predictions` wrote them."""
+  outputs = {}
+  for split in splits:
+    with (model_dir / f'predictions_{split}.npz').open('rb') as f, np.load(f) as npz:
+      outputs[split] = dict(npz)
+  return outputs
+
+
+def skipped_eval_images(config: ml_collections.ConfigDict) -> dict[str, list[str]]:
+  """{split: [file, ...]} of evaluation images the dataset build skipped (opt-in only)."""
+  builder = loading.prepared_builder(config.data.name, config.data.data_dir,
+                                     auto_prepare=False)
+  skipped = {}
+  for entry in (builder.info.metadata or {}).get(images.SKIPPED_KEY, []):
+    if entry['split'] in config.data.eval_splits:
+      skipped.setdefault(entry['split'], []).append(entry['file'])
+  return skipped
+
+
+def _epochs(config: ml_collections.ConfigDict, evaluation: Evaluation) -> float:
+  if evaluation.final and config.num_epochs is not None:
+    return float(config.num_epochs)
+  return round(evaluation.step / evaluation.steps_per_epoch, 4)
+
+
+def _short(scores: Mapping[str, Any]) -> dict[str, Any]:
+  return {k: scores[k] for k in ('split', 'macro_f1', 'accuracy', 'num_examples')}
+
+
 def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
                   study: str | None, config_hash: str,
-                  pretrained: handoff.PretrainedCheckpoint | None) -> dict[str, Any]:
-  """Writes the predictions and result.json of one evaluated model; returns the result.
+                  pretrained: handoff.PretrainedCheckpoint | None,
+                  rule: str = selection.DEFAULT_RULE,
+                  skipped: Mapping[str, list[str]] | None = None) -> dict[str, Any] | None:
+  """Records one evaluation; at the end of training writes the predictions and result.json.
 
-  The final model goes to the run directory, earlier ones to `<run_dir>/epoch_<e>/` (module
-  docstring). `pretrained`: the checkpoint a fine-tune started from. Call on process 0 only.
+  During training: the scores go to the selection history and a candidate's predictions
+  (an evaluation with test splits) to `selection/step_<s>/`. At the end: every rule picks its
+  model (jaxrobust.study.selection); `rule`'s model is the run's (predictions in the run
+  directory, metrics.id / metrics.ood), the others' stay in `selection/step_<s>/`, the rest
+  is deleted. `skipped`: `skipped_eval_images(config)`, read at the end when None. Returns the
+  result (None during training). Call on process 0 only.
   """
   run_dir, step = epath.Path(evaluation.run_dir), evaluation.step
-  epochs = (float(config.num_epochs) if evaluation.final and config.num_epochs is not None
-            else round(step / evaluation.steps_per_epoch, 4))
-  out_dir = run_dir if evaluation.final else run_dir / epoch_dir_name(epochs)
-  run_id = run_dir.name if evaluation.final else f'{run_dir.name}/{out_dir.name}'
-  out_dir.mkdir(parents=True, exist_ok=True)
   id_split, ood_split = id_ood_splits(config.data.name)
-  outputs = evaluation.outputs
+  history = selection.record(run_dir, {'step': step, 'epoch': _epochs(config, evaluation),
+                                       'scores': evaluation.scores})
+  if not evaluation.final:
+    if id_split in evaluation.outputs and ood_split in evaluation.outputs:
+      write_predictions(evaluation.outputs, selection.candidate_dir(run_dir, step),
+                        config.save_logits)
+    return None
+  chosen = {r: history[selection.select(history, r)] for r in selection.RULES}
+  primary = chosen[rule]['step']
+
+  def model_dir(s: int) -> str:
+    return '.' if s == primary else str(selection.candidate_dir(run_dir, s).relative_to(run_dir))
+
+  def outputs_at(s: int) -> dict[str, dict[str, np.ndarray]]:
+    if s == step:
+      return evaluation.outputs
+    return read_predictions(selection.candidate_dir(run_dir, s), config.data.eval_splits)
+
+  if primary != step:
+    write_predictions(evaluation.outputs, selection.candidate_dir(run_dir, step),
+                      config.save_logits)
+  outputs = outputs_at(primary)
+  write_predictions(outputs, run_dir, config.save_logits)
+  selections = {}
+  for r, entry in chosen.items():
+    out = outputs_at(entry['step'])
+    split = selection.RULES[r]
+    selections[r] = {
+        'split': split, 'epoch': entry['epoch'], 'step': entry['step'],
+        'score': entry['scores'][split][selection.METRIC] if split else None,
+        'predictions': model_dir(entry['step']),
+        'metrics': {role: _short(split_scores(out[s]['labels'], out[s]['predictions'], s))
+                    for role, s in (('id', id_split), ('ood', ood_split))}}
   result = {
-      'run_id': run_id,
+      'run_id': run_dir.name,
       'study': study,
       'kind': config.kind,
       'pretrain': pretrain_block(pretrained) if pretrained is not None else None,
       'finetune': {
           'dataset': config.data.name, 'lr': config.optimizer.learning_rate,
-          'epochs': epochs, 'batch_size': config.batch_size, 'seed': config.seed,
-          'resolution': config.data.image_size, 'arch': config.model.name,
+          'epochs': _epochs(config, evaluation), 'batch_size': config.batch_size,
+          'seed': config.seed, 'resolution': config.data.image_size, 'arch': config.model.name,
           'mode': config.init.mode, 'steps': step},
       'metrics': {
           'id': split_scores(outputs[id_split]['labels'], outputs[id_split]['predictions'],
@@ -194,22 +264,34 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
           'splits': {split: confusion.classification_scores(out['labels'], out['predictions'])
                      for split, out in outputs.items()},
       },
+      'selection': {'rule': rule, 'split': selection.RULES[rule], 'metric': selection.METRIC,
+                    'epoch': chosen[rule]['epoch'], 'step': primary,
+                    'every_epochs': config.eval_every_epochs, 'predictions': '.',
+                    'num_evaluations': len(history)},
+      'selections': selections,
+      'skipped_eval_images': dict(skipped_eval_images(config) if skipped is None else skipped),
       'config_hash': config_hash,
       'wall_seconds': round(evaluation.wall_seconds, 3),
       'pretrain_checkpoint': str(pretrained.step_dir) if pretrained is not None else None,
   }
-  write_predictions(outputs, out_dir, config.save_logits)
-  _write_atomic(out_dir / RESULT_FILE, json.dumps(result, indent=1) + '\n')
-  logging.info('Wrote %s: ID (%s) macro-F1 %.4f, OOD (%s) macro-F1 %.4f.',
-               out_dir / RESULT_FILE, id_split, result['metrics']['id']['macro_f1'],
-               ood_split, result['metrics']['ood']['macro_f1'])
+  _write_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=1) + '\n')
+  keep = {model_dir(e['step']) for e in chosen.values()}
+  for candidate in (run_dir / selection.SELECTION_DIR).glob('step_*'):
+    if str(candidate.relative_to(run_dir)) not in keep:
+      candidate.rmtree()
+  logging.info('Wrote %s: model selected by %s at epoch %g; ID (%s) macro-F1 %.4f, OOD (%s) '
+               'macro-F1 %.4f.', run_dir / RESULT_FILE, rule, chosen[rule]['epoch'], id_split,
+               result['metrics']['id']['macro_f1'], ood_split,
+               result['metrics']['ood']['macro_f1'])
   return result
 
 
 def result_writer(config: ml_collections.ConfigDict, *, study: str | None,
-                  config_hash: str | None = None) -> OnEvaluation:
+                  config_hash: str | None = None,
+                  rule: str = selection.DEFAULT_RULE) -> OnEvaluation:
   """The engine's `on_evaluation` for a finetune/scratch run: `write_results` per evaluation.
 
+  `rule`: the model selection rule whose model result.json's metrics report.
   `config_hash`: the run's identity hash (the plan's); None (a run outside a study) takes it
   from the config with the pre-training run id found at `init.model_init`.
   """
@@ -220,5 +302,7 @@ def result_writer(config: ml_collections.ConfigDict, *, study: str | None,
     pretrain_id = (pretrained.run_dir.name if pretrained is not None
                    and pretrained.run_dir is not None else None)
     config_hash = runs.config_hash(plan_lib.identity(config, pretrain_id))
+  selection.check_rule(rule)
   return lambda evaluation: write_results(config, evaluation, study=study,
-                                          config_hash=config_hash, pretrained=pretrained)
+                                          config_hash=config_hash, pretrained=pretrained,
+                                          rule=rule)

@@ -68,7 +68,8 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
     what = f'resuming {run.run_id} at step {step}' if step else f'starting {run.run_id}'
     print(f'study: {what} ({run.kind}, {run.dataset}, {run.length})', flush=True)
     run_train_fn = train_fn or functools.partial(
-        engine.train_planned, study=config.study, config_hash=run.identity_hash)
+        engine.train_planned, study=config.study, config_hash=run.identity_hash,
+        rule=config.selection)
     seconds = _execute(run, workdir, run_train_fn)
     executed.append(run.run_id)
     progress.finished(run, seconds)
@@ -146,9 +147,13 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   print(f'Study {config.study!r}: {len(plan)} runs{selection}; workdir {workdir}; '
         f'data_dir {data_dir}')
   print('Stages: ' + console.stages_line(selected, len(needs)))
+  print(console.groups_line(selected))
   print(console.plan_table(selected, states))
   print()
   print(console.datasets_table(statuses))
+  levels = console.label_levels(selected)
+  if levels:
+    print('\n' + levels + '\n')
   missing = [s for s in statuses if s.state == 'missing']
   for s in missing:
     print(f'MISSING manual data for {s.name}: {s.detail}')

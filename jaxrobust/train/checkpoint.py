@@ -156,17 +156,17 @@ def _move_aside(step_dir: epath.Path) -> epath.Path:
 
 
 def restore_latest(manager: ocp.CheckpointManager, target_state: dict[str, Any]
-                   ) -> tuple[dict[str, Any], int]:
-  """(state, step) of the newest step that restores; (`target_state`, 0) if there is none.
+                   ) -> tuple[dict[str, Any], dict[str, Any], int]:
+  """(state, data state, step) of the newest step that restores; (`target_state`, {}, 0) if none.
 
   Each newer step that fails to restore is moved aside (process 0 renames it) with one
   warning naming it.
   """
-  state, found = target_state, 0
+  state, data_state, found = target_state, {}, 0
   damaged = False
   for step in sorted(manager.all_steps(), reverse=True):
     try:
-      state, _ = restore(manager, step, target_state)
+      state, data_state = restore(manager, step, target_state)
       found = step
       break
     except CheckpointReadError as e:
@@ -180,7 +180,7 @@ def restore_latest(manager: ocp.CheckpointManager, target_state: dict[str, Any]
     if not found:
       logging.warning('No checkpoint in %s restores; the run starts again from step 0.',
                       manager.directory)
-  return state, found
+  return state, data_state, found
 
 
 def saved_tree(manager: ocp.CheckpointManager, step: int) -> dict[str, Any]:

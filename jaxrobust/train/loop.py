@@ -31,6 +31,7 @@ from jaxrobust.train import writers
 COMPUTE_DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 INIT_MODES = ('full', 'linear_probe')
 MAX_STEPS_IN_FLIGHT = 2
+BEST_SCORES = 'best_selection_macro_f1'  # checkpoint input-state key: {split: best so far}
 
 
 def num_train_steps(config: ml_collections.ConfigDict, num_train_examples: int) -> int:
@@ -90,6 +91,27 @@ def _eval_steps(config: ml_collections.ConfigDict, steps_per_epoch: int,
     return set()
   every = max(1, round(config.eval_every_epochs * steps_per_epoch))
   return set(range(every, num_steps, every))
+
+
+def _selection_splits(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """`config.data.selection_splits`, checked to be among the eval splits."""
+  splits = tuple(config.data.selection_splits)
+  unknown = [s for s in splits if s not in config.data.eval_splits]
+  if unknown:
+    raise ConfigError(f'config.data.selection_splits={list(splits)} names {unknown}, which '
+                      f'config.data.eval_splits={list(config.data.eval_splits)} lacks; add '
+                      f'them there or drop them.')
+  return splits
+
+
+def _new_best(scores: dict[str, Any], best: dict[str, float]) -> bool:
+  """Records `scores`' macro-F1 in `best`; True if any split beat its best so far."""
+  improved = False
+  for split, split_scores in scores.items():
+    if split not in best or split_scores['macro_f1'] > best[split]:
+      best[split] = split_scores['macro_f1']
+      improved = True
+  return improved
 
 
 def _format_seconds(seconds: float) -> str:
@@ -182,8 +204,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
                        ) -> dict[str, Any]:
   """Trains (or resumes) the run in `run_dir`, evaluates it, returns the final results.
 
-  Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end;
-  `on_evaluation` gets each `Evaluation` on process 0 (the process that writes files).
+  Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end; with
+  `config.data.selection_splits`, an evaluation during training scores only those, plus the
+  other eval splits when one of them reaches a new best macro-F1 (a candidate for model
+  selection). `on_evaluation` gets each `Evaluation` on process 0 (the one that writes files).
   SIGTERM/SIGINT save a checkpoint after the current step and raise `interrupt.Interrupted`.
   Returns {'run_dir', 'step', 'num_train_steps', 'train_loss' (mean of the last logged
   interval, read from metrics.jsonl if nothing was trained in this call), 'scores' {split: {'accuracy',
@@ -208,6 +232,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   train_source = loading.open_split(builder, config.data.train_split)
   eval_sources = {split: loading.open_split(builder, split)
                   for split in config.data.eval_splits}
+  selection_splits = _selection_splits(config)
   num_steps = num_train_steps(config, len(train_source))
   steps_per_epoch = len(train_source) // config.batch_size
 
@@ -233,7 +258,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   # ---- Checkpoints: resume where the last run stopped ----
   checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
   manager = checkpoint.checkpoint_manager(checkpoint_dir, keep=config.keep_checkpoints)
-  state, first_step = checkpoint.restore_latest(manager, state)
+  state, data_state, first_step = checkpoint.restore_latest(manager, state)
+  best = dict(data_state.get(BEST_SCORES, {}))  # best macro-F1 so far of each selection split
   if first_step:
     logging.info('Resumed %s at step %d of %d.', run_dir, first_step, num_steps)
   kept = (writers.restart_history(run_dir, first_step, final=first_step == num_steps)
@@ -262,8 +288,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   evaluations = []
 
   def evaluate_at(step: int, state) -> tuple[dict[str, Any], dict[str, Any]]:
-    scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
-                                          writer, step)
+    if step == num_steps or not selection_splits:
+      scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
+                                            writer, step)
+    else:
+      first = {s: eval_sources[s] for s in selection_splits}
+      scores, outputs = _evaluate_and_write(config, eval_step, state, first, mesh, writer, step)
+      if _new_best(scores, best):
+        rest = {s: src for s, src in eval_sources.items() if s not in first}
+        more_scores, more_outputs = _evaluate_and_write(config, eval_step, state, rest, mesh,
+                                                        writer, step)
+        scores = {s: {**scores, **more_scores}[s] for s in eval_sources}
+        outputs = {s: {**outputs, **more_outputs}[s] for s in eval_sources}
     if on_evaluation is not None and jax.process_index() == 0:
       on_evaluation(evaluate_lib.Evaluation(
           run_dir=run_dir, step=step, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
@@ -282,11 +318,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       stop = stop_requested(step)
       if step in log_steps or step in save_steps or step in eval_steps or stop:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
-      if step in eval_steps:  # before the save: a checkpoint's step has been evaluated
+      if step in eval_steps:  # before the save: its step is evaluated, its best scores kept
         scores, _ = evaluate_at(step, state)
         evaluations.append({'step': step, 'scores': scores})
       if step in save_steps or stop:
-        checkpoint.save(manager, state, {'next_batch': step})
+        checkpoint.save(manager, state, {'next_batch': step, BEST_SCORES: dict(best)})
       if stop:
         manager.wait_until_finished()
         writer.flush()

@@ -30,15 +30,35 @@ def test_collect_results_has_one_row_per_result_json(study_dir):
   assert np.isnan(df.set_index('run_id').loc['scratch_0', 'pretrain.num_examples'])
 
 
-def test_evaluations_during_training_are_model_points_of_their_own(tmp_path):
+def _short(split, arrays):
+  return {'split': split, **fixtures.scores(*arrays)}
+
+
+def test_selection_switches_the_rows_model_and_its_predictions(tmp_path):
   rng = np.random.default_rng(0)
-  sets = [fixtures.test_set(rng, 0.5) for _ in range(4)]
-  fixtures.write_run(tmp_path, 'ft_a', 'finetune', sets[0], sets[1])
-  fixtures.write_run(tmp_path, 'ft_a/epoch_1', 'finetune', sets[2], sets[3])
-  df = load.collect_results(tmp_path)
-  assert list(df['run_id']) == ['ft_a', 'ft_a/epoch_1']
-  labels, _ = load.load_predictions(df.assign(workdir=str(tmp_path)).iloc[1], 'test')
-  np.testing.assert_array_equal(labels, sets[3][0])
+  best_id, best_ood, last_id, last_ood = (fixtures.test_set(rng, 0.5) for _ in range(4))
+  entry = lambda step, folder, i, o: {  # noqa: E731
+      'split': 'val', 'epoch': step / 10, 'step': step, 'score': 0.4, 'predictions': folder,
+      'metrics': {'id': _short('id_test', i), 'ood': _short('test', o)}}
+  fixtures.write_run(
+      tmp_path, 'ft_a', 'finetune', best_id, best_ood,
+      selection={'rule': 'ood_val', 'step': 20, 'epoch': 2.0, 'predictions': '.'},
+      selections={'ood_val': entry(20, '.', best_id, best_ood),
+                  'last': entry(30, 'selection/step_30', last_id, last_ood)})
+  folder = tmp_path / 'runs' / 'ft_a' / 'selection' / 'step_30'
+  folder.mkdir(parents=True)
+  np.savez(folder / 'predictions_test.npz', labels=last_ood[0], predictions=last_ood[1])
+  df = load.collect_results(tmp_path).assign(workdir=str(tmp_path))
+  same = load.apply_selection(df, 'ood_val').iloc[0]
+  assert same['metrics.ood.macro_f1'] == fixtures.scores(*best_ood)['macro_f1']
+  row = load.apply_selection(df, 'last').iloc[0]
+  assert row['metrics.ood.macro_f1'] == fixtures.scores(*last_ood)['macro_f1']
+  assert row['metrics.id.macro_f1'] == fixtures.scores(*last_id)['macro_f1']
+  assert (row['selection.rule'], row['selection.step']) == ('last', 30)
+  labels, predictions = load.load_predictions(row, 'test')
+  np.testing.assert_array_equal(predictions, last_ood[1])
+  with pytest.raises(errors.AnalysisError, match='--selection'):
+    load.apply_selection(df, 'best_test')
 
 
 def test_results_csv_reads_back_the_same_rows_as_the_workdir(study_dir):

@@ -86,3 +86,13 @@ def test_few_baseline_models_are_noted(study_dir):
 def test_an_unknown_group_by_column_names_the_available_ones(study_dir):
   with pytest.raises(ValueError, match=r"No column \['pretrain.size'\].*pretrain.num_examples"):
     _analyze(study_dir, group_by=['pretrain.size'])
+
+
+def test_skipped_evaluation_images_and_the_selection_rule_reach_the_report(study_dir):
+  df = load.load_results(str(study_dir))
+  df['skipped_eval_images.test'] = '["train/a.jpg"]'
+  df['selection.rule'] = 'ood_val'
+  result = pipeline.analyze(df, num_resamples=20)
+  assert result.selection == 'ood_val'
+  assert any('`test` lacks 1 unreadable image' in note for note in result.notes)
+  assert not any('unreadable' in note for note in _analyze(study_dir).notes)

@@ -18,8 +18,14 @@ EXPECTED_COUNTS = {
     'longest_d6': 81, 'longest_d7': 201,
     'shortest_d2': 6, 'shortest_d3': 12, 'shortest_d4': 21, 'shortest_d5': 42,
     'shortest_d6': 91, 'shortest_d7': 237,
+    'tree_d2': 5, 'tree_d3': 8, 'tree_d4': 14, 'tree_d5': 32, 'tree_d6': 76, 'tree_d7': 193,
+    'balanced_5': 4, 'balanced_17': 16, 'balanced_37': 36, 'balanced_85': 91,
+    'balanced_232': 231,
     'label': 1000,
 }
+NESTED_SETS = (('tree_d2', 'tree_d3', 'tree_d4', 'tree_d5', 'tree_d6', 'tree_d7', 'label'),
+               ('balanced_5', 'balanced_17', 'balanced_37', 'balanced_85', 'balanced_232',
+                'label'))
 
 # root -> a -> b -> {c1, c4};  root -> x -> w -> c1;  root -> x -> y -> z -> c2;
 # a -> c2;  root -> c3.  Classes c1..c4.
@@ -60,6 +66,29 @@ def test_toy_table_levels_run_coarse_to_fine_and_groups_split_the_classes():
   counts = [len(toy['classes'][level]) for level in toy['levels']]
   assert counts == sorted(counts)
   assert toy['groups'] == {'xside': [0, 1], 'non_xside': [2, 3]}
+
+
+def test_tree_cut_keeps_one_parent_per_node_the_deepest_hypernym():
+  tree = cuts.tree_parents(TOY_PARENTS, set(TOY_PARENTS) | {'root'}, 'root')
+  assert tree['c1'] == 'b'  # b and w are both at depth 2: the smaller id
+  assert tree['c2'] == 'z'  # z (depth 3) is deeper than a (1)
+  paths = cuts.tree_paths(tree, TOY_CLASSES)
+  assert paths[1] == ['root', 'x', 'y', 'z', 'c2']
+  assert cuts.tree_depth_cut(paths, 1) == (['a', 'c3', 'x'], [0, 2, 1, 0])
+
+
+@pytest.mark.parametrize('levels', NESTED_SETS)
+def test_tree_levels_are_nested_each_refines_the_coarser(table, levels):
+  for coarse, fine in zip(levels, levels[1:]):
+    parent_of = {}
+    for c, f in zip(table['ancestors'][coarse], table['ancestors'][fine]):
+      assert parent_of.setdefault(f, c) == c, f'{fine} class {f} lies in two {coarse} classes'
+    assert len(table['classes'][fine]) > len(table['classes'][coarse])
+
+
+def test_dag_depth_cuts_are_not_nested_which_is_why_the_study_uses_the_tree(table):
+  coarse, fine = table['ancestors']['longest_d4'], table['ancestors']['longest_d5']
+  assert len({(f, c) for c, f in zip(coarse, fine)}) > len(set(fine))
 
 
 def test_committed_wnids_are_tfds_imagenet2012_labels_in_class_order():

@@ -8,9 +8,13 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
+from jaxrobust import errors
 from jaxrobust.data import archives
+from jaxrobust.study import results
+from tests.helpers.configs import load_config
 from tests.helpers.real_formats import (IWILDCAM_ROWS, IWILDCAM_TRUNCATED, add_tar_bytes, build_dataset,
-                          iwildcam_category_name, iwildcam_filename, jpeg)
+                          iwildcam_category_name, iwildcam_filename, jpeg,
+                          write_iwildcam_folder)
 
 SPLITS = ('train', 'id_val', 'id_test', 'val', 'test')
 
@@ -82,6 +86,27 @@ def test_truncated_jpeg_is_skipped_counted_and_listed_in_metadata(built_448):
     assert skipped['split'] == 'train'
     assert skipped['file'] == f'train/{iwildcam_filename(IWILDCAM_TRUNCATED)}'
     assert 'runcated' in skipped['reason']
+
+
+TEST_ROW = 2  # a row of split `test`
+
+
+def test_an_unreadable_test_image_stops_the_build_unless_the_user_opts_in(tmp_path):
+  assert IWILDCAM_ROWS[TEST_ROW][0] == 'test'
+  write_iwildcam_folder(tmp_path / 'manual', truncated=TEST_ROW)
+  name = f'train/{iwildcam_filename(TEST_ROW)}'
+  with pytest.raises(errors.UserError, match=(
+      f'(?s)iwildcam/448: 1 unreadable image.*split test: {name}.*'
+      'iwildcam/448/skip_unreadable_eval_images=True')):
+    build_dataset('iwildcam', tmp_path / 'manual', tmp_path / 'refused')
+  opt_in = 'iwildcam/448/skip_unreadable_eval_images=True'
+  build_dataset(opt_in, tmp_path / 'manual', tmp_path / 'data')
+  config = load_config('finetune')
+  config.data.name, config.data.data_dir = opt_in, str(tmp_path / 'data')
+  assert results.skipped_eval_images(config) == {'test': [name]}  # goes into every result.json
+  test_rows = [r for r in IWILDCAM_ROWS if r[0] == 'test']
+  assert len(_records(tmp_path / 'data', 'test', config='448/skip_unreadable_eval_images=True')
+             ) == len(test_rows) - 1
 
 
 def test_original_config_from_the_archive_keeps_downloaded_bytes(iwildcam_archive_manual,

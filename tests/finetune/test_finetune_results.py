@@ -10,7 +10,8 @@ from jaxrobust import runs
 from tests.helpers import finetune as ff
 
 EVAL_SPLITS = ff.EVAL_SPLITS
-EPOCH_POINT = 'epoch_0.2'  # the evaluation after step 3 of 15 per epoch
+RULES = ('ood_val', 'id_val', 'last')
+RULE_SPLITS = {'ood_val': 'val', 'id_val': 'id_val'}
 
 
 def _result(model_dir) -> dict:
@@ -22,8 +23,8 @@ def _predictions(model_dir, split) -> dict[str, np.ndarray]:
     return dict(npz)
 
 
-def _model_dirs(finetune_dir):
-  return {'final': finetune_dir, EPOCH_POINT: finetune_dir / EPOCH_POINT}
+def _history(finetune_dir) -> list[dict]:
+  return json.loads((finetune_dir / 'selection' / 'evaluations.json').read_text())
 
 
 def test_result_json_has_the_design_schema(finetune_dir):
@@ -78,24 +79,27 @@ def test_every_example_is_predicted_once_in_split_order(data_dir, finetune_dir, 
                                 predictions['logits'].argmax(-1))
 
 
-@pytest.mark.parametrize('model', ['final', EPOCH_POINT])
-def test_scores_recompute_exactly_from_the_predictions(finetune_dir, model):
-  model_dir = _model_dirs(finetune_dir)[model]
-  result = _result(model_dir)
+def _check_scores(entry, model_dir):
+  p = _predictions(model_dir, entry['split'])
+  labels, predictions = p['labels'], p['predictions']
+  assert entry['macro_f1'] == f1_score(labels, predictions, average='macro',
+                                       labels=np.unique(labels), zero_division=0)
+  assert entry['accuracy'] == np.mean(labels == predictions)
+  assert entry['num_examples'] == labels.size
+
+
+def test_scores_recompute_exactly_from_the_predictions(finetune_dir):
+  result = _result(finetune_dir)
   for entry in (result['metrics']['id'], result['metrics']['ood']):
-    p = _predictions(model_dir, entry['split'])
-    labels, predictions = p['labels'], p['predictions']
-    assert entry['macro_f1'] == f1_score(labels, predictions, average='macro',
-                                         labels=np.unique(labels), zero_division=0)
-    assert entry['accuracy'] == np.mean(labels == predictions)
-    assert entry['num_examples'] == labels.size
-    assert entry['classes'] == np.unique(labels).tolist()
+    _check_scores(entry, finetune_dir)
+    p = _predictions(finetune_dir, entry['split'])
+    assert entry['classes'] == np.unique(p['labels']).tolist()
     np.testing.assert_allclose(
-        entry['per_class_f1'], f1_score(labels, predictions, average=None,
-                                        labels=np.unique(labels), zero_division=0),
+        entry['per_class_f1'], f1_score(p['labels'], p['predictions'], average=None,
+                                        labels=np.unique(p['labels']), zero_division=0),
         rtol=0, atol=0)
   for split, scores in result['metrics']['splits'].items():
-    p = _predictions(model_dir, split)
+    p = _predictions(finetune_dir, split)
     assert scores['accuracy'] == np.mean(p['labels'] == p['predictions'])
 
 
@@ -107,11 +111,49 @@ def test_scores_cover_only_the_classes_each_split_contains(data_dir, finetune_di
       assert len(entry['per_class_f1']) == len(entry['classes'])
 
 
-def test_each_epoch_evaluation_is_one_more_model_point(finetune_dir):
-  point = _result(finetune_dir / EPOCH_POINT)
-  assert point['run_id'] == f'{finetune_dir.name}/{EPOCH_POINT}'
-  assert point['finetune']['epochs'] == 0.2 and point['finetune']['steps'] == 3
-  assert point['pretrain'] == _result(finetune_dir)['pretrain']
-  for split in EVAL_SPLITS:
-    assert (finetune_dir / EPOCH_POINT / f'predictions_{split}.npz').exists()
-  assert [p.name for p in finetune_dir.glob('epoch_*')] == [EPOCH_POINT]  # final = the run
+def test_validation_splits_are_scored_every_time_and_test_splits_only_at_a_new_best(
+    finetune_dir):
+  history = _history(finetune_dir)
+  assert [e['step'] for e in history] == [2, 4, ff.FINETUNE_STEPS]
+  best = {}
+  for entry in history[:-1]:
+    improved = any(entry['scores'][s]['macro_f1'] > best.get(s, -1) for s in RULE_SPLITS.values())
+    for s in RULE_SPLITS.values():
+      best[s] = max(best.get(s, -1), entry['scores'][s]['macro_f1'])
+    expected = EVAL_SPLITS if improved else ('id_val', 'val')
+    assert sorted(entry['scores']) == sorted(expected)
+  assert sorted(history[-1]['scores']) == sorted(EVAL_SPLITS)  # the last epoch: every split
+
+
+def test_result_holds_the_selected_and_the_last_epoch_under_every_rule(finetune_dir):
+  result, history = _result(finetune_dir), _history(finetune_dir)
+  assert sorted(result['selections']) == sorted(RULES)
+  for rule, split in RULE_SPLITS.items():
+    scores = [e['scores'][split]['macro_f1'] for e in history]
+    chosen = history[scores.index(max(scores))]  # the first of the best, as WILDS
+    assert result['selections'][rule]['step'] == chosen['step']
+    assert result['selections'][rule]['score'] == max(scores)
+  last = result['selections']['last']
+  assert (last['step'], last['epoch'], last['score']) == (ff.FINETUNE_STEPS, 0.4, None)
+  selected = result['selections']['ood_val']
+  assert result['selection'] == {
+      'rule': 'ood_val', 'split': 'val', 'metric': 'macro_f1', 'epoch': selected['epoch'],
+      'step': selected['step'], 'every_epochs': ff.EVAL_EVERY_EPOCHS, 'predictions': '.',
+      'num_evaluations': 3}
+  for role in ('id', 'ood'):
+    assert selected['metrics'][role] == {
+        k: result['metrics'][role][k] for k in ('split', 'macro_f1', 'accuracy', 'num_examples')}
+  assert result['skipped_eval_images'] == {}
+
+
+def test_every_rule_keeps_its_models_predictions_and_nothing_else(finetune_dir):
+  result = _result(finetune_dir)
+  kept = set()
+  for entry in result['selections'].values():
+    model_dir = finetune_dir / entry['predictions']
+    assert (entry['predictions'] == '.') == (entry['step'] == result['selection']['step'])
+    kept.add(model_dir.resolve())
+    for role in ('id', 'ood'):
+      _check_scores(entry['metrics'][role], model_dir)
+  candidates = {p.resolve() for p in (finetune_dir / 'selection').glob('step_*')}
+  assert candidates == kept - {finetune_dir.resolve()}

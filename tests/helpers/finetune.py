@@ -24,7 +24,7 @@ WILDCAM = 'synthetic_wildcam/tiny'
 WILDCAM_CLASSES = 7            # 'empty' + 6 animals
 EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
 FINETUNE_STEPS = 6            # of batch 16 over 240 training images: 15 steps per epoch
-EVAL_EVERY_EPOCHS = 0.2       # one evaluation during training, after step 3
+EVAL_EVERY_EPOCHS = 2 / 15    # evaluations during training after steps 2 and 4
 
 
 def build_datasets(data_dir) -> None:

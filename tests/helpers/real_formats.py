@@ -71,8 +71,9 @@ def iwildcam_category_name(y: int) -> str:
   return 'empty' if y == 0 else f'species_{y:03d}'
 
 
-def write_iwildcam_folder(root: pathlib.Path) -> pathlib.Path:
-  """`root/iwildcam_v2.0/` as WILDS v2.0 extracts it; returns that folder."""
+def write_iwildcam_folder(root: pathlib.Path, truncated: int = IWILDCAM_TRUNCATED
+                          ) -> pathlib.Path:
+  """`root/iwildcam_v2.0/` as WILDS v2.0 extracts it (row `truncated` cut); returns it."""
   folder = root / 'iwildcam_v2.0'
   (folder / 'train').mkdir(parents=True)
   with open(folder / 'metadata.csv', 'w', newline='') as f:
@@ -84,7 +85,7 @@ def write_iwildcam_folder(root: pathlib.Path) -> pathlib.Path:
       writer.writerow([i, split, loc, loc_raw, seq, seq_id, y, cat,
                        f'2013-06-{10 + i:02d} 16:14:{i:02d}.000', name, name[:-4]])
       data = jpeg(60 + i, 40, mode='L' if i == IWILDCAM_GRAYSCALE else 'RGB')
-      if i == IWILDCAM_TRUNCATED:
+      if i == truncated:
         data = truncated_jpeg()
       (folder / 'train' / name).write_bytes(data)
   with open(folder / 'categories.csv', 'w', newline='') as f:

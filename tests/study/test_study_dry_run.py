@@ -1,5 +1,6 @@
 """--dry_run of every study config: the plan table, and what data is missing, building nothing."""
 import json
+import re
 import os
 import subprocess
 import sys
@@ -85,3 +86,12 @@ def test_cli_dry_run_prints_the_plan_and_slices(tmp_path):
   assert "Study 'quickstart'" in proc.stdout
   assert "--only='scratch-*'" in proc.stdout
   assert not os.path.exists(tmp_path / 'w')
+
+
+def test_dry_run_of_granularity_shows_level_sizes_and_where_the_animals_fall(tmp_path, capsys):
+  config = load_config('granularity')
+  config.data_dir = str(tmp_path / 'empty')
+  out = _dry_run(config, tmp_path / 'w', capsys)
+  assert 'Label levels of imagenet2012:' in out
+  assert re.search(r'tree_d2 +5 +1 / 5 / 958 +in 1 classes, the largest holding 398', out)
+  assert re.search(r'Total: \d+ runs; models per group: imagenet_tree_d2 4', out)

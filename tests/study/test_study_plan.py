@@ -174,3 +174,9 @@ def test_every_architecture_a_study_names_is_in_the_model_zoo(arg):
   for study in STUDIES:
     for run in plan_study(load_config(study, arg)):
       assert run.config.model.name in models.model_names(), (study, run.run_id)
+
+
+@pytest.mark.parametrize('study_name', [s for s in STUDIES if s != 'quickstart'])  # local only
+def test_every_paper_scale_group_has_at_least_three_models(study_name):
+  sizes = plan_lib.group_sizes(plan_study(load_config(study_name)))
+  assert sizes and min(sizes.values()) >= 3, sizes

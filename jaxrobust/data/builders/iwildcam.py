@@ -6,8 +6,9 @@ sequence_remapped, seq_id, y, category_id, datetime, filename, image_id), `categ
 (y, category_id, name; y=99999 marks categories without images) and the images under
 `train/`. Splits `train`, `id_val`, `id_test`, `val`, `test` come from the `split` column.
 Configs: `448` (default) stores every image resized to 448x448 JPEG, the resolution WILDS
-trains at; `original` stores the downloaded bytes untouched. Corrupt or missing images
-are skipped and listed in the metadata (`skipped_images`).
+trains at; `original` stores the downloaded bytes untouched. Corrupt or missing training
+images are skipped and listed in the metadata (`skipped_images`); one in an evaluation split
+stops the build (config field `skip_unreadable_eval_images` opts in to skipping it).
 """
 from __future__ import annotations
 
@@ -35,10 +36,18 @@ METADATA_COLUMNS = ('split', 'location_remapped', 'sequence_remapped', 'datetime
 NO_IMAGES_Y = 99999  # categories.csv's y for categories that have no images in WILDS.
 
 
+OPT_IN = 'skip_unreadable_eval_images'
+
+
 @dataclasses.dataclass(eq=False)
 class IwildcamConfig(tfds.core.BuilderConfig):
-  """`image_size`: side of the stored square JPEG; 0 keeps the original bytes."""
+  """`image_size`: side of the stored square JPEG; 0 keeps the original bytes.
+
+  `skip_unreadable_eval_images`: skip unreadable id_val/id_test/val/test images instead of
+  stopping the build (opt-in, e.g. `iwildcam/448/skip_unreadable_eval_images=True`).
+  """
   image_size: int = 448
+  skip_unreadable_eval_images: bool = False
 
 
 def read_metadata(source: str | os.PathLike[str]) -> list[dict[str, str]]:
@@ -115,9 +124,11 @@ class Iwildcam(ArrayRecordBuilder):
     self.info.features['label'].names = read_class_names(source)
     self.info.metadata[images.SKIPPED_KEY] = []
     self.info.metadata[images.NUM_SKIPPED_KEY] = 0
+    # Evaluation splits first: an unreadable image there stops the build before the long train.
+    order = sorted(SPLITS, key=lambda s: s not in images.EVAL_SPLITS)
     return {split: self._generate_examples(source, [r for r in rows if r['split'] == split],
                                            split)
-            for split in SPLITS}
+            for split in order}
 
   def _generate_examples(self, source, rows, split):
     size = self.builder_config.image_size
@@ -138,3 +149,6 @@ class Iwildcam(ArrayRecordBuilder):
           'filename': row['filename'],
           'image_id': row['image_id'],
       }
+    images.check_eval_split(
+        self.info.metadata, split, dataset=f'iwildcam/{self.builder_config.name}',
+        opt_in=OPT_IN, allowed=self.builder_config.skip_unreadable_eval_images)

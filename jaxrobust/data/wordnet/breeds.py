@@ -49,7 +49,7 @@ def hierarchy_from_breeds(info_dir: str | os.PathLike[str], *,
   present = {a for anc in ancestors.values() for a in anc}
   group_roots = {k: v for k, v in (group_roots or {}).items() if v in present}
   return cuts.hierarchy_from_dag(parents, classes, root=roots[0], depths=depths,
-                                 group_roots=group_roots)
+                                 balanced=cuts.PAPER_COUNTS, group_roots=group_roots)
 
 
 def main(argv: Sequence[str]) -> None:

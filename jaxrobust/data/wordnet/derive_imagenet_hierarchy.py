@@ -4,7 +4,9 @@ ImageNet wnids are WordNet 3.0 noun offsets (`n` + 8 digits). This script reads 
 database (`data.noun`, e.g. from Debian's `wordnet-base` at /usr/share/wordnet), follows
 hypernym edges (`@` and instance `@i`) from the 1000 classes of `imagenet2012_wnids.txt`
 (TFDS `imagenet2012` label order) up to `entity` (n00001740), cuts the DAG at depths 2-7
-by the longest- and the shortest-path rule (see `cuts.py`), marks the descendants of
+by the longest- and the shortest-path rule, cuts one tree of it (one parent per synset) at the
+same depths and at the study's class counts (`tree_*`, `balanced_*`; see `cuts.py`), marks the
+descendants of
 `animal` (n00015388), and writes `imagenet_hierarchy.json` (Hierarchy JSON). Run:
 
   python -m jaxrobust.data.wordnet.derive_imagenet_hierarchy \
@@ -65,7 +67,7 @@ def derive_table(wordnet_dir: str | os.PathLike[str],
     raise ValueError(f'{len(unknown)} wnids are not WordNet 3.0 nouns (e.g. {unknown[:3]}); '
                      f'is {data_noun} WordNet 3.0?')
   return cuts.hierarchy_from_dag(parents, wnids, root=ENTITY, depths=DEPTHS,
-                                 group_roots={'animal': ANIMAL})
+                                 balanced=cuts.PAPER_COUNTS, group_roots={'animal': ANIMAL})
 
 
 def main(argv: Sequence[str]) -> None:
