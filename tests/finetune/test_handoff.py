@@ -133,7 +133,9 @@ def test_a_relative_model_init_path_is_restored(data_dir, pretrain_dir, monkeypa
   np.testing.assert_array_equal(params[key], saved_params[key])
 
 
-@pytest.mark.parametrize('damage', DAMAGE)
+# Overwritten bytes are left out: they may land in an array the handoff does not read (the
+# optimizer state, the head), and then the backbone it restores is intact and checksummed.
+@pytest.mark.parametrize('damage', ['truncated array file', 'truncated metadata'])
 def test_a_damaged_pretraining_checkpoint_is_a_one_line_error_naming_run_and_step(
     damage, data_dir, pretrain_dir, tmp_path):
   copy = pathlib.Path(shutil.copytree(pretrain_dir, tmp_path / pretrain_dir.name))

@@ -160,7 +160,7 @@ def test_epochs_arg_trains_each_setting_for_the_same_epochs(tmp_path):
   assert len(set(steps.values())) == 1
   batch = by_epochs.pretrain.batch_size
   assert epochs['n500'] == round(by_epochs.pretrain_epochs * (500 // batch))
-  assert epochs['n2k'] == round(by_epochs.pretrain_epochs * (2000 // batch))
+  assert epochs['n3k'] == round(by_epochs.pretrain_epochs * (3000 // batch))
 
 
 def test_unknown_config_arg_is_refused_with_the_valid_ones():

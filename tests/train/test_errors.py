@@ -63,7 +63,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_dir, tmp
 
 
 @pytest.mark.parametrize('override, expected', [
-    ('optimizer.lr=0.1', "error: --config.optimizer.lr: the config has no field 'lr'"),
+    ('optimizer.lr=0.1', 'error: --config.optimizer.lr: no such field'),
     ('model.name=resnet19', "error: Unknown model 'resnet19' (config.model.name)"),
 ])
 def test_cli_prints_bad_input_as_one_line_without_traceback(data_dir, tmp_path, override,
