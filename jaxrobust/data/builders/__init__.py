@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from jaxrobust.data.hierarchy import HIERARCHY_FILE
+from jaxrobust.data.hierarchy import HIERARCHY_FILE, label_feature
 
 HIERARCHY_KEY = 'hierarchy'
 
@@ -56,3 +56,22 @@ class HierarchyMetadata(tfds.core.MetadataDict):
   def save_metadata(self, data_dir):
     super().save_metadata(data_dir)
     (epath.Path(data_dir) / HIERARCHY_FILE).write_text(json.dumps(self[HIERARCHY_KEY]))
+
+
+def hierarchy_info(builder: tfds.core.DatasetBuilder, hierarchy, image_size: int,
+                   encoding_format: str, description: str) -> tfds.core.DatasetInfo:
+  """DatasetInfo of a generated hierarchical source: image, a label per level, instance."""
+  labels = {label_feature(level): tfds.features.ClassLabel(names=hierarchy.classes[level])
+            for level in hierarchy.levels}
+  return tfds.core.DatasetInfo(
+      builder=builder,
+      description=description,
+      features=tfds.features.FeaturesDict({
+          'image': tfds.features.Image(shape=(image_size, image_size, 3),
+                                       encoding_format=encoding_format),
+          **labels,
+          'instance': tfds.features.Scalar(dtype=np.int32),
+      }),
+      supervised_keys=('image', 'label'),
+      metadata=HierarchyMetadata(hierarchy=hierarchy.to_json()),
+  )

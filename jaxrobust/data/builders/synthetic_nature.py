@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxrobust.data.builders import ArrayRecordBuilder, HierarchyMetadata, encode_image
+from jaxrobust.data.builders import ArrayRecordBuilder, encode_image, hierarchy_info
 from jaxrobust.data.hierarchy import FINE_LEVEL, Hierarchy, label_feature
 from jaxrobust.data.synthetic import nature, taxonomy
 
@@ -83,21 +83,7 @@ class SyntheticNature(ArrayRecordBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     config = self.builder_config
-    hierarchy = build_hierarchy(config)
-    labels = {label_feature(level): tfds.features.ClassLabel(names=hierarchy.classes[level])
-              for level in hierarchy.levels}
-    return tfds.core.DatasetInfo(
-        builder=self,
-        description=__doc__,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(config.image_size, config.image_size, 3),
-                                         encoding_format='jpeg'),
-            **labels,
-            'instance': tfds.features.Scalar(dtype=np.int32),
-        }),
-        supervised_keys=('image', 'label'),
-        metadata=HierarchyMetadata(hierarchy=hierarchy.to_json()),
-    )
+    return hierarchy_info(self, build_hierarchy(config), config.image_size, 'jpeg', __doc__)
 
   def _split_generators(self, dl_manager):
     del dl_manager  # generated, nothing to download
