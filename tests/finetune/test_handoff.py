@@ -12,7 +12,7 @@ from jaxrobust.train import loop
 from jaxrobust.train import step as step_lib
 
 from tests.helpers import finetune as ff
-from tests.helpers.engine import DAMAGE
+from tests.helpers.engine import truncate_every_array, truncate_metadata
 
 
 def _fresh_model(data_dir, **overrides):
@@ -133,14 +133,19 @@ def test_a_relative_model_init_path_is_restored(data_dir, pretrain_dir, monkeypa
   np.testing.assert_array_equal(params[key], saved_params[key])
 
 
-# Overwritten bytes are left out: they may land in an array the handoff does not read (the
-# optimizer state, the head), and then the backbone it restores is intact and checksummed.
-@pytest.mark.parametrize('damage', ['truncated array file', 'truncated metadata'])
+# The handoff reads the backbone only: damage to one file may miss it (land in the optimizer
+# state or the head), and then what it restores is intact and checksummed. So the damage here
+# reaches every array, or the metadata every read needs.
+HANDOFF_DAMAGE = {'every array file truncated': truncate_every_array,
+                  'truncated metadata': truncate_metadata}
+
+
+@pytest.mark.parametrize('damage', HANDOFF_DAMAGE)
 def test_a_damaged_pretraining_checkpoint_is_a_one_line_error_naming_run_and_step(
     damage, data_dir, pretrain_dir, tmp_path):
   copy = pathlib.Path(shutil.copytree(pretrain_dir, tmp_path / pretrain_dir.name))
   found = handoff.find_checkpoint(str(copy))
-  DAMAGE[damage](found.step_dir)
+  HANDOFF_DAMAGE[damage](found.step_dir)
   config, model = _fresh_model(data_dir, **{'init.model_init': str(copy)})
   with pytest.raises(checkpoint.CheckpointReadError) as raised:
     handoff.restore_backbone(model, config.init)

@@ -90,6 +90,13 @@ def truncate_array(step_dir) -> None:
     f.truncate(10)
 
 
+def truncate_every_array(step_dir) -> None:
+  """Cuts every array file of a checkpoint step to 10 bytes (whatever a reader restores)."""
+  for path in pathlib.Path(step_dir, 'state', 'ocdbt.process_0', 'd').iterdir():
+    with path.open('r+b') as f:
+      f.truncate(10)
+
+
 def _overwrite_bytes(step_dir) -> None:
   path = _largest_array_file(step_dir)
   with path.open('r+b') as f:

@@ -75,3 +75,17 @@ def hierarchy_info(builder: tfds.core.DatasetBuilder, hierarchy, image_size: int
       supervised_keys=('image', 'label'),
       metadata=HierarchyMetadata(hierarchy=hierarchy.to_json()),
   )
+
+
+def instance_splits(num_instances: int, test_instances: int) -> dict[str, range]:
+  """Instance ids of each split: `train` first, then `test` (held out) if any."""
+  splits = {'train': range(num_instances)}
+  if test_instances:
+    splits['test'] = range(num_instances, num_instances + test_instances)
+  return splits
+
+
+def level_labels(hierarchy, fine: int) -> dict[str, int]:
+  """The label features of fine class `fine`: its ancestor id at every level."""
+  return {label_feature(level): int(hierarchy.ancestors[level][fine])
+          for level in hierarchy.levels}

@@ -13,10 +13,11 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxrobust.data import fractals
-from jaxrobust.data.builders import ArrayRecordBuilder, encode_image, hierarchy_info
+from jaxrobust.data.builders import (ArrayRecordBuilder, encode_image, hierarchy_info,
+                                     instance_splits, level_labels)
 from jaxrobust.data.builders.fractaldb import FractalDBConfig
 from jaxrobust.data.fractals import tree
-from jaxrobust.data.hierarchy import FINE_LEVEL, Hierarchy, label_feature
+from jaxrobust.data.hierarchy import FINE_LEVEL, Hierarchy
 
 
 @dataclasses.dataclass(eq=False)
@@ -76,7 +77,8 @@ class FractalHierarchy(ArrayRecordBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     config = self.builder_config
-    return hierarchy_info(self, build_hierarchy(config.branching), config.image_size, 'png', __doc__)
+    return hierarchy_info(self, build_hierarchy(config.branching), config.image_size, 'png',
+                          __doc__)
 
   def _split_generators(self, dl_manager):
     del dl_manager  # generated, nothing to download
@@ -85,9 +87,7 @@ class FractalHierarchy(ArrayRecordBuilder):
     roots = fractals.search_categories(config.branching[0], config.seed, settings)
     levels = tree.grow_tree(roots, config.branching, config.child_noise, config.seed, settings)
     self.info.metadata['systems'] = levels[-1].to_json()
-    splits = {'train': range(config.num_instances)}
-    if config.test_instances:
-      splits['test'] = range(config.num_instances, config.num_instances + config.test_instances)
+    splits = instance_splits(config.num_instances, config.test_instances)
     return {name: self._generate_examples(levels[-1], instances)
             for name, instances in splits.items()}
 
@@ -97,7 +97,6 @@ class FractalHierarchy(ArrayRecordBuilder):
     pairs = [(c, i) for c in range(len(leaves)) for i in instances]
     for fine, instance, image in fractals.render_instances(
         leaves, pairs, config.seed, config.render_settings()):
-      labels = {label_feature(level): int(hierarchy.ancestors[level][fine])
-                for level in hierarchy.levels}
+      labels = level_labels(hierarchy, fine)
       yield f'{fine}_{instance}', {
           'image': encode_image(image, 'png'), **labels, 'instance': instance}

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxrobust.data import fractals
-from jaxrobust.data.builders import ArrayRecordBuilder, encode_image
+from jaxrobust.data.builders import ArrayRecordBuilder, encode_image, instance_splits
 
 
 @dataclasses.dataclass(eq=False)
@@ -90,9 +90,7 @@ class Fractaldb(ArrayRecordBuilder):
                                          config.search_settings())
     self.info.metadata['systems'] = systems.to_json()
     self.info.metadata['search'] = dataclasses.asdict(config.search_settings())
-    splits = {'train': range(config.num_instances)}
-    if config.test_instances:
-      splits['test'] = range(config.num_instances, config.num_instances + config.test_instances)
+    splits = instance_splits(config.num_instances, config.test_instances)
     return {name: self._generate_examples(systems, instances)
             for name, instances in splits.items()}
 

@@ -18,8 +18,9 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxrobust.data.builders import ArrayRecordBuilder, encode_image, hierarchy_info
-from jaxrobust.data.hierarchy import FINE_LEVEL, Hierarchy, label_feature
+from jaxrobust.data.builders import (ArrayRecordBuilder, encode_image, hierarchy_info,
+                                     instance_splits, level_labels)
+from jaxrobust.data.hierarchy import FINE_LEVEL, Hierarchy
 from jaxrobust.data.synthetic import nature, taxonomy
 
 LEVELS = ('level1', 'level2', FINE_LEVEL)
@@ -88,9 +89,7 @@ class SyntheticNature(ArrayRecordBuilder):
   def _split_generators(self, dl_manager):
     del dl_manager  # generated, nothing to download
     config = self.builder_config
-    splits = {'train': range(config.num_instances)}
-    if config.test_instances:
-      splits['test'] = range(config.num_instances, config.num_instances + config.test_instances)
+    splits = instance_splits(config.num_instances, config.test_instances)
     return {name: self._generate_examples(instances) for name, instances in splits.items()}
 
   def _generate_examples(self, instances: range):
@@ -98,8 +97,7 @@ class SyntheticNature(ArrayRecordBuilder):
     species = taxonomy.build_taxonomy(config.branching, config.animal_orders, config.seed)
     hierarchy = build_hierarchy(config)
     for fine, kind in enumerate(species):
-      labels = {label_feature(level): int(hierarchy.ancestors[level][fine])
-                for level in hierarchy.levels}
+      labels = level_labels(hierarchy, fine)
       for instance in instances:
         rng = np.random.default_rng([config.seed, 11, fine, instance])
         image = nature.render_photo(kind, config.image_size, rng)

@@ -1,6 +1,6 @@
 """Natural-like photos of the taxonomy's species: one individual on a random scene.
 
-Every photo draws a fresh background (any biome hue, horizon, trunks, bushes), pose,
+Every photo draws a fresh background (an earth-toned biome, horizon, trunks, bushes), pose,
 exposure, tint, blur, sensor noise and, sometimes, a night-time IR look. Nothing about
 the background depends on the label, so a model trained on these photos can only
 lower its loss by looking at the individual: its silhouette, coat colour and pattern.
@@ -18,7 +18,7 @@ BIOME_HUES = (0.0, 0.4)
 
 
 def random_camera(rng: np.random.Generator, size: int) -> scenes.Location:
-  """A one-off camera: background of any biome and photometric habits from a wide range."""
+  """A one-off camera: an earth-toned background and photometric habits from a wide range."""
   horizon = rng.uniform(0.2, 0.6)
   return scenes.Location(
       background=scenes.background(rng, size, horizon, hue=rng.uniform(*BIOME_HUES)),

@@ -20,10 +20,8 @@ ANIMAL, OBJECT = 'animal', 'object'
 
 @dataclasses.dataclass(frozen=True)
 class Species:
-  """One fine class: its kingdom and how to draw it."""
+  """One fine class: its kingdom and how to draw it (its order and family are its position)."""
   kingdom: str
-  order: int
-  family: int
   animal: animals.AnimalClass | None = None
   outline: objects.ObjectClass | None = None
 
@@ -84,15 +82,14 @@ def build_taxonomy(branching: tuple[int, int, int], animal_orders: int,
   for o in range(num_orders):
     kingdom = ANIMAL if o < animal_orders else OBJECT
     order = animals.sample_class(rng) if kingdom == ANIMAL else objects.sample_class(rng)
-    for f in range(num_families):
-      family_id = o * num_families + f
+    for _ in range(num_families):
       colours = _species_colours(rng, num_species)
       if kingdom == ANIMAL:
         family = _animal_family(rng, order)
-        species += [Species(ANIMAL, o, family_id, animal=_animal_species(rng, family, c))
+        species += [Species(ANIMAL, animal=_animal_species(rng, family, c))
                     for c in colours]
       else:
         family = objects.family_of(rng, order)
-        species += [Species(OBJECT, o, family_id, outline=_object_species(rng, family, c))
+        species += [Species(OBJECT, outline=_object_species(rng, family, c))
                     for c in colours]
   return species
