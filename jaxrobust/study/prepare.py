@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 import dataclasses
+import sys
 import time
 from typing import Any
 
@@ -97,6 +98,8 @@ def prepare_datasets(needs: Iterable[Mapping[str, Any]], data_dir: str | None,
   data_dir = materializer_lib.resolve_data_dir(data_dir)
   needs = list(needs)
   _check_manual_downloads(needs, data_dir, manual_dir)
+  if not sys.stderr.isatty():  # a log file: TFDS's bars would write a line a second (their
+    tfds.disable_progress_bar()  # refresh is hard-coded); the table below sums each build up
   done = []
   for need in needs:
     start = time.time()

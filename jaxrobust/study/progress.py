@@ -16,13 +16,40 @@ def _known_steps(run: PlannedRun) -> int | None:
       run.config, datasets.train_examples(data.name, data.data_dir, data.train_split))
 
 
+# A training image costs a forward and a backward pass, about 3 forward passes.
+_TRAIN_IMAGE_COST = 3.0
+
+
+def _planned_work(run: PlannedRun, steps: int | None) -> float | None:
+  """The images `run` pushes through its model, in forward passes: training + evaluations.
+
+  Evaluations matter: a fine-tune scores its eval splits every `eval_every_epochs`, which on a
+  small benchmark costs as much as its training. Every evaluation is counted as scoring every
+  split (an upper bound where the test splits wait for a new best on the selection splits).
+  """
+  if not steps:
+    return None
+  config, data = run.config, run.config.data
+  work = _TRAIN_IMAGE_COST * steps * config.batch_size
+  split_sizes = [datasets.train_examples(data.name, data.data_dir, split) or 0
+                 for split in data.get('eval_splits', ())]
+  if sum(split_sizes):
+    evaluations = 1
+    every = config.get('eval_every_epochs')
+    train_size = datasets.train_examples(data.name, data.data_dir, data.train_split)
+    if every and train_size:
+      steps_per_epoch = max(1, train_size // config.batch_size)
+      evaluations += (steps - 1) // max(1, round(every * steps_per_epoch))
+    work += evaluations * sum(split_sizes)
+  return work
+
+
 class StudyProgress:
   """Counts runs of a study slice and estimates the time left from the runs executed so far.
 
-  Each remaining run is estimated as its steps at the seconds per step of the latest finished run
-  of the same kind (pre-training, fine-tuning and scratch runs differ in resolution and
-  evaluation), else of the latest finished run; a run whose steps are unknown counts as the mean
-  finished run. The latest run, not the mean, because the first runs also pay for compilations
+  Each remaining run is estimated as its planned work (`_planned_work`: training and evaluation
+  images) at the seconds per unit of work of the latest finished run of the same kind, else of
+  the latest finished run; a run whose steps are unknown counts as the mean finished run. The latest run, not the mean, because the first runs also pay for compilations
   that later runs find in the cache.
   """
 
@@ -31,7 +58,8 @@ class StudyProgress:
     self._runs = list(runs)
     self._done = set(done) & {r.run_id for r in self._runs}
     self._skipped = len(self._done)
-    self._steps = {r.run_id: _known_steps(r) for r in self._runs if r.run_id not in self._done}
+    self._work = {r.run_id: _planned_work(r, _known_steps(r))
+                  for r in self._runs if r.run_id not in self._done}
     self._clock = clock
     self._start = clock()
     self._measured: list[tuple[PlannedRun, float]] = []
@@ -51,19 +79,19 @@ class StudyProgress:
       return 0.0
     if not self._measured:
       return None
-    per_step = {}  # kind -> seconds per step of its latest timed run; None -> of the latest run
+    per_unit = {}  # kind -> seconds per unit of work of its latest timed run; None -> any kind
     for run, seconds in self._measured:
-      steps = self._steps.get(run.run_id)
-      if steps:
-        per_step[run.kind] = per_step[None] = seconds / steps
+      work = self._work.get(run.run_id)
+      if work:
+        per_unit[run.kind] = per_unit[None] = seconds / work
     mean_run = sum(s for _, s in self._measured) / len(self._measured)
     eta = 0.0
     for run in self._runs:
       if run.run_id in self._done:
         continue
-      steps = self._steps[run.run_id]
-      rate = per_step.get(run.kind, per_step.get(None))
-      eta += steps * rate if steps and rate is not None else mean_run
+      work = self._work[run.run_id]
+      rate = per_unit.get(run.kind, per_unit.get(None))
+      eta += work * rate if work and rate is not None else mean_run
     return eta
 
   def line(self) -> str:

@@ -192,11 +192,14 @@ def _evaluate_and_write(config, eval_step, state, eval_sources, mesh, writer, st
   writer.write_scalars(step, {f'eval/{split}/{name}': value
                               for split, split_scores in scores.items()
                               for name, value in split_scores.items()})
-  for split, split_scores in scores.items():
-    logging.info('eval %s @ step %d: accuracy %.4f | macro-F1 %.4f | %d examples', split,
-                 step, split_scores['accuracy'], split_scores['macro_f1'],
-                 split_scores['num_examples'])
   return scores, outputs
+
+
+def _log_scores(step: int, scores: dict[str, Any]) -> None:
+  """One line per evaluation: each split's macro-F1 and accuracy."""
+  logging.info('eval @ step %d: %s', step, ' | '.join(
+      f'{split} macro-F1 {s["macro_f1"]:.4f} acc {s["accuracy"]:.4f} ({s["num_examples"]})'
+      for split, s in scores.items()))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.Path, *,
@@ -300,6 +303,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
                                                         writer, step)
         scores = {s: {**scores, **more_scores}[s] for s in eval_sources}
         outputs = {s: {**outputs, **more_outputs}[s] for s in eval_sources}
+    _log_scores(step, scores)
     if on_evaluation is not None and jax.process_index() == 0:
       on_evaluation(evaluate_lib.Evaluation(
           run_dir=run_dir, step=step, num_steps=num_steps, steps_per_epoch=steps_per_epoch,

@@ -53,3 +53,19 @@ def test_runs_whose_steps_stay_unknown_count_as_the_mean_run(tmp_path):
   progress.finished(runs[1], 30.0)
   assert progress.eta_seconds() == pytest.approx(20.0)
 
+
+
+def test_evaluations_count_as_work(tmp_path):
+  version = tmp_path / 'toy' / 'small' / '1.0.0'
+  os.makedirs(version)
+  (version / 'dataset_info.json').write_text(json.dumps(
+      {'splits': [{'name': 'train', 'shardLengths': ['100']},
+                  {'name': 'test', 'shardLengths': ['300']}]}))
+  pretrain = _run('p1', 'pretrain', 100)
+  finetune = _run('f1', 'finetune', 20, str(tmp_path))  # 2 epochs of 10 steps
+  finetune.config.data.eval_splits = ('test',)
+  finetune.config.eval_every_epochs = 1.0
+  progress = StudyProgress([pretrain, finetune], set())
+  progress.finished(pretrain, 30.0)  # 1,000 training images = 3,000 forward passes
+  # 200 training images (600 passes) + 2 evaluations of 300 images (epoch 1, end).
+  assert progress.eta_seconds() == pytest.approx(30.0 / 3000 * (600 + 600))
