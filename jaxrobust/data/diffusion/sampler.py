@@ -76,7 +76,7 @@ def load_pipeline(path: str | os.PathLike[str], settings: Settings,
                   runtime: Runtime) -> diffusers.StableDiffusionPipeline:
   """The pipeline in `path` (local files only), on the runtime's device and dtype."""
   pipe = diffusers.StableDiffusionPipeline.from_pretrained(
-      os.fspath(path), local_files_only=True, torch_dtype=DTYPES[settings.dtype],
+      os.fspath(path), local_files_only=True, dtype=DTYPES[settings.dtype],
       safety_checker=None, feature_extractor=None, requires_safety_checker=False)
   return prepare_pipeline(pipe, settings, runtime)
 
