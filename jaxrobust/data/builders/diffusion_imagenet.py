@@ -69,8 +69,9 @@ class DiffusionConfig(tfds.core.BuilderConfig):
 CONFIGS = (
     DiffusionConfig(name='sd15', description='Paper scale: Stable Diffusion v1.5, ImageNet-1k '
                     'classes x 150 at 512 px (150,000 images), 50 PNDM steps, guidance 7.5.'),
+    # A random pipeline's images mean nothing: the cheapest sampling (1 step, no guidance).
     DiffusionConfig(name='local', pipeline='random-tiny', num_classes=100, num_instances=30,
-                    image_size=32, steps=2, shard_size=250,
+                    image_size=32, steps=1, guidance_scale=1.0, shard_size=250,
                     description='Offline studies: a random tiny pipeline, 100 ImageNet classes '
                     'x 30 at 32 px (plumbing, not a positive control).'),
     DiffusionConfig(name='tiny', pipeline='random-tiny', num_classes=3, num_instances=4,

@@ -86,7 +86,9 @@ def prepare_pipeline(pipe: diffusers.StableDiffusionPipeline, settings: Settings
   """`pipe` with the settings' scheduler, on the runtime's device/dtype, compiled if asked."""
   if settings.scheduler:
     pipe.scheduler = _scheduler(pipe, settings.scheduler)
-  pipe = pipe.to(resolve_device(runtime.device), DTYPES[settings.dtype])
+  pipe = pipe.to(resolve_device(runtime.device))
+  if pipe.unet.dtype != DTYPES[settings.dtype]:  # a pipeline built here, not loaded in dtype
+    pipe = pipe.to(dtype=DTYPES[settings.dtype])
   pipe.set_progress_bar_config(disable=True)
   if runtime.compile:
     pipe.unet = torch.compile(pipe.unet)
