@@ -100,7 +100,7 @@ def _generate(name: str) -> None:
                                                  _COMPILE.value))
   if not isinstance(builder, diffusion_imagenet.DiffusionImagenet):
     raise UserError(f'generate: {name} is not a {diffusion_imagenet.NAME} dataset.')
-  if num_workers > 1:
+  if num_workers > 1 or worker:
     builder.generate(worker, num_workers, _MANUAL_DIR.value)
     left = len(builder.missing_shards())
     print(f'generate: worker {worker}/{num_workers} done; {left} shards of {name} left in all'

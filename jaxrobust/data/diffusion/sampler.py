@@ -19,6 +19,7 @@ from jaxrobust.data.builders import encode_image
 from jaxrobust.data.diffusion import prompts as prompts_lib
 from jaxrobust.data.diffusion import shards as shards_lib
 
+diffusers.utils.logging.disable_progress_bar()  # absl logs the progress per shard instead
 DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
 
 
