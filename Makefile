@@ -8,6 +8,9 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@# open_clip_torch pulls PyPI's torchvision, a CUDA build that cannot load beside the CPU
+	@# torch wheel and then breaks transformers' image processors (so diffusers' pipelines).
+	$(PY) -c 'import torchvision' 2>/dev/null || $(PY) -m pip uninstall -q -y torchvision
 	@test -f /usr/share/wordnet/data.noun || (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq wordnet-base) >/dev/null 2>&1) || echo "note: wordnet-base not installed; WordNet hierarchy tests will fail"
 	touch $(STAMP)
 

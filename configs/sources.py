@@ -1,15 +1,34 @@
-"""Data source: ImageNet, iNaturalist, FractalDB and their mixtures at the same size.
+"""Data source: ImageNet, iNaturalist, FractalDB, Stable Diffusion images and their mixtures.
 
-Paper scale: 150K images from ImageNet-1k, iNaturalist 2021 (train_mini), FractalDB-1k, and
-50/50 mixtures ImageNet+iNaturalist and ImageNet+FractalDB (label spaces kept disjoint).
-Arg `local`: the natural-like `synthetic_nature`, fractals (`fractaldb/small`) and their
-50/50 mixture.
+Paper scale: 150K images from ImageNet-1k, iNaturalist 2021 (train_mini), FractalDB-1k and
+Stable Diffusion v1.5 images of ImageNet's classes (`diffusion_imagenet/sd15`, generated on
+GPUs first: `--dry_run` prints the command); a quantity sweep on the diffusion images (5K to
+150K, nested); mixtures with ImageNet at 25/50/75 % of the other source (0 % and 100 % are
+the single sources; label spaces kept disjoint). The 50 % ImageNet+iNaturalist and
+ImageNet+FractalDB settings keep their names (`imagenet_inat`, `imagenet_fractaldb`).
+Arg `local`: the natural-like `synthetic_nature`, fractals (`fractaldb/small`), images of a
+random tiny diffusion pipeline (`diffusion_imagenet/local`: plumbing, not a positive control)
+and the 50/50 nature+fractals mixture.
 """
 import ml_collections
 
 from jaxrobust.configs import study_common as sc
 
 _SIZE = {'paper': 150_000, 'local': 3_000, 'test': 32}
+_DIFFUSION_QUANTITIES = (5_000, 25_000, 50_000, 100_000)  # + the 150K `diffusion` setting
+_SHARES = (25, 50, 75)  # % of the second source in a mixture with ImageNet
+
+
+def _paper_settings(s: dict[str, str]) -> tuple[dict, dict]:
+  singles = {'imagenet': s['hierarchy'], 'inat': s['taxonomy'], 'fractaldb': s['fractaldb'],
+             'diffusion': s['diffusion']}
+  mixtures = {}
+  for other in ('inat', 'fractaldb', 'diffusion'):
+    for share in _SHARES:
+      name = f'imagenet_{other}' if share == 50 and other != 'diffusion' else (
+          f'imagenet_{other}{share}')
+      mixtures[name] = ((s['hierarchy'], 1 - share / 100), (singles[other], share / 100))
+  return singles, mixtures
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -18,17 +37,20 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   n = _SIZE[c.scale]
   s = sc.sources_for(c.scale)
   if c.scale == 'paper':
-    singles = {'imagenet': s['hierarchy'], 'inat': s['taxonomy'], 'fractaldb': s['fractaldb']}
-    mixtures = {'imagenet_inat': (s['hierarchy'], s['taxonomy']),
-                'imagenet_fractaldb': (s['hierarchy'], s['fractaldb'])}
+    singles, mixtures = _paper_settings(s)
   else:  # (the test scale leaves out the natural-only setting the others train)
     singles = {'nature': s['hierarchy'], 'fractaldb': s['fractaldb']}
     if c.scale == 'test':
       del singles['nature']
-    mixtures = {'nature_fractaldb': (s['hierarchy'], s['fractaldb'])}
+    else:
+      singles['diffusion'] = s['diffusion']
+    mixtures = {'nature_fractaldb': ((s['hierarchy'], 0.5), (s['fractaldb'], 0.5))}
   for name, source in singles.items():
     c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(source, num_examples=n))
-  for name, (a, b) in mixtures.items():
-    c.pretrain_settings[name] = sc.pretrain_setting(
-        sc.subset((a, 0.5), (b, 0.5), num_examples=n))
+  for name, parts in mixtures.items():
+    c.pretrain_settings[name] = sc.pretrain_setting(sc.subset(*parts, num_examples=n))
+  if c.scale == 'paper':
+    for quantity in _DIFFUSION_QUANTITIES:
+      c.pretrain_settings[f'diffusion_n{quantity // 1000}k'] = sc.pretrain_setting(
+          sc.subset(s['diffusion'], num_examples=quantity))
   return c

@@ -23,9 +23,11 @@ from jaxrobust.configs import defaults
 IMAGENET = 'imagenet2012'
 INATURALIST = 'inaturalist/2021_mini'
 FRACTALDB = 'fractaldb/1k'
+DIFFUSION = 'diffusion_imagenet/sd15'   # Stable Diffusion v1.5 images of ImageNet's classes
 IWILDCAM = 'iwildcam/448'
 LOCAL_HIERARCHY = 'synthetic_nature/small'   # ImageNet's role offline
 LOCAL_FRACTALDB = 'fractaldb/small'
+LOCAL_DIFFUSION = 'diffusion_imagenet/local'  # a random tiny pipeline: plumbing, offline
 LOCAL_WILDCAM = 'synthetic_wildcam/small'
 TEST_HIERARCHY = 'synthetic_nature/tiny'
 TEST_WILDCAM = 'synthetic_wildcam/tiny'
@@ -80,9 +82,10 @@ _SCRATCH = {
 }
 _PRETRAIN_EPOCHS = {'paper': 90.0, 'local': 30.0, 'test': 1.0}
 _SOURCES = {
-    'paper': {'hierarchy': IMAGENET, 'taxonomy': INATURALIST, 'fractaldb': FRACTALDB},
+    'paper': {'hierarchy': IMAGENET, 'taxonomy': INATURALIST, 'fractaldb': FRACTALDB,
+              'diffusion': DIFFUSION},
     'local': {'hierarchy': LOCAL_HIERARCHY, 'taxonomy': LOCAL_HIERARCHY,
-              'fractaldb': LOCAL_FRACTALDB},
+              'fractaldb': LOCAL_FRACTALDB, 'diffusion': LOCAL_DIFFUSION},
     'test': {'hierarchy': TEST_HIERARCHY, 'taxonomy': TEST_HIERARCHY,
              'fractaldb': 'fractaldb/tiny'},
 }
@@ -191,8 +194,8 @@ def finetune_settings(kind: str) -> ml_collections.ConfigDict:
 
 
 def _paper_scratch(s: ml_collections.ConfigDict) -> None:
-  archs = ('resnet18', 'resnet50', 'densenet121', 'mobilenet_v3_large', 'mobilenet_v3_small',
-           'alexnet')
+  archs = ('resnet18', 'resnet50', 'resnext50_32x4d', 'densenet121', 'mobilenet_v3_large',
+           'mobilenet_v3_small', 'alexnet')
   for arch in archs:
     for lr_name, lr in (('lr3e5', 3e-5), ('lr1e4', 1e-4), ('lr3e4', 3e-4)):
       s[f'{arch}_{lr_name}'] = {'model': {'name': arch}, 'optimizer': {'learning_rate': lr}}

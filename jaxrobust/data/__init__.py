@@ -1,4 +1,5 @@
 """Datasets of jaxrobust; importing this package registers every TFDS builder."""
+from jaxrobust.data.builders import diffusion_imagenet  # noqa: F401
 from jaxrobust.data.builders import fractal_hierarchy  # noqa: F401
 from jaxrobust.data.builders import fractaldb  # noqa: F401
 from jaxrobust.data.builders import inaturalist  # noqa: F401

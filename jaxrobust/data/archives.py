@@ -36,7 +36,8 @@ def manual_dir_of(dl_manager) -> pathlib.Path:
   """The manual dir TFDS was given, even when it does not exist yet (for the message)."""
   try:
     return pathlib.Path(dl_manager.manual_dir)
-  except AssertionError:  # TFDS raises when the dir is missing or empty; we explain instead.
+  except (AssertionError, ValueError):  # TFDS raises when the dir is missing or empty, or
+    # the builder declares no manual download instructions; we explain instead.
     return pathlib.Path(dl_manager._manual_dir)  # pylint: disable=protected-access
 
 

@@ -5,7 +5,8 @@ override in the TFDS name (`synthetic_wildcam/small/seed=3`), so the pre-trainin
 the benchmark it transfers to share one generated world per seed. Importing this module reads
 no data and registers no builder.
 """
-GENERATED = ('fractaldb', 'fractal_hierarchy', 'synthetic_nature', 'synthetic_wildcam')
+GENERATED = ('diffusion_imagenet', 'fractaldb', 'fractal_hierarchy', 'synthetic_nature',
+             'synthetic_wildcam')
 
 
 def reseeded(name: str, seed: int | None) -> str:

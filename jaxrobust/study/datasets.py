@@ -3,6 +3,7 @@ import dataclasses
 import glob
 import json
 import os
+import sys
 from typing import Any
 
 import tensorflow_datasets as tfds
@@ -63,8 +64,18 @@ def dataset_status(need: dict[str, Any], data_dir: str) -> DatasetStatus:
     return DatasetStatus(name, 'materialize', f'from {sources}')
   instructions = manual_instructions(name)
   if instructions is None:
-    return DatasetStatus(name, 'generate')
+    return DatasetStatus(name, 'generate', generate_command(name, data_dir))
   return DatasetStatus(name, 'missing', instructions)
+
+
+def generate_command(name: str, data_dir: str) -> str:
+  """The command a builder names for generating `name` elsewhere (text-to-image), or ''."""
+  try:
+    module = sys.modules[tfds.builder_cls(name.partition(':')[0].split('/')[0]).__module__]
+  except Exception:  # pylint: disable=broad-except  (unknown names: manual_instructions says so)
+    return ''
+  command = getattr(module, 'generate_command', None)
+  return command(name, data_dir) if command else ''
 
 
 def manual_instructions(name: str) -> str | None:

@@ -110,6 +110,14 @@ def test_script_regenerates_the_committed_table_byte_identically():
   assert text == derive.TABLE_FILE.read_text()
 
 
+def test_human_names_are_the_committed_first_lemmas_with_shared_ones_told_apart():
+  wnids = derive.read_wnids()
+  names = derive.read_names()
+  assert derive.derive_names(WORDNET_DIR, wnids) == [names[w] for w in wnids]
+  assert names['n01440764'] == 'tench' and names['n02012849'] == 'crane (wading bird)'
+  assert len(set(names.values())) == 1000
+
+
 def test_class_counts_at_each_cut(table):
   assert cuts.class_counts(table) == EXPECTED_COUNTS
 

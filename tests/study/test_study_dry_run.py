@@ -95,3 +95,16 @@ def test_dry_run_of_granularity_shows_level_sizes_and_where_the_animals_fall(tmp
   assert 'Label levels of imagenet2012:' in out
   assert re.search(r'tree_d2 +5 +1 / 5 / 958 +in 1 classes, the largest holding 398', out)
   assert re.search(r'Total: \d+ runs; models per group: imagenet_tree_d2 4', out)
+
+
+def test_dry_run_of_sources_names_the_diffusion_dataset_and_the_command_that_generates_it(
+    tmp_path, capsys):
+  config = load_config('sources')
+  config.data_dir = str(tmp_path / 'empty')
+  out = _dry_run(config, tmp_path / 'w', capsys)
+  assert re.search(r'diffusion_imagenet/sd15 +will be generated +python -m jaxrobust.data '
+                   r'generate diffusion_imagenet/sd15 --data_dir=\S+ --pipeline_dir=', out)
+  for setting in ('diffusion', 'diffusion_n5k', 'diffusion_n100k', 'imagenet_diffusion25',
+                  'imagenet_diffusion75', 'imagenet_inat25', 'imagenet_fractaldb75',
+                  'resnext50_32x4d_lr1e4'):
+    assert re.search(rf'(pretrain|scratch)-{setting}-\w+ ', out), setting
