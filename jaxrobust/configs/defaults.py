@@ -59,8 +59,8 @@ def run_defaults() -> ml_collections.ConfigDict:
   c.init.mode = 'full'                   # 'full' | 'linear_probe'
 
   # What one run asks of a Ray cluster (--executor=ray); None: the default of its kind, from the
-  # cluster's largest node: pre-training takes all of a node's GPUs or TPU chips (on a cluster
-  # without accelerators, all its CPUs); a fine-tune or scratch run takes one (one CPU).
+  # cluster's largest node: pre-training takes all of a node's GPUs or TPU chips, a fine-tune or
+  # scratch run one of them (and 1 CPU); without accelerators a run takes a node's CPUs.
   c.resources = ml_collections.ConfigDict()
   c.resources.cpus = ml_collections.config_dict.placeholder(float)
   c.resources.gpus = ml_collections.config_dict.placeholder(float)

@@ -44,8 +44,9 @@ def task_resources(config: ml_collections.ConfigDict, node: dict[str, float]) ->
   """Ray task options of one run: its `config.resources`, else its kind's default on `node`.
 
   `node`: the largest resources one node of the cluster has ({'CPU': 96, 'GPU': 8}). By
-  default pre-training takes all of a node's GPUs or TPU chips (without accelerators, all its
-  CPUs); a fine-tune or scratch run takes one.
+  default pre-training takes all of a node's GPUs or TPU chips and a fine-tune or scratch run
+  one of them. Without accelerators every run takes a node's CPUs: they are JAX's one CPU
+  device, whose XLA threads use every core (set `resources.cpus` to pack runs).
   """
   wanted = config.resources
   for field in ('cpus', 'gpus', 'tpus'):
@@ -57,9 +58,11 @@ def task_resources(config: ml_collections.ConfigDict, node: dict[str, float]) ->
   def amount(field: str, resource: str) -> float:
     if wanted[field] is not None:
       return wanted[field]
-    if resource not in ('CPU', accelerator):
+    if resource == 'CPU':
+      return node.get('CPU', 1)
+    if resource != accelerator:
       return 0
-    return node.get(resource, 1) if config.kind == 'pretrain' else 1
+    return node[resource] if config.kind == 'pretrain' else 1
 
   gpus, tpus = amount('gpus', 'GPU'), amount('tpus', 'TPU')
   if not gpus and not tpus:
@@ -104,7 +107,7 @@ def _where() -> str:
                    *(f'{name} {",".join(v)}' for name, v in sorted(ids.items()) if v)])
 
 
-def _prepare(needs: list[dict[str, Any]], data_dir: str, workdir: str,
+def _prepare_datasets(needs: list[dict[str, Any]], data_dir: str, workdir: str,
              with_engine: bool) -> None:
   xla_flags.use_tuned_cpu_flags()  # before jax starts, as jaxrobust.main does
   if with_engine:
@@ -112,7 +115,7 @@ def _prepare(needs: list[dict[str, Any]], data_dir: str, workdir: str,
   stages.prepare(needs, data_dir)
 
 
-def _run(config: ml_collections.ConfigDict, run: PlannedRun, workdir: str,
+def _run_planned(config: ml_collections.ConfigDict, run: PlannedRun, workdir: str,
          train_fn: stages.TrainFn | None, starts, *after) -> stages.RunOutcome:
   del after  # the pre-training task this fine-tune waited for
   xla_flags.use_tuned_cpu_flags()
@@ -133,8 +136,8 @@ def _tasks(fn):
           ray.remote(max_retries=MAX_RETRIES, max_calls=1)(fn))
 
 
-_PREPARE_TASKS = _tasks(_prepare)
-_RUN_TASKS = _tasks(_run)
+_PREPARE_TASKS = _tasks(_prepare_datasets)
+_RUN_TASKS = _tasks(_run_planned)
 
 
 def _task(tasks, options: dict[str, Any]):

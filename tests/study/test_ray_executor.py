@@ -28,7 +28,6 @@ _CACHE_OPTIONS = ('jax_compilation_cache_dir', 'jax_persistent_cache_min_compile
 _CACHE_ENV = ('JAX_COMPILATION_CACHE_DIR', 'JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS')
 # Where a run's results depend on its directory or its speed, not on how it was trained.
 _NOT_NUMBERS = ['wall_seconds', 'pretrain_checkpoint']
-_KILL_SLICE = 'pretrain-n24-*,finetune-n24-*'
 
 
 @pytest.fixture(scope='module')
@@ -59,20 +58,30 @@ def _quickstart(data_dir: str):
   return config
 
 
-def _numbers(workdir) -> pd.DataFrame:
-  df = pd.read_csv(os.path.join(workdir, 'results.csv')).drop(columns=_NOT_NUMBERS)
+def _numbers(workdir, kind: str | None = None) -> pd.DataFrame:
+  """results.csv without wall times and paths (of the runs of `kind`), sorted by run id."""
+  df = pd.read_csv(os.path.join(workdir, 'results.csv'))
+  df = df[df['kind'] == kind] if kind else df
+  df = df.drop(columns=_NOT_NUMBERS, errors='ignore').dropna(axis='columns', how='all')
   return df.sort_values('run_id').reset_index(drop=True)
 
 
-def test_quickstart_under_ray_has_the_local_executors_results(cluster, capsys):
-  config = _quickstart(cluster['data_dir'])
-  local = str(cluster['root'] / 'local')
-  run_study(config, local)
+@pytest.fixture(scope='module')
+def local_quickstart(cluster) -> str:
+  """The workdir of configs/quickstart.py:test run by the local executor."""
+  workdir = str(cluster['root'] / 'local')
+  run_study(_quickstart(cluster['data_dir']), workdir)
+  return workdir
+
+
+def test_quickstart_under_ray_has_the_local_executors_results(cluster, local_quickstart,
+                                                                capsys):
   capsys.readouterr()
+  config = _quickstart(cluster['data_dir'])
   on_ray = str(cluster['root'] / 'ray')
   out = run_study(config, on_ray, executor='ray')
   assert out['executed'] == [r.run_id for r in plan_study(config, on_ray)]
-  pd.testing.assert_frame_equal(_numbers(on_ray), _numbers(local))  # bit for bit
+  pd.testing.assert_frame_equal(_numbers(on_ray), _numbers(local_quickstart))  # bit for bit
   printed = capsys.readouterr().out
   assert 'study: Ray cluster of 1 nodes: 2 CPU' in printed
   assert f'study: running {out["executed"][0]} on ' in printed
@@ -82,7 +91,7 @@ def test_quickstart_under_ray_has_the_local_executors_results(cluster, capsys):
 
 @pytest.mark.parametrize('node, kind, expected', [
     ({'CPU': 16}, 'pretrain', {'num_cpus': 16}),  # no accelerators: the node's CPUs
-    ({'CPU': 16}, 'scratch', {'num_cpus': 1}),
+    ({'CPU': 16}, 'scratch', {'num_cpus': 16}),
     ({'CPU': 96, 'GPU': 8}, 'pretrain', {'num_cpus': 1, 'num_gpus': 8}),
     ({'CPU': 96, 'GPU': 8}, 'finetune', {'num_cpus': 1, 'num_gpus': 1}),
     ({'CPU': 240, 'TPU': 4}, 'pretrain', {'num_cpus': 1, 'resources': {'TPU': 4}}),
@@ -116,36 +125,38 @@ def _worker_pid(run_id: str) -> int | None:
   return None
 
 
-def _kill_mid_run(run, workdir: str, study: threading.Thread) -> int:
-  """SIGKILLs the worker of `run` once it saved a checkpoint and before it finished; its step."""
+def _kill_mid_run(runs, workdir: str, study: threading.Thread) -> tuple[str, int]:
+  """SIGKILLs the worker of the first of `runs` seen after a checkpoint and before its end.
+
+  Returns the killed run's id and its newest checkpoint step at the kill.
+  """
   deadline = time.time() + 240
   while study.is_alive() and time.time() < deadline:
-    step = state.checkpoint_step(run, workdir)
-    pid = _worker_pid(run.run_id)
-    if step and pid and state.run_state(run, workdir) != 'finished':
-      os.kill(pid, signal.SIGKILL)
-      return step
-    time.sleep(0.02)
-  raise AssertionError(f'{run.run_id} never ran with a checkpoint to kill it at')
+    for run in runs:
+      step = state.checkpoint_step(run, workdir)
+      pid = _worker_pid(run.run_id) if step else None
+      if pid and state.run_state(run, workdir) != 'finished':
+        os.kill(pid, signal.SIGKILL)
+        return run.run_id, step
+    time.sleep(0.01)
+  raise AssertionError('no run was seen between a checkpoint and its end, to kill it there')
 
 
-def test_a_killed_worker_is_retried_and_its_run_resumes_with_the_same_results(cluster):
+def test_a_killed_worker_is_retried_and_its_run_resumes_with_the_same_results(
+    cluster, local_quickstart):
   config = _quickstart(cluster['data_dir'])
-  config.pretrain.num_train_steps = 30  # a window to kill it in: a checkpoint every step
-  config.pretrain.checkpoint_every_steps = 1
-  local = str(cluster['root'] / 'kill_local')
-  run_study(config, local, only=_KILL_SLICE)
-  on_ray = str(cluster['root'] / 'kill_ray')
-  pretrain = select_runs(plan_study(config, on_ray), 'pretrain-*')[0]
+  config.scratch.checkpoint_every_steps = 1  # not part of run ids or results
+  on_ray = str(cluster['root'] / 'kill')
+  scratch = select_runs(plan_study(config, on_ray), 'scratch-*')
   summary = {}
   study = threading.Thread(target=lambda: summary.update(
-      run_study(config, on_ray, only=_KILL_SLICE, executor='ray')))
+      run_study(config, on_ray, only='scratch-*', executor='ray')))
   study.start()
-  killed_at = _kill_mid_run(pretrain, on_ray, study)
+  killed, step = _kill_mid_run(scratch, on_ray, study)
   study.join(timeout=300)
   assert summary, 'the study did not complete after the kill'
-  assert summary['resumed'][pretrain.run_id] >= killed_at  # the retry resumed, not restarted
-  pd.testing.assert_frame_equal(_numbers(on_ray), _numbers(local))
+  assert summary['resumed'][killed] >= step  # the retry resumed, it did not start over
+  pd.testing.assert_frame_equal(_numbers(on_ray), _numbers(local_quickstart, 'scratch'))
 
 
 def test_a_failing_run_is_listed_at_the_end_and_the_others_finish(cluster, tmp_path, capsys):
