@@ -22,6 +22,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import jaxrobust
+from jaxrobust import cli
 from jaxrobust import errors
 from jaxrobust import xla_flags
 from jaxrobust.study import stages
@@ -107,18 +108,24 @@ def _where() -> str:
                    *(f'{name} {",".join(v)}' for name, v in sorted(ids.items()) if v)])
 
 
+def _start_task() -> None:
+  """What jaxrobust.main does first: its console logging, XLA flags before jax starts."""
+  cli.worker_logging()
+  xla_flags.use_tuned_cpu_flags()
+
+
 def _prepare_datasets(needs: list[dict[str, Any]], data_dir: str, workdir: str,
-             with_engine: bool) -> None:
-  xla_flags.use_tuned_cpu_flags()  # before jax starts, as jaxrobust.main does
+                      with_engine: bool) -> None:
+  _start_task()
   if with_engine:
     stages.use_engine(workdir)
   stages.prepare(needs, data_dir)
 
 
 def _run_planned(config: ml_collections.ConfigDict, run: PlannedRun, workdir: str,
-         train_fn: stages.TrainFn | None, starts, *after) -> stages.RunOutcome:
+                 train_fn: stages.TrainFn | None, starts, *after) -> stages.RunOutcome:
   del after  # the pre-training task this fine-tune waited for
-  xla_flags.use_tuned_cpu_flags()
+  _start_task()
   starts.add.remote(run.run_id, _where())
   if state_lib.run_state(run, workdir) == 'finished':  # a retry after the marker was written
     return stages.RunOutcome(seconds=0.0, resumed_at=None)
@@ -126,7 +133,7 @@ def _run_planned(config: ml_collections.ConfigDict, run: PlannedRun, workdir: st
 
 
 def _tasks(fn):
-  """`fn` as Ray tasks: (reusing worker processes, in a fresh process each time).
+  """`fn` as two Ray tasks: one reuses worker processes, one gets a fresh process per call.
 
   Tasks on accelerators take the second: JAX binds the devices it sees when it starts, and
   frees their memory only when its process ends. retry_exceptions stays False: Ray retries
@@ -158,6 +165,9 @@ class RayExecutor(contextlib.AbstractContextManager):
     if self._connected_here:
       _connect(address)
     self._node = largest_node()
+    if not any(self._node.get(r) for r in ('CPU', *_ACCELERATORS)):
+      raise errors.UserError('the Ray cluster has no node with CPUs or accelerators yet (are its '
+                             'workers still starting? `ray status` lists them); rerun then.')
     alive = sum(n['Alive'] for n in ray.nodes())
     totals = ray.cluster_resources()
     print(f'study: Ray cluster of {alive} nodes: ' + ', '.join(
