@@ -74,6 +74,13 @@ def quiet_libraries() -> None:
     logging.get_absl_handler().addFilter(_console_filter)
 
 
+def worker_logging() -> None:
+  """jaxrobust.main's console logging in a process that absl.app did not start (a Ray worker)."""
+  logging.use_absl_handler()
+  logging.set_verbosity(logging.INFO)  # absl's default --verbosity
+  quiet_libraries()
+
+
 @contextlib.contextmanager
 def one_line_errors() -> Iterator[None]:
   """Turns a UserError into `error: <message>` and exit status 1 (a traceback with --verbosity)."""

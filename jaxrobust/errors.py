@@ -15,3 +15,11 @@ class DatasetNotBuiltError(UserError):
 
 class NonFiniteLossError(UserError):
   """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class RunsFailedError(UserError):
+  """Runs of a study failed for reasons of their own; `failures` maps run id -> error."""
+
+  def __init__(self, message: str, failures: dict[str, str]):
+    super().__init__(message)
+    self.failures = failures

@@ -1,6 +1,7 @@
 """Entry point: `python -m jaxrobust.main --config=configs/<file>.py[:arg] --workdir=DIR`.
 
-A config with a `study` field runs the whole study (jaxrobust.study.run_study); any other
+A config with a `study` field runs the whole study (jaxrobust.study.run_study; with
+`--executor=ray` every run is a Ray task, jaxrobust.study.ray_executor); any other
 config is one training run into DIR/runs/<run_id>/ (jaxrobust.study.execute.run_single, which
 adds result.json to finetune and scratch runs). `--dry_run` imports no flax, orbax or grain.
 Console logs and one-line errors: jaxrobust.cli.
@@ -24,6 +25,11 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for runs and results.')
 _DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print what would run and stop.')
 _ONLY = flags.DEFINE_string('only', None, 'Run only the study runs whose id matches this glob.')
+_EXECUTOR = flags.DEFINE_enum('executor', 'local', study.EXECUTORS,
+                              'local: one run after another here; ray: one Ray task per run.')
+_RAY_ADDRESS = flags.DEFINE_string(
+    'ray_address', None, 'With --executor=ray: auto, or HOST:PORT of the head node (default: '
+    'start a local Ray cluster).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -52,9 +58,14 @@ def _run(config, workdir: str) -> None:
       print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
             f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
       return
-  mesh.initialize_distributed()
+  if not is_study and (_EXECUTOR.value != 'local' or _RAY_ADDRESS.value):
+    raise UserError('--executor=ray and --ray_address run studies; this config is one run '
+                    '(drop them: it runs here).')
+  if _EXECUTOR.value == 'local':  # a Ray driver joins no jax.distributed job: its tasks train
+    mesh.initialize_distributed()
   if is_study:
-    study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value)
+    study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value,
+                    executor=_EXECUTOR.value, ray_address=_RAY_ADDRESS.value)
     return
   from jaxrobust.study import execute  # pylint: disable=g-import-not-at-top  (the engine)
   results = execute.run_single(config, workdir)

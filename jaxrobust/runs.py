@@ -16,6 +16,7 @@ CONFIG_FILE = 'config.json'
 NON_RESULT_FIELDS = frozenset({
     'name', 'data.data_dir', 'data.num_workers', 'data.prefetch', 'data.auto_prepare',
     'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
+    'resources.cpus', 'resources.gpus', 'resources.tpus',
 })
 DEFAULTS_FILE = 'jaxrobust/configs/defaults.py'  # where error messages send the user
 

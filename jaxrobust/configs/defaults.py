@@ -58,6 +58,14 @@ def run_defaults() -> ml_collections.ConfigDict:
   c.init.dont_load = ('head/.*',)        # regexes of params not restored
   c.init.mode = 'full'                   # 'full' | 'linear_probe'
 
+  # What one run asks of a Ray cluster (--executor=ray); None: the default of its kind, from the
+  # cluster's largest node: pre-training takes all of a node's GPUs or TPU chips, a fine-tune or
+  # scratch run one of them (and 1 CPU); without accelerators a run takes a node's CPUs.
+  c.resources = ml_collections.ConfigDict()
+  c.resources.cpus = ml_collections.config_dict.placeholder(float)
+  c.resources.gpus = ml_collections.config_dict.placeholder(float)
+  c.resources.tpus = ml_collections.config_dict.placeholder(int)  # TPU chips
+
   c.checkpoint_every_steps = 100
   c.keep_checkpoints = 2
   c.log_every_steps = 10

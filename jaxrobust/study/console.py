@@ -24,6 +24,11 @@ def plan_table(runs: Sequence[PlannedRun], states: dict[str, str]) -> str:
       [[r.run_id, r.kind, r.dataset, r.length, states[r.run_id]] for r in runs])
 
 
+def failures_table(failures: dict[str, str]) -> str:
+  """The runs that failed and why, one row each."""
+  return format_table(['failed run', 'error'], list(failures.items()))
+
+
 def datasets_table(statuses: Sequence[DatasetStatus]) -> str:
   """One row per dataset the selected runs read, and what preparing it will do."""
   words = {'ready': 'ready', 'generate': 'will be generated',

@@ -1,4 +1,4 @@
-"""One progress line across a study: runs done of total, elapsed time, ETA."""
+"""One progress line across a study: runs done of total, running, failed, elapsed time, ETA."""
 from collections.abc import Callable, Sequence
 import time
 
@@ -49,8 +49,10 @@ class StudyProgress:
 
   Each remaining run is estimated as its planned work (`_planned_work`: training and evaluation
   images) at the seconds per unit of work of the latest finished run of the same kind, else of
-  the latest finished run; a run whose steps are unknown counts as the mean finished run. The latest run, not the mean, because the first runs also pay for compilations
-  that later runs find in the cache.
+  the latest finished run; a run whose steps are unknown counts as the mean finished run. The
+  latest run, not the mean, because the first runs also pay for compilations that later runs
+  find in the cache. Runs executed side by side (the Ray executor reports them with `started`)
+  divide the time left by how many run at once.
   """
 
   def __init__(self, runs: Sequence[PlannedRun], done: set[str],
@@ -63,11 +65,23 @@ class StudyProgress:
     self._clock = clock
     self._start = clock()
     self._measured: list[tuple[PlannedRun, float]] = []
+    self.running: dict[str, str] = {}  # run id -> where it runs
+    self.failures: dict[str, str] = {}  # run id -> its error
+
+  def started(self, run_id: str, where: str) -> None:
+    """Records that the run `run_id` runs (again) at `where`."""
+    self.running[run_id] = where
 
   def finished(self, run: PlannedRun, seconds: float) -> None:
     """Records that `run` was executed and took `seconds`."""
+    self.running.pop(run.run_id, None)
     self._done.add(run.run_id)
     self._measured.append((run, seconds))
+
+  def failed(self, run: PlannedRun, error: str) -> None:
+    """Records that `run` failed with `error`; it is not waited for."""
+    self.running.pop(run.run_id, None)
+    self.failures[run.run_id] = error
 
   @property
   def done(self) -> int:
@@ -75,7 +89,7 @@ class StudyProgress:
 
   def eta_seconds(self) -> float | None:
     """Estimated seconds to finish the remaining runs; None before any run was measured."""
-    if self.done == len(self._runs):
+    if self.done + len(self.failures) == len(self._runs):
       return 0.0
     if not self._measured:
       return None
@@ -87,19 +101,27 @@ class StudyProgress:
     mean_run = sum(s for _, s in self._measured) / len(self._measured)
     eta = 0.0
     for run in self._runs:
-      if run.run_id in self._done:
+      if run.run_id in self._done or run.run_id in self.failures:
         continue
       work = self._work[run.run_id]
       rate = per_unit.get(run.kind, per_unit.get(None))
       eta += work * rate if work and rate is not None else mean_run
-    return eta
+    return eta / max(1, len(self.running))
 
   def line(self) -> str:
-    """'study: 7/18 runs done (5 skipped) | elapsed 3m10s | ETA 5m02s'."""
+    """'study: 7/18 runs done (5 skipped) | 2 running | 1 failed | elapsed 3m10s | ETA 5m02s'.
+
+    The running and failed counts appear when there are any.
+    """
     eta = self.eta_seconds()
-    return (f'study: {self.done}/{len(self._runs)} runs done ({self._skipped} skipped) | '
-            f'elapsed {format_seconds(self._clock() - self._start)} | '
-            f'ETA {"?" if eta is None else format_seconds(eta)}')
+    parts = [f'study: {self.done}/{len(self._runs)} runs done ({self._skipped} skipped)']
+    if self.running:
+      parts.append(f'{len(self.running)} running')
+    if self.failures:
+      parts.append(f'{len(self.failures)} failed')
+    parts += [f'elapsed {format_seconds(self._clock() - self._start)}',
+              f'ETA {"?" if eta is None else format_seconds(eta)}']
+    return ' | '.join(parts)
 
 
 def format_seconds(seconds: float) -> str:

@@ -5,39 +5,38 @@ Re-running continues where the last call stopped: runs with a finished marker fo
 config are skipped, started runs resume from their checkpoints (the engine does that), and a
 changed config gets new run ids. See docs/studies.md.
 """
-from collections.abc import Callable
-import functools
+import contextlib
 import json
 import os
-import sys
-import time
 from typing import Any
 
 import ml_collections
 
 from jaxrobust import errors
-from jaxrobust import runs
 from jaxrobust.study import console
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
-from jaxrobust.study import prepare as prepare_lib
 from jaxrobust.study import progress as progress_lib
 from jaxrobust.study import report as report_lib
+from jaxrobust.study import stages
 from jaxrobust.study import state as state_lib
 from jaxrobust.study.plan import datasets_needed, plan_study, PlannedRun, select_runs
 
-TrainFn = Callable[[ml_collections.ConfigDict, str], dict[str, Any]]
+EXECUTORS = ('local', 'ray')
 STUDY_JSON = 'study.json'
 PLAN_JSON = 'plan.json'
-SUMMARY_KEYS = ('step', 'train_loss', 'scores', 'wall_seconds')  # of train_and_evaluate's return
 
 
 def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool = False,
-              only: str | None = None, train_fn: TrainFn | None = None) -> dict[str, Any]:
+              only: str | None = None, train_fn: stages.TrainFn | None = None,
+              executor: str = 'local', ray_address: str | None = None) -> dict[str, Any]:
   """Runs (or with `dry_run` describes) the study, or the `only` slice of it.
 
-  Returns a summary: planned/selected/executed/skipped run ids and, when every run of the study
-  is finished, the paths of results.csv and the report.
+  `executor`: 'local' runs one run after another in this process; 'ray' makes every run a task
+  of the Ray cluster at `ray_address` (jaxrobust.study.ray_executor). Returns a summary:
+  planned/selected/executed/skipped run ids, the checkpoint step of each run that resumed and,
+  when every run of the study is finished, the paths of results.csv and the report. Raises
+  errors.RunsFailedError after the rest of the study when runs failed (Ray executor).
   """
   plan = plan_study(config, workdir)
   selected = select_runs(plan, only)
@@ -49,55 +48,66 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
     return {'planned': [r.run_id for r in plan], 'selected': [r.run_id for r in selected],
             'executed': [], 'skipped': []}
   _check_blocked(plan, selected, states, only)
-  engine = None
-  if train_fn is None:
-    from jaxrobust.study import execute as engine  # pylint: disable=g-import-not-at-top  (jax)
-    engine.share_compilations(workdir)
-  _write_study_files(config, plan, workdir)
   todo = [r for r in selected if states[r.run_id] != 'finished']
-  if todo:
-    _prepare(datasets_needed(plan, [r.run_id for r in todo]), data_dir)
-    if engine is not None:
-      engine.barrier('jaxrobust_study_prepare')
-  progress = progress_lib.StudyProgress(
-      selected, {r.run_id for r in selected if states[r.run_id] == 'finished'})
-  print(progress.line(), flush=True)
-  executed = []
-  for run in todo:
-    step = state_lib.checkpoint_step(run, workdir)
-    what = f'resuming {run.run_id} at step {step}' if step else f'starting {run.run_id}'
-    print(f'study: {what} ({run.kind}, {run.dataset}, {run.length})', flush=True)
-    run_train_fn = train_fn or functools.partial(
-        engine.train_planned, study=config.study, config_hash=run.identity_hash,
-        rule=config.selection)
-    seconds = _execute(run, workdir, run_train_fn)
-    executed.append(run.run_id)
-    progress.finished(run, seconds)
+  with _executor(executor, ray_address) as runs_executor:  # connects first: fails fast
+    _write_study_files(config, plan, workdir)
+    if todo:
+      runs_executor.prepare(datasets_needed(plan, [r.run_id for r in todo]), data_dir, workdir,
+                            with_engine=train_fn is None)
+    progress = progress_lib.StudyProgress(
+        selected, {r.run_id for r in selected if states[r.run_id] == 'finished'})
     print(progress.line(), flush=True)
+    outcomes, failures = runs_executor.run(config, todo, workdir, progress, train_fn)
   summary = {'planned': [r.run_id for r in plan], 'selected': [r.run_id for r in selected],
-             'executed': executed,
-             'skipped': [r.run_id for r in selected if states[r.run_id] == 'finished']}
-  if _is_chief():
+             'executed': [r.run_id for r in todo if r.run_id in outcomes],
+             'skipped': [r.run_id for r in selected if states[r.run_id] == 'finished'],
+             'resumed': {rid: o.resumed_at for rid, o in outcomes.items() if o.resumed_at}}
+  if stages.is_chief():
     summary.update(report_lib.finish_study(config, workdir, plan))
+  if failures:
+    print(console.failures_table(failures), flush=True)
+    raise errors.RunsFailedError(
+        f'{len(failures)} of {len(todo)} runs failed (listed above); fix their cause and rerun '
+        'the same command: finished runs are skipped.', failures)
   return summary
 
 
-def _execute(run: PlannedRun, workdir: str, train_fn: TrainFn) -> float:
-  """Trains and evaluates one run, then marks it finished; returns its wall seconds."""
-  run_dir = run.run_dir(workdir)
-  if _is_chief():
-    runs.write_config(run.config, os.path.join(run_dir, runs.CONFIG_FILE))
-  start = time.time()
-  outcome = train_fn(run.config, run_dir) or {}
-  seconds = time.time() - start
-  if _is_chief():  # only process 0 writes files
-    if (run.kind in plan_lib.RESULT_KINDS
-        and not os.path.exists(os.path.join(run_dir, plan_lib.RESULT_FILE))):
-      raise RuntimeError(f'{run.run_id} finished without writing {run_dir}/result.json; the '
-                         'fine-tune stage writes it at the end of every finetune/scratch run.')
-    state_lib.mark_finished(run, workdir, seconds,
-                            {k: outcome[k] for k in SUMMARY_KEYS if k in outcome})
-  return seconds
+class LocalExecutor(contextlib.AbstractContextManager):
+  """Runs the study in this process, one run after another (on every host of a multi-host job)."""
+
+  def __exit__(self, *exc_info) -> None:
+    return None
+
+  def prepare(self, needs: list[dict[str, Any]], data_dir: str, workdir: str, *,
+              with_engine: bool) -> None:
+    """Prepares the datasets; with the engine, its compilations are cached and hosts wait."""
+    engine = stages.use_engine(workdir) if with_engine else None
+    stages.prepare(needs, data_dir)
+    if engine is not None:
+      engine.barrier('jaxrobust_study_prepare')
+
+  def run(self, config, todo: list[PlannedRun], workdir: str, progress,
+          train_fn: stages.TrainFn | None) -> tuple[dict[str, stages.RunOutcome], dict[str, str]]:
+    """Executes `todo` in order; a failing run stops the study (its error propagates)."""
+    outcomes = {}
+    for run in todo:
+      outcomes[run.run_id] = stages.execute_run(
+          run, workdir, stages.train_fn_for(config, run, workdir, train_fn))
+      progress.finished(run, outcomes[run.run_id].seconds)
+      print(progress.line(), flush=True)
+    return outcomes, {}
+
+
+def _executor(name: str, ray_address: str | None):
+  """The executor called `name`, connected (a Ray cluster is reached here, or refused)."""
+  if name == 'local':
+    if ray_address:
+      raise errors.UserError(f'--ray_address={ray_address} needs --executor=ray.')
+    return LocalExecutor()
+  if name == 'ray':
+    from jaxrobust.study import ray_executor  # pylint: disable=g-import-not-at-top  (ray)
+    return ray_executor.RayExecutor(ray_address)
+  raise errors.UserError(f'--executor={name}: use one of {", ".join(EXECUTORS)}.')
 
 
 def _check_blocked(plan, selected, states, only) -> None:
@@ -114,7 +124,7 @@ def _check_blocked(plan, selected, states, only) -> None:
 
 def _write_study_files(config, plan, workdir) -> None:
   """DIR/study.json (the resolved study config) and DIR/plan.json (run id -> setting)."""
-  if not _is_chief():
+  if not stages.is_chief():
     return
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, STUDY_JSON), 'w') as f:
@@ -124,21 +134,6 @@ def _write_study_files(config, plan, workdir) -> None:
            'dataset': r.dataset, 'subset': r.subset, 'steps': r.steps} for r in plan]
   with open(os.path.join(workdir, PLAN_JSON), 'w') as f:
     json.dump({'study': config.study, 'runs': rows}, f, indent=1)
-
-
-def _prepare(needs: list[dict[str, Any]], data_dir: str) -> None:
-  """Builds the generated datasets and materializes the subsets that are not there yet."""
-  statuses = [datasets_lib.dataset_status(n, data_dir) for n in needs]
-  missing = [s.name for s in statuses if s.state == 'missing']
-  if missing:
-    raise errors.DatasetNotBuiltError(
-        f'{", ".join(missing)} not prepared in {data_dir}: put the manual downloads in a folder '
-        f'(--dry_run says which files), run python -m jaxrobust.data prepare --config=<this '
-        f'study config> --data_dir={data_dir} --manual_dir=<that folder>, then rerun.')
-  todo = [n for n, s in zip(needs, statuses) if s.state != 'ready']
-  if todo and _is_chief():
-    print(f'study: preparing {len(todo)} datasets in {data_dir}', flush=True)
-    print(prepare_lib.summary_table(prepare_lib.prepare_datasets(todo, data_dir)), flush=True)
 
 
 def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, only) -> None:
@@ -164,9 +159,3 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   print('Disjoint --only slices covering the study (one machine each):')
   for glob in plan_lib.slice_globs(plan):
     print(f"  --only='{glob}'")
-
-
-def _is_chief() -> bool:
-  """True on the process that writes study files: process 0 (always, before jax is imported)."""
-  jax = sys.modules.get('jax')  # dry runs and injected engines may never import it
-  return jax is None or jax.process_index() == 0

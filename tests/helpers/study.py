@@ -1,10 +1,14 @@
 """Study test helpers: the study config names, a small study, a fake engine."""
+import fnmatch
 import json
 import os
+import pathlib
 
 import ml_collections
 
+from jaxrobust import errors
 from jaxrobust.configs import study_common
+from jaxrobust.study import plan_study
 
 STUDIES = ('quickstart', 'quantity', 'granularity', 'semantics', 'diversity', 'sources',
            'scratch')
@@ -22,22 +26,39 @@ def small_study(data_dir: str) -> ml_collections.ConfigDict:
   return c
 
 
+def prepared_small_study(tmp_path: pathlib.Path) -> ml_collections.ConfigDict:
+  """small_study() with a prepared fake of every dataset, so preparing has nothing to build."""
+  c = small_study(str(tmp_path / 'data'))
+  needs = ['fractaldb/tiny', c.finetune.data.name] + [
+      r.dataset for r in plan_study(c) if r.subset is not None]
+  for name in needs:
+    path = tmp_path / 'data' / name / '1.0.0'
+    os.makedirs(path, exist_ok=True)
+    (path / 'dataset_info.json').write_text(json.dumps(
+        {'splits': [{'name': 'train', 'shardLengths': ['240']}]}))
+  return c
+
+
 class FakeEngine:
   """Stands in for train_and_evaluate: records calls and writes what the real stage writes.
 
   Writes result.json (DESIGN.md schema) for finetune/scratch runs with scores derived from the
-  run id, so the analysis has something to fit; it can be told to die at a given call.
+  run id, so the analysis has something to fit; it can be told to die at a given call, or to
+  fail as a diverging run does for the runs whose id matches the glob `nan_for`.
   """
 
-  def __init__(self, die_at: int | None = None):
+  def __init__(self, die_at: int | None = None, nan_for: str | None = None):
     self.calls: list[str] = []
     self.die_at = die_at
+    self.nan_for = nan_for
 
   def __call__(self, config, run_dir):
     run_id = os.path.basename(run_dir)
     self.calls.append(run_id)
     if self.die_at is not None and len(self.calls) == self.die_at:
       raise KeyboardInterrupt(f'killed during {run_id}')
+    if self.nan_for and fnmatch.fnmatchcase(run_id, self.nan_for):
+      raise errors.NonFiniteLossError(f'{run_id}: the training loss is NaN at step 2')
     if config.kind == 'finetune':
       assert os.path.exists(os.path.join(config.init.model_init, 'finished.json')), (
           f'{run_id} started before its pre-training finished')

@@ -69,3 +69,15 @@ def test_evaluations_count_as_work(tmp_path):
   progress.finished(pretrain, 30.0)  # 1,000 training images = 3,000 forward passes
   # 200 training images (600 passes) + 2 evaluations of 300 images (epoch 1, end).
   assert progress.eta_seconds() == pytest.approx(30.0 / 3000 * (600 + 600))
+
+
+def test_line_counts_running_and_failed_runs_and_divides_the_eta_among_the_running():
+  runs = [_run(f'p{i}', 'pretrain', 100) for i in range(4)]
+  progress = StudyProgress(runs, set(), clock=lambda: 0.0)
+  progress.finished(runs[0], 10.0)
+  progress.started('p1', '10.0.0.2 pid 7')
+  progress.started('p2', '10.0.0.3 pid 8')
+  assert progress.eta_seconds() == pytest.approx(3 * 10.0 / 2)
+  progress.failed(runs[3], 'NonFiniteLossError: NaN')
+  assert progress.line() == ('study: 1/4 runs done (0 skipped) | 2 running | 1 failed | '
+                             'elapsed 0s | ETA 10s')

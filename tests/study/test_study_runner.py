@@ -16,25 +16,12 @@ from jaxrobust.analysis import plots
 from jaxrobust.study import plan_study, run_study
 from jaxrobust.study import plan as plan_lib
 
-from tests.helpers.study import FakeEngine, small_study
+from tests.helpers.study import FakeEngine, prepared_small_study
 
 
 @pytest.fixture
 def study(tmp_path):
-  c = small_study(str(tmp_path / 'data'))
-  # A prepared fake of every dataset, so the prepare stage has nothing to build.
-  for need_dir in ('fractaldb/tiny/1.0.0', f'{c.finetune.data.name}/1.0.0'):
-    _fake_prepared(tmp_path / 'data' / need_dir)
-  for run in plan_study(c):
-    if run.subset is not None:
-      _fake_prepared(tmp_path / 'data' / run.dataset / '1.0.0')
-  return c
-
-
-def _fake_prepared(path):
-  os.makedirs(path, exist_ok=True)
-  (path / 'dataset_info.json').write_text(json.dumps(
-      {'splits': [{'name': 'train', 'shardLengths': ['240']}]}))
+  return prepared_small_study(tmp_path)
 
 
 def test_first_run_executes_every_run_in_plan_order(study, tmp_path):

@@ -3,10 +3,11 @@ from tests.helpers.engine import tiny_config
 from jaxrobust import runs
 
 
-def test_config_hash_ignores_data_dir_workers_and_logging_cadence(tmp_path):
+def test_config_hash_ignores_data_dir_workers_logging_cadence_and_resources(tmp_path):
   base = tiny_config(tmp_path / 'a')
   moved = tiny_config(tmp_path / 'b', **{'data.num_workers': 4, 'log_every_steps': 7,
-                                          'checkpoint_every_steps': 3})
+                                          'checkpoint_every_steps': 3, 'resources.gpus': 2.0,
+                                          'resources.cpus': 8.0, 'resources.tpus': 4})
   assert runs.config_hash(base) == runs.config_hash(moved)
 
 
