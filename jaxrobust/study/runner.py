@@ -14,6 +14,7 @@ import ml_collections
 
 from jaxrobust import errors
 from jaxrobust.study import console
+from jaxrobust.study import cost
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import progress as progress_lib
@@ -155,6 +156,8 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   if missing:
     print(f'Put those files in a folder M, then run: python -m jaxrobust.data prepare '
           f'--config=<this study config> --data_dir={data_dir} --manual_dir=M')
+  print()
+  print(cost.cost_table(selected, cost.current_device(), cost.known_rows()))
   print()
   print('Disjoint --only slices covering the study (one machine each):')
   for glob in plan_lib.slice_globs(plan):

@@ -1,0 +1,201 @@
+"""Input-pipeline throughput: the engine's grain pipeline against tf.data on the same records.
+
+  python -m jaxrobust.bench input [--json] [--num_images=2000] [--timed_images=1024]
+      [--cores=1,2,4,..,N] [--threads_per_core=2] [--rounds=3] [--image_size=224]
+      [--batch=64] [--pipelines=tfdata,engine_threads,...] [--data_dir=DIR]
+
+Generates `num_images` ImageNet-like JPEGs (sides drawn from 256-500 px, quality 90) as a
+TFDS dataset in array_record format (kept in `--data_dir` when given), writes the same
+bytes into a TFRecord, then alternates, for `rounds` rounds and each core count c of
+`--cores` (default: 1, 2, 4, ... and all N cores), with the whole process (and the grain
+workers it starts) pinned to c cores and each pipeline given T = c x `threads_per_core`
+threads:
+  - tf.data: decode_and_crop_jpeg in a sampled Inception box, bilinear resize, flip, batch,
+    with T parallel calls on a private pool of T threads (`_tfdata_inception`);
+  - the engine's pipeline (`pipeline.train_dataset` + `preprocess.TrainPreprocess`: the
+    same boxes, decode, resize, flip, batch) with T read threads in this process
+    (`engine_threads`: `num_workers=0`, `prefetch=T`) or c grain worker processes of
+    `threads_per_core` read threads each (`engine_workers`); in the default
+    `random_resized_crop` mode and in the opt-in `random_resized_crop_fast` one
+    (`engine_fast_*`).
+Figures: images/s after one warm-up batch, `timed_images` per measurement, medians over the
+rounds. At the largest core count, `input_vs_tfdata_ratio` = the best default-mode engine
+pipeline over tf.data and `input_fast_vs_tfdata_ratio` the same for the fast mode (>1: the
+engine is faster); each row has them per core count.
+"""
+import argparse
+from collections.abc import Sequence
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from jaxrobust.bench import _tfdata_inception
+from jaxrobust.data import loading
+from jaxrobust.data import pipeline
+from jaxrobust.data import preprocess
+from jaxrobust.data import toy
+
+SIDE_RANGE = (256, 500)
+# name -> (train_preprocess mode, grain worker processes?); `tfdata` is the reference.
+ENGINE_PIPELINES = {
+    'engine_threads': ('random_resized_crop', False),
+    'engine_workers': ('random_resized_crop', True),
+    'engine_fast_threads': ('random_resized_crop_fast', False),
+    'engine_fast_workers': ('random_resized_crop_fast', True),
+}
+PIPELINES = ('tfdata', *ENGINE_PIPELINES)
+
+
+class ImagenetLikeJpegs(toy.ToyImages):
+  """JPEGs of ImageNet-like sizes (each side 256-500 px): smooth colour fields plus noise."""
+
+  NUM_CLASSES = 1000
+  SPLITS = {'train': 2000}
+  ENCODING = 'jpeg'
+
+  def render(self, label: int, rng: np.random.Generator) -> np.ndarray:
+    del label
+    width, height = rng.integers(SIDE_RANGE[0], SIDE_RANGE[1] + 1, 2)
+    yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
+    phase, freq = rng.uniform(0, 2 * np.pi, 3), rng.uniform(2, 12, 2)
+    field = 0.5 + 0.4 * np.sin(freq[0] * xx[..., None] + freq[1] * yy[..., None] + phase)
+    return np.clip(field * 255 + rng.normal(0, 12, field.shape), 0, 255).astype(np.uint8)
+
+
+def _prepared_source(data_dir: str, num_images: int):
+  """The records of `num_images` generated JPEGs (built once per count under `data_dir`)."""
+  builder = ImagenetLikeJpegs(data_dir=os.path.join(data_dir, f'{num_images}_images'),
+                              file_format='array_record')
+  builder.SPLITS = {'train': num_images}
+  if not builder.is_prepared():
+    builder.download_and_prepare()
+  return loading.open_split(builder, 'train')
+
+
+def engine_images_per_second(source, *, mode: str, size: int, batch_size: int,
+                             num_workers: int, threads: int, num_images: int) -> float:
+  """images/s of `pipeline.train_dataset` + `TrainPreprocess`, after one warm-up batch."""
+  batches = max(num_images // batch_size, 1)
+  ds = pipeline.train_dataset(source, preprocess.TrainPreprocess(image_size=size, mode=mode),
+                              seed=0, global_batch_size=batch_size, num_steps=batches + 1)
+  iterator = pipeline.make_iterator(ds, num_workers=num_workers, prefetch=threads)
+  next(iterator)
+  start = time.perf_counter()
+  for _ in range(batches):
+    next(iterator)
+  seconds = time.perf_counter() - start
+  iterator.close()  # stops grain's workers now, not at garbage collection
+  return batches * batch_size / seconds
+
+
+def default_cores() -> list[int]:
+  """1, 2, 4, ... up to the machine's cores, and its core count itself."""
+  count = os.cpu_count() or 1
+  return sorted({2**k for k in range(count.bit_length()) if 2**k <= count} | {count})
+
+
+def pin_to_cores(count: int) -> None:
+  """Runs every thread of this process (and what they start later) on the first `count` cores."""
+  cores = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:count]
+  for thread in os.listdir('/proc/self/task'):
+    try:
+      os.sched_setaffinity(int(thread), cores)
+    except ProcessLookupError:  # the thread ended meanwhile
+      pass
+
+
+def _best_ratio(row: dict, names: Sequence[str]) -> float | None:
+  """The best of `names` (those measured) over tf.data, in images/s."""
+  rates = [row[f'{n}_images_per_s'] for n in names if f'{n}_images_per_s' in row]
+  return round(max(rates) / row['tfdata_images_per_s'], 3) if rates else None
+
+
+def run(*, num_images: int, timed_images: int, cores: Sequence[int], threads_per_core: int,
+        rounds: int, size: int, batch_size: int, data_dir: str,
+        names: Sequence[str] = PIPELINES) -> dict:
+  """Alternates the pipelines for `rounds` rounds; returns the medians per core count."""
+  tfds.disable_progress_bar()
+  source = _prepared_source(data_dir, num_images)
+  tfrecord = os.path.join(data_dir, 'bench_input.tfrecord')
+  _tfdata_inception.write_tfrecord(tfrecord, (source[i] for i in range(len(source))))
+  common = {'size': size, 'batch_size': batch_size, 'num_images': timed_images}
+
+  def engine(mode: str, workers: bool):
+    return lambda c: engine_images_per_second(
+        source, mode=mode, num_workers=c if workers else 0,
+        threads=threads_per_core if workers else c * threads_per_core, **common)
+
+  pipelines = {'tfdata': lambda c: _tfdata_inception.images_per_second(
+      tfrecord, threads=c * threads_per_core, **common)}
+  pipelines.update({name: engine(*spec) for name, spec in ENGINE_PIPELINES.items()})
+  pipelines = {name: pipelines[name] for name in names}
+  samples = {(name, c): [] for name in pipelines for c in cores}
+  for _ in range(rounds):
+    for c in cores:
+      pin_to_cores(c)
+      for name, measure in pipelines.items():
+        samples[name, c].append(measure(c))
+  pin_to_cores(os.cpu_count() or 1)
+  rows = []
+  for c in cores:
+    row = {'cores': c, 'threads': c * threads_per_core,
+           **{f'{name}_images_per_s': round(statistics.median(samples[name, c]), 1)
+              for name in pipelines}}
+    row['vs_tfdata_ratio'] = _best_ratio(row, ('engine_threads', 'engine_workers'))
+    row['fast_vs_tfdata_ratio'] = _best_ratio(row, ('engine_fast_threads',
+                                                    'engine_fast_workers'))
+    rows.append(row)
+  return {'num_images': len(source), 'image_size': size, 'batch': batch_size,
+          'rounds': rounds, 'cpu_count': os.cpu_count(), 'threads_per_core': threads_per_core,
+          'jpeg_decoder': 'simplejpeg' if preprocess.simplejpeg else 'PIL',
+          'samples': {f'{name}@{c}': [round(s, 1) for s in v] for (name, c), v in samples.items()},
+          'rows': rows, 'input_vs_tfdata_ratio': rows[-1]['vs_tfdata_ratio'],
+          'input_fast_vs_tfdata_ratio': rows[-1]['fast_vs_tfdata_ratio']}
+
+
+def main(argv: Sequence[str]) -> None:
+  """Parses the flags in the module docstring, runs, prints the table (and JSON)."""
+  parser = argparse.ArgumentParser(prog='python -m jaxrobust.bench input')
+  parser.add_argument('--json', action='store_true', help='end with one JSON line')
+  parser.add_argument('--num_images', type=int, default=ImagenetLikeJpegs.SPLITS['train'])
+  parser.add_argument('--timed_images', type=int, default=1024,
+                      help='images timed per pipeline, core count and round')
+  parser.add_argument('--cores', default=','.join(map(str, default_cores())),
+                      help='core counts to compare at')
+  parser.add_argument('--threads_per_core', type=int, default=2,
+                      help='threads each pipeline gets per core (tf.data and the engine alike)')
+  parser.add_argument('--rounds', type=int, default=3)
+  parser.add_argument('--image_size', type=int, default=224)
+  parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--data_dir', default=None, help='keep the generated records here')
+  parser.add_argument('--pipelines', default=','.join(PIPELINES),
+                      help='which of them to time (tfdata and at least one engine_*)')
+  args = parser.parse_args(argv)
+  with tempfile.TemporaryDirectory() as scratch:
+    figures = run(num_images=args.num_images, timed_images=args.timed_images, cores=[int(c) for c in args.cores.split(',')],
+                  threads_per_core=args.threads_per_core, rounds=args.rounds,
+                  size=args.image_size, batch_size=args.batch, data_dir=args.data_dir or scratch,
+                  names=args.pipelines.split(','))
+  print(f'Decode + random-resized-crop to {args.image_size} + flip, batch {args.batch}, '
+        f'{figures["num_images"]} JPEGs of {SIDE_RANGE[0]}-{SIDE_RANGE[1]} px; images/s, '
+        f'median of {args.rounds} rounds')
+  columns = ('cores', 'threads', *(f'{n}_images_per_s' for n in args.pipelines.split(',')),
+             'vs_tfdata_ratio', 'fast_vs_tfdata_ratio')
+  print('  '.join(f'{c.replace("_images_per_s", ""):>20}' for c in columns))
+  for row in figures['rows']:
+    print('  '.join(f'{row[c]!s:>20}' for c in columns))
+  print(f'At {figures["rows"][-1]["cores"]} cores: input_vs_tfdata_ratio '
+        f'{figures["input_vs_tfdata_ratio"]} (random_resized_crop), input_fast_vs_tfdata_ratio '
+        f'{figures["input_fast_vs_tfdata_ratio"]} (random_resized_crop_fast)')
+  if args.json:
+    print(json.dumps(figures))
+
+
+if __name__ == '__main__':
+  main(sys.argv[1:])
