@@ -1,11 +1,13 @@
-"""Many `python -m jaxrobust.main ARGS` runs for the price of one interpreter start-up.
+"""Many `python -m jaxrobust.main ARGS` (or `jaxrobust.data`) runs for one interpreter start-up.
 
-`run_main_many` starts one process (`python -m tests.helpers.forked_cli`) that imports
-`jaxrobust.main` and what it imports (JAX, TFDS, the study package: most of a CLI run's
+`run_main_many` starts one process (`python -m tests.helpers.forked_cli MODULE`) that imports
+the entry point and what it imports (JAX, TFDS, the study package: most of a CLI run's
 seconds), then forks one child per argument list. A child parses its own flags and has its own
 stdout, stderr and exit status; the parent never parses flags nor starts a JAX backend, so each
-child sees what a fresh `python -m jaxrobust.main ARGS` sees, minus the import time.
+child sees what a fresh `python -m MODULE ARGS` sees, minus the import time. Both entry points
+run `app.run(main, flags_parser=cli.parse_flags)`, as the child does.
 """
+import importlib
 import json
 import os
 import subprocess
@@ -16,16 +18,21 @@ import traceback
 from tests.helpers.configs import REPO
 
 
-def run_main_many(arg_lists: list[list[str]], *, env: dict[str, str] | None = None,
-                  timeout: float = 300) -> list[subprocess.CompletedProcess]:
-  """One CompletedProcess (returncode, stdout, stderr) per `python -m jaxrobust.main ARGS`."""
+# `python -m NAME` -> the module whose `main` it runs.
+ENTRY_POINTS = {'jaxrobust.main': 'jaxrobust.main', 'jaxrobust.data': 'jaxrobust.data.__main__'}
+
+
+def run_main_many(arg_lists: list[list[str]], *, module: str = 'jaxrobust.main',
+                  env: dict[str, str] | None = None, timeout: float = 300
+                  ) -> list[subprocess.CompletedProcess]:
+  """One CompletedProcess (returncode, stdout, stderr) per `python -m MODULE ARGS`."""
   env = dict(os.environ if env is None else env)
   env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
-  driver = subprocess.run([sys.executable, '-m', 'tests.helpers.forked_cli'], cwd=REPO, env=env,
-                          input=json.dumps(arg_lists), capture_output=True, text=True,
+  driver = subprocess.run([sys.executable, '-m', 'tests.helpers.forked_cli', module], cwd=REPO,
+                          env=env, input=json.dumps(arg_lists), capture_output=True, text=True,
                           timeout=timeout, check=False)
   assert driver.returncode == 0, driver.stderr[-3000:]
-  return [subprocess.CompletedProcess(['jaxrobust.main', *args], r['returncode'], r['stdout'],
+  return [subprocess.CompletedProcess([module, *args], r['returncode'], r['stdout'],
                                       r['stderr'])
           for args, r in zip(arg_lists, json.loads(driver.stdout))]
 
@@ -38,11 +45,10 @@ def _exit_status(error: SystemExit) -> int:
   return 1
 
 
-def _child(args: list[str], out: str, err: str) -> None:
-  """Runs the entry point as `python -m jaxrobust.main` would, then exits; never returns."""
+def _child(entry, args: list[str], out: str, err: str) -> None:
+  """Runs `entry.main` as `python -m` would, then exits; never returns."""
   from absl import app  # pylint: disable=g-import-not-at-top
   from jaxrobust import cli  # pylint: disable=g-import-not-at-top
-  from jaxrobust import main as entry  # pylint: disable=g-import-not-at-top
   status = 1
   try:
     with open(out, 'w') as stdout, open(err, 'w') as stderr:
@@ -62,8 +68,8 @@ def _child(args: list[str], out: str, err: str) -> None:
     os._exit(status)  # pylint: disable=protected-access
 
 
-def _main() -> None:
-  import jaxrobust.main  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+def _main(module: str) -> None:
+  entry = importlib.import_module(ENTRY_POINTS[module])
   results = []
   with tempfile.TemporaryDirectory() as tmp:
     for i, args in enumerate(json.load(sys.stdin)):
@@ -72,7 +78,7 @@ def _main() -> None:
       sys.stderr.flush()
       pid = os.fork()
       if pid == 0:
-        _child(args, out, err)
+        _child(entry, args, out, err)
       _, status = os.waitpid(pid, 0)
       with open(out) as stdout, open(err) as stderr:
         results.append({'returncode': os.waitstatus_to_exitcode(status),
@@ -81,4 +87,4 @@ def _main() -> None:
 
 
 if __name__ == '__main__':
-  _main()
+  _main(sys.argv[1])

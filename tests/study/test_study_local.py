@@ -8,6 +8,7 @@ ends with the uninterrupted study's results.csv and ER table, without redoing fi
 """
 import contextlib
 import io
+import json
 import os
 import pathlib
 import shutil
@@ -21,6 +22,7 @@ import pandas as pd
 import pytest
 
 from jaxrobust.study import plan_study, run_study
+from jaxrobust.study import runner
 from jaxrobust.study import state
 
 from tests.helpers.configs import REPO, load_config
@@ -107,31 +109,38 @@ def _markers(workdir) -> dict[str, str]:
   return found
 
 
-def _started_unfinished(workdir, prefix: str) -> list[str]:
-  """Runs named `prefix`* with a committed checkpoint and no finished marker."""
+def _interrupted(workdir, prefix: str) -> list[str]:
+  """Runs named `prefix`* part way: a checkpoint committed, short of the run's planned steps."""
+  try:
+    plan = json.loads(pathlib.Path(workdir, runner.PLAN_JSON).read_text())
+  except (FileNotFoundError, json.JSONDecodeError):  # not written yet, or half written
+    return []
+  steps = {r['run_id']: r['steps'] for r in plan['runs']}
   found = []
   for run_dir in sorted(pathlib.Path(workdir, 'runs').glob(f'{prefix}*')):
     checkpoints = run_dir / 'checkpoints'
-    saved = checkpoints.is_dir() and any(p.name.isdigit() for p in checkpoints.iterdir())
-    if saved and not (run_dir / state.FINISHED_MARKER).exists():
+    saved = ([int(p.name) for p in checkpoints.iterdir() if p.name.isdigit()]
+             if checkpoints.is_dir() else [])
+    if saved and max(saved) < steps[run_dir.name]:
       found.append(run_dir.name)
   return found
 
 
-def _run_until(command, env, log_path, condition) -> str:
-  """Runs `command`, SIGKILLs its process group once condition() holds; returns its output."""
+def _run_until(command, env, log_path, condition) -> tuple[str, object]:
+  """Runs `command`, SIGKILLs its process group once condition() is truthy: (output, value)."""
+  value = None
   with open(log_path, 'w') as log:
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 300
-    while process.poll() is None and time.time() < deadline and not condition():
+    while process.poll() is None and time.time() < deadline and not (value := condition()):
       time.sleep(0.01)
     alive = process.poll() is None
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-  output = open(log_path).read()
-  assert alive, f'the study ended before the kill:\n{output[-3000:]}'
-  return output
+  output = pathlib.Path(log_path).read_text()
+  assert alive and value, f'the kill missed its point:\n{output[-3000:]}'
+  return output, value
 
 
 def _results_table(workdir) -> pd.DataFrame:
@@ -145,36 +154,37 @@ def test_a_study_killed_in_pretraining_finetuning_and_its_report_ends_as_an_unin
     shared, tmp_path):
   _finished_study('quickstart', shared)
   reference = shared['root'] / 'quickstart'
+  run_ids = sorted(r.run_id for r in plan_study(
+      _local_test_config('quickstart', shared['data_dir']), str(reference)))
   workdir = tmp_path / 'w'
   command = _study_command(workdir, shared['data_dir'])
   env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=shared['cache_dir'],
              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0')
 
-  # 1. Killed in the second pre-training, after one of its steps is saved.
-  _run_until(command, env, tmp_path / '1.log',
-             lambda: _markers(workdir) and _started_unfinished(workdir, 'pretrain-'))
+  # 1. Killed part way through the second pre-training.
+  _, (killed,) = _run_until(command, env, tmp_path / '1.log',
+                            lambda: _markers(workdir) and _interrupted(workdir, 'pretrain-'))
   before = _markers(workdir)
-  (killed,) = _started_unfinished(workdir, 'pretrain-')
-  # 2. Resumes it from its checkpoint, redoes nothing finished; killed in a fine-tune.
-  output = _run_until(command, env, tmp_path / '2.log',
-                      lambda: _started_unfinished(workdir, 'finetune-'))
+  # 2. Resumes it from its checkpoint, redoes nothing finished; killed part way through a
+  # fine-tune.
+  output, (next_killed,) = _run_until(command, env, tmp_path / '2.log',
+                                      lambda: _interrupted(workdir, 'finetune-'))
   assert f'({len(before)} skipped)' in output and f'resuming {killed} at step' in output
   assert not any(f'starting {run_id}' in output for run_id in before)
   assert all(_markers(workdir)[run_id] == marker for run_id, marker in before.items())
-  (killed,) = _started_unfinished(workdir, 'finetune-')
   # 3. Resumes the fine-tune; killed once results.csv is written, while the report is built.
-  output = _run_until(command, env, tmp_path / '3.log',
-                      lambda: (workdir / 'results.csv').exists())
-  assert f'resuming {killed} at step' in output
+  output, _ = _run_until(command, env, tmp_path / '3.log',
+                         lambda: (workdir / 'results.csv').exists())
+  assert f'resuming {next_killed} at step' in output
   assert not (workdir / 'report' / 'report.md').exists()
   # 4. Trains nothing more; builds the report from the same results.
   finish = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=600, check=True)
-  num_runs = len(_markers(reference))
+  num_runs = len(run_ids)
   assert f'{num_runs}/{num_runs} runs done ({num_runs} skipped)' in finish.stdout
   assert 'starting' not in finish.stdout and 'resuming' not in finish.stdout
 
-  assert sorted(_markers(workdir)) == sorted(_markers(reference))
+  assert sorted(_markers(workdir)) == run_ids
   pd.testing.assert_frame_equal(_results_table(workdir), _results_table(reference))
   for table in ('er_table.csv', 'group_table.csv'):
     assert ((workdir / 'report' / table).read_bytes()
