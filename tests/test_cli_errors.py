@@ -1,11 +1,11 @@
-"""Common command-line mistakes: one short `error:` line naming the flag or field, no traceback."""
-import os
-import subprocess
-import sys
+"""Common command-line mistakes: one short `error:` line naming the flag or field, no traceback.
 
+Every mistake is a separate `python -m jaxrobust.main` run, forked from one process that paid
+the imports once (tests/helpers/forked_cli.py).
+"""
 import pytest
 
-from tests.helpers.configs import REPO
+from tests.helpers.forked_cli import run_main_many
 
 _STUDY = '--config=configs/quickstart.py:test'
 # (arguments, text the error line must hold); `{tmp}` is a fresh temporary directory.
@@ -32,16 +32,22 @@ _CASES = {
     'stray argument': ([_STUDY, '--workdir={tmp}/w', '--dry_run', 'pretrain-*'],
                        'unexpected arguments pretrain-*'),
 }
+_VERBOSE = ['--config=configs/quickstart.py:bogus', '--workdir={tmp}/w', '--verbosity=0']
+
+
+@pytest.fixture(scope='module')
+def outcomes(tmp_path_factory) -> dict:
+  """{case: CompletedProcess} of every mistake, and of 'verbose' (the bad arg, --verbosity=0)."""
+  tmp = tmp_path_factory.mktemp('cli')
+  (tmp / 'file').write_text('')
+  cases = {**{name: args for name, (args, _) in _CASES.items()}, 'verbose': _VERBOSE}
+  results = run_main_many([[a.format(tmp=tmp) for a in args] for args in cases.values()])
+  return dict(zip(cases, results))
 
 
 @pytest.mark.parametrize('case', sorted(_CASES))
-def test_mistake_gives_one_short_error_line(case, tmp_path):
-  (tmp_path / 'file').write_text('')
-  args, expected = _CASES[case]
-  proc = subprocess.run(
-      [sys.executable, '-m', 'jaxrobust.main', *(a.format(tmp=tmp_path) for a in args)],
-      cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True,
-      timeout=120)
+def test_mistake_gives_one_short_error_line(case, outcomes):
+  proc, expected = outcomes[case], _CASES[case][1]
   lines = proc.stderr.strip().splitlines()
   assert proc.returncode != 0
   assert 'Traceback' not in proc.stderr
@@ -49,9 +55,6 @@ def test_mistake_gives_one_short_error_line(case, tmp_path):
   assert lines[-1].startswith('error: ') and expected in lines[-1], proc.stderr
 
 
-def test_verbosity_shows_the_traceback(tmp_path):
-  proc = subprocess.run(
-      [sys.executable, '-m', 'jaxrobust.main', '--config=configs/quickstart.py:bogus',
-       f'--workdir={tmp_path}', '--verbosity=0'],
-      cwd=REPO, capture_output=True, text=True, timeout=120)
+def test_verbosity_shows_the_traceback(outcomes):
+  proc = outcomes['verbose']
   assert proc.returncode != 0 and 'Traceback' in proc.stderr

@@ -37,11 +37,16 @@ def tiny_config(data_dir, **overrides) -> ml_collections.ConfigDict:
   return config
 
 
+def cli_args(workdir, data_dir, **overrides) -> list[str]:
+  """The arguments of jaxrobust.main for configs/train.py:tiny with tiny_config's values."""
+  values = {**TINY_RUN, 'data.data_dir': str(data_dir), **overrides}
+  return (['--config=configs/train.py:tiny', f'--workdir={workdir}']
+          + [f'--config.{k}={v}' for k, v in values.items()])
+
+
 def cli_command(workdir, data_dir, **overrides) -> list[str]:
   """`python -m jaxrobust.main` for configs/train.py:tiny with the same values as tiny_config."""
-  values = {**TINY_RUN, 'data.data_dir': str(data_dir), **overrides}
-  return ([sys.executable, '-m', 'jaxrobust.main', '--config=configs/train.py:tiny',
-           f'--workdir={workdir}'] + [f'--config.{k}={v}' for k, v in values.items()])
+  return [sys.executable, '-m', 'jaxrobust.main', *cli_args(workdir, data_dir, **overrides)]
 
 
 def cli_env(num_devices: int, **extra: str) -> dict[str, str]:

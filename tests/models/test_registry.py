@@ -98,4 +98,9 @@ def test_bfloat16_computes_in_bf16_with_float32_params_and_logits(
   assert 'conv_general_dilated' in jaxpr and 'bf16' in jaxpr
   logits = forward(model, x)
   assert logits.dtype == jnp.float32
-  np.testing.assert_allclose(logits, forward(reference, x), rtol=0.1, atol=0.1)
+  # bf16 keeps 8 significant bits (rounding error 2**-9 = 0.2% of a value); a dozen layers of
+  # bf16 activations add up to about 1% of the logits' scale (measured 0.4-0.7% over 4 inits x
+  # 3 batches). Relative to each logit the error is unbounded (logits near 0), so the bound is
+  # 2% of the largest reference logit.
+  expected = np.asarray(forward(reference, x))
+  np.testing.assert_allclose(logits, expected, rtol=0, atol=0.02 * np.abs(expected).max())

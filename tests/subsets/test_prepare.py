@@ -1,7 +1,5 @@
 """prepare: builds generated sources, then subsets; the CLI prints summaries and one-line errors."""
-import os
-import subprocess
-import sys
+import shutil
 
 import pytest
 
@@ -9,7 +7,7 @@ from jaxrobust import errors
 from jaxrobust.data import subsets
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import prepare as prepare_lib
-from tests.helpers.configs import REPO
+from tests.helpers.forked_cli import run_main_many
 from tests.helpers.subsets import TOY, spec
 
 
@@ -42,21 +40,29 @@ def test_manual_dataset_without_its_files_says_where_they_go(tmp_path):
     prepare_lib.prepare_datasets([{'name': 'toy_manual', 'subset': None}], str(tmp_path))
 
 
-def run_cli(*args):
-  env = dict(os.environ, PYTHONPATH=str(REPO))
-  return subprocess.run([sys.executable, '-m', 'jaxrobust.data', *args], capture_output=True,
-                        text=True, cwd=REPO, env=env)
+@pytest.fixture(scope='module')
+def cli(base_dir, tmp_path_factory) -> dict:
+  """{case: CompletedProcess} of `python -m jaxrobust.data` runs, forked from one start-up."""
+  data_dir = tmp_path_factory.mktemp('cli') / 'data'
+  shutil.copytree(base_dir, data_dir)
+  name = subsets.materialize(spec(num_classes=3, images_per_class=4), str(data_dir))
+  empty, built = tmp_path_factory.mktemp('empty'), tmp_path_factory.mktemp('built')
+  cases = {'describe': ['describe', name, f'--data_dir={data_dir}'],
+           'not materialized': ['describe', 'subset/nothing_here', f'--data_dir={empty}'],
+           'build': ['build', 'fractaldb/tiny', f'--data_dir={built}'],
+           'unknown dataset': ['build', 'no_such_dataset', f'--data_dir={empty}']}
+  results = run_main_many(list(cases.values()), module='jaxrobust.data')
+  return {'name': name, 'built': built, **dict(zip(cases, results))}
 
 
-def test_cli_describe_prints_the_manifest_summary(data_dir):
-  name = subsets.materialize(spec(num_classes=3, images_per_class=4), data_dir)
-  result = run_cli('describe', name, f'--data_dir={data_dir}')
+def test_cli_describe_prints_the_manifest_summary(cli):
+  result = cli['describe']
   assert result.returncode == 0, result.stderr
-  assert f'{name}: 12 examples' in result.stdout and 'label_coarse' in result.stdout
+  assert f'{cli["name"]}: 12 examples' in result.stdout and 'label_coarse' in result.stdout
 
 
-def test_cli_error_is_one_line(tmp_path):
-  result = run_cli('describe', 'subset/nothing_here', f'--data_dir={tmp_path}')
+def test_cli_error_is_one_line(cli):
+  result = cli['not materialized']
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1].startswith(
       'error: subset subset/nothing_here is not materialized')
@@ -68,15 +74,15 @@ def test_missing_imagenet_tars_are_named_with_where_they_go(tmp_path):
     prepare_lib.prepare_datasets([{'name': 'imagenet2012', 'subset': None}], str(tmp_path))
 
 
-def test_cli_build_generates_a_named_dataset_like_tfds_build(tmp_path):
-  result = run_cli('build', 'fractaldb/tiny', f'--data_dir={tmp_path}')
+def test_cli_build_generates_a_named_dataset_like_tfds_build(cli):
+  result = cli['build']
   assert result.returncode == 0, result.stderr
   assert 'fractaldb/tiny  generated' in result.stdout
-  assert (tmp_path / 'fractaldb' / 'tiny' / '1.0.0' / 'dataset_info.json').exists()
+  assert (cli['built'] / 'fractaldb' / 'tiny' / '1.0.0' / 'dataset_info.json').exists()
 
 
-def test_cli_build_of_an_unknown_dataset_is_one_line(tmp_path):
-  result = run_cli('build', 'no_such_dataset', f'--data_dir={tmp_path}')
+def test_cli_build_of_an_unknown_dataset_is_one_line(cli):
+  result = cli['unknown dataset']
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1].startswith(
       'error: Dataset no_such_dataset not found')

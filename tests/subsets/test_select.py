@@ -6,7 +6,7 @@ import pytest
 
 from jaxrobust.data.subsets import select as select_lib
 from jaxrobust.data.subsets import spec as spec_lib
-from tests.helpers.subsets import spec, toy_class_size, toy_hierarchy
+from tests.helpers.subsets import TOY, TOY_FLAT, spec, toy_class_size, toy_hierarchy
 
 HIERARCHY = toy_hierarchy()
 # 24 fine classes of 10..16 records, interleaved like a real dataset on disk.
@@ -74,6 +74,32 @@ def test_same_seed_same_selection_other_seed_other_selection():
   assert not np.array_equal(a.record_ids, c.record_ids)
 
 
+def test_other_seeds_pick_other_class_sets_when_not_every_class_is_taken():
+  class_sets = {frozenset(per_class(choose(num_classes=6, images_per_class=5, seed=seed)))
+                for seed in range(6)}
+  assert len(class_sets) == 6
+
+
+@pytest.mark.parametrize('fields', [
+    {'num_classes': 6, 'images_per_class': 5},
+    {'num_examples': 30, 'num_classes': 6},
+    {'num_classes': 6, 'class_filter': 'non_animal'},
+])
+def test_over_many_seeds_every_class_is_picked_at_rate_k_over_total(fields):
+  seeds = 400
+  pool = (np.asarray(HIERARCHY.groups[fields['class_filter']]) if 'class_filter' in fields
+          else np.arange(24))
+  picked = np.zeros(24, int)
+  for seed in range(seeds):
+    picked[list(per_class(choose(seed=seed, **fields)))] += 1
+  rate = 6 / len(pool)
+  # The selection is deterministic per seed, so this never flakes; the bound is 4.5 binomial
+  # standard deviations (a fixed class order would pick some class at rate 1, others at 0).
+  bound = 4.5 * np.sqrt(seeds * rate * (1 - rate))
+  np.testing.assert_array_less(np.abs(picked[pool] - seeds * rate), bound)
+  assert picked.sum() == picked[pool].sum()
+
+
 @pytest.mark.parametrize('small,large', [
     ({'num_examples': 30}, {'num_examples': 200}),
     ({'num_examples': 23}, {'num_examples': 25}),
@@ -82,7 +108,8 @@ def test_same_seed_same_selection_other_seed_other_selection():
      {'diversity': {'level': 'mid', 'subclasses_per_superclass': 4, 'images_per_superclass': 40}}),
 ])
 def test_nested_smaller_quantities_are_subsets_of_larger(small, large):
-  assert set(choose(**small).record_ids) < set(choose(**large).record_ids)
+  for seed in range(4):
+    assert set(choose(seed=seed, **small).record_ids) < set(choose(seed=seed, **large).record_ids)
 
 
 def test_unnested_quantities_are_drawn_independently():
@@ -123,3 +150,13 @@ def test_unknown_filter_and_level_are_refused_by_name():
   with pytest.raises(ValueError, match="diversity.level='genus'"):
     choose(diversity={'level': 'genus', 'subclasses_per_superclass': 1,
                       'images_per_superclass': 5})
+
+
+def test_a_mixture_splits_classes_and_examples_by_weight():
+  mixture = spec_lib.as_spec(spec(num_classes=8, images_per_class=5, sources=[
+      {'name': TOY, 'weight': 0.75}, {'name': TOY_FLAT, 'weight': 0.25}]))
+  first, second = select_lib.quotas(mixture)
+  assert (first.num_classes, second.num_classes) == (6, 2)
+  for quota, num_classes in ((first, 6), (second, 2)):
+    counts = per_class(select_lib.select(LABELS, HIERARCHY, quota))
+    assert len(counts) == num_classes and set(counts.values()) == {5}

@@ -1,12 +1,10 @@
 """Bad input stops with a one-line message that says what to do."""
-import subprocess
-
 import jax
 import numpy as np
 import pytest
 
-from tests.helpers.configs import REPO
-from tests.helpers.engine import cli_command, cli_env, tiny_config
+from tests.helpers.engine import cli_args, cli_env, tiny_config
+from tests.helpers.forked_cli import run_main_many
 from jaxrobust import errors
 from jaxrobust import runs
 from jaxrobust.train import loop
@@ -62,16 +60,24 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_dir, tmp
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(state['params']))
 
 
-@pytest.mark.parametrize('override, expected', [
-    ('optimizer.lr=0.1', 'error: --config.optimizer.lr: no such field'),
-    ('model.name=resnet19', "error: Unknown model 'resnet19' (config.model.name)"),
-])
-def test_cli_prints_bad_input_as_one_line_without_traceback(data_dir, tmp_path, override,
-                                                            expected):
-  key, value = override.split('=')
-  command = cli_command(tmp_path, data_dir) + [f'--config.{key}={value}']
-  result = subprocess.run(command, cwd=REPO, env=cli_env(1), capture_output=True, text=True,
-                          timeout=120, check=False)
+_CLI_MISTAKES = {
+    'optimizer.lr=0.1': 'error: --config.optimizer.lr: no such field',
+    'model.name=resnet19': "error: Unknown model 'resnet19' (config.model.name)",
+}
+
+
+@pytest.fixture(scope='module')
+def cli_mistakes(data_dir, tmp_path_factory) -> dict:
+  """{override: CompletedProcess} of the tiny run's CLI with each bad override."""
+  workdir = tmp_path_factory.mktemp('cli_mistakes')
+  results = run_main_many([cli_args(workdir, data_dir) + [f'--config.{override}']
+                          for override in _CLI_MISTAKES], env=cli_env(1))
+  return dict(zip(_CLI_MISTAKES, results))
+
+
+@pytest.mark.parametrize('override', sorted(_CLI_MISTAKES))
+def test_cli_prints_bad_input_as_one_line_without_traceback(override, cli_mistakes):
+  result = cli_mistakes[override]
   assert result.returncode == 1
   assert 'Traceback' not in result.stderr
-  assert result.stderr.strip().splitlines()[-1].startswith(expected)
+  assert result.stderr.strip().splitlines()[-1].startswith(_CLI_MISTAKES[override])

@@ -22,6 +22,7 @@ from tests.helpers.engine import DAMAGE, train_losses, truncate_array, truncate_
 from tests.helpers.toy_data import TinyImages
 
 FINAL = 24  # the tiny run's steps; it keeps checkpoints 20 and 24
+PREVIOUS = 20
 
 
 def _copy_run(reference_run, tmp_path) -> pathlib.Path:
@@ -35,6 +36,13 @@ def _assert_same_final_state(run_dir, reference_run):
   assert jax.tree.structure(resumed) == jax.tree.structure(reference)
   for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference)):
     np.testing.assert_array_equal(a, b)
+
+
+def _assert_resumed_at(caplog, step: int) -> None:
+  """The run said it resumed at `step`, and never that it starts again from zero."""
+  messages = [r.getMessage() for r in caplog.records]
+  assert any(f'at step {step} of {FINAL}' in m for m in messages), messages
+  assert not any('starts again from step 0' in m for m in messages)
 
 
 def _assert_one_history(run_dir):
@@ -56,12 +64,13 @@ def test_a_damaged_latest_checkpoint_is_moved_aside_and_the_previous_one_resumes
     damage, reference_run, data_dir, tmp_path, caplog):
   run_dir = _copy_run(reference_run, tmp_path)
   DAMAGE[damage](run_dir / 'checkpoints' / str(FINAL))
-  with caplog.at_level(logging.WARNING):
+  with caplog.at_level(logging.INFO):
     results = loop.train_and_evaluate(tiny_config(data_dir), run_dir)
   moved = run_dir / 'checkpoints' / f'{FINAL}.corrupt-1'
   assert moved.is_dir()
   warnings = [r.getMessage() for r in caplog.records if 'Moved it aside' in r.getMessage()]
   assert len(warnings) == 1 and str(moved) in warnings[0]
+  _assert_resumed_at(caplog, PREVIOUS)
   _assert_same_final_state(run_dir, reference_run)
   assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
   assert results['scores'] == reference_run['scores']
@@ -71,12 +80,12 @@ def test_a_damaged_latest_checkpoint_is_moved_aside_and_the_previous_one_resumes
 def test_with_no_readable_checkpoint_the_run_starts_again_from_zero(
     reference_run, data_dir, tmp_path, caplog):
   run_dir = _copy_run(reference_run, tmp_path)
-  truncate_metadata(run_dir / 'checkpoints' / '20')
+  truncate_metadata(run_dir / 'checkpoints' / str(PREVIOUS))
   truncate_array(run_dir / 'checkpoints' / str(FINAL))
   with caplog.at_level(logging.WARNING):
     loop.train_and_evaluate(tiny_config(data_dir), run_dir)
   assert any('starts again from step 0' in r.getMessage() for r in caplog.records)
-  assert {p.name for p in (run_dir / 'checkpoints').iterdir()} >= {'20.corrupt-1',
+  assert {p.name for p in (run_dir / 'checkpoints').iterdir()} >= {f'{PREVIOUS}.corrupt-1',
                                                                    f'{FINAL}.corrupt-1'}
   _assert_same_final_state(run_dir, reference_run)
   assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
@@ -84,12 +93,15 @@ def test_with_no_readable_checkpoint_the_run_starts_again_from_zero(
 
 
 def test_a_save_killed_half_way_leaves_the_previous_step_to_resume(
-    reference_run, data_dir, tmp_path):
+    reference_run, data_dir, tmp_path, caplog):
+  # What orbax leaves when killed while writing step 24: its temporary directory, half written.
   run_dir = _copy_run(reference_run, tmp_path)
   checkpoints = run_dir / 'checkpoints'
   (checkpoints / str(FINAL)).rename(checkpoints / f'{FINAL}.orbax-checkpoint-tmp-1700000000')
   truncate_array(checkpoints / f'{FINAL}.orbax-checkpoint-tmp-1700000000')
-  loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  with caplog.at_level(logging.INFO):
+    loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  _assert_resumed_at(caplog, PREVIOUS)
   _assert_same_final_state(run_dir, reference_run)
   _assert_one_history(run_dir)
 

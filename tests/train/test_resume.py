@@ -1,5 +1,12 @@
 """A run killed with SIGKILL and restarted with the same command ends bitwise where an
-uninterrupted run ends: parameters, BatchNorm statistics, optimizer state, data order."""
+uninterrupted run ends: parameters, BatchNorm statistics, optimizer state, data order.
+
+The killed and the restarted run read their input with 2 grain worker processes (every paper
+config uses 8), the reference run in-process: the worker path yields the same batches, from the
+start and from the resume position. The config hash ignores `data.num_workers`, so all three
+are one run id.
+"""
+import os
 import pathlib
 import signal
 import subprocess
@@ -12,18 +19,21 @@ from tests.helpers.configs import REPO
 from tests.helpers.engine import cli_command, cli_env, only_run_dir, run_cli, train_losses
 from jaxrobust.train import checkpoint
 
+WORKERS = {'data.num_workers': 2}
+
 
 def _kill_after_checkpoint(workdir: pathlib.Path, data_dir, step: int) -> int:
-  """Starts the run, SIGKILLs it once checkpoint `step` is committed; returns the exit code."""
-  process = subprocess.Popen(cli_command(workdir, data_dir), cwd=REPO, env=cli_env(8),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  """Starts the run, SIGKILLs it (and its input workers) once checkpoint `step` is committed."""
+  process = subprocess.Popen(cli_command(workdir, data_dir, **WORKERS), cwd=REPO,
+                             env=cli_env(8), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
   deadline = time.monotonic() + 240
   runs = workdir / 'runs'
   while time.monotonic() < deadline and process.poll() is None:
     if any((run / 'checkpoints' / str(step)).is_dir() for run in runs.glob('*')):
-      process.send_signal(signal.SIGKILL)
       break
     time.sleep(0.01)
+  os.killpg(process.pid, signal.SIGKILL)  # the process group: the run and its grain workers
   return process.wait(timeout=60)
 
 
@@ -34,7 +44,7 @@ def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_run(
   saved = sorted(int(p.name) for p in (run_dir / 'checkpoints').iterdir() if p.name.isdigit())
   assert saved and max(saved) < 24, f'the run was not killed mid-training: {saved}'
 
-  run_cli(tmp_path, data_dir)
+  run_cli(tmp_path, data_dir, **WORKERS)
 
   reference_dir = pathlib.Path(reference_run['run_dir']) / 'checkpoints' / '24'
   resumed_dir = run_dir / 'checkpoints' / '24'

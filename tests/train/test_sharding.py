@@ -1,9 +1,14 @@
-"""The same run gives the same losses on 1 device, 8 devices and 2 processes x 4 devices."""
+"""The same run gives the same losses and evaluation on 1 device, 8 devices and 2 processes x 4.
+
+The evaluation's figures come from every process's share of the padded eval batches gathered
+into one set of predictions, so a lost or doubled share changes num_examples or the scores.
+"""
 import subprocess
 
 import numpy as np
 import portpicker
 
+from jaxrobust.train import writers
 from tests.helpers.configs import REPO
 from tests.helpers.engine import cli_command, cli_env, only_run_dir, run_cli, train_losses
 
@@ -19,13 +24,27 @@ def _assert_same_losses(losses: dict[int, float], reference: dict[int, float]) -
                              rtol=1e-4)
 
 
-def test_one_device_gives_the_losses_of_eight_devices(reference_run, data_dir, tmp_path):
+def _final_eval(run_dir) -> dict[str, float]:
+  """{'eval/test/macro_f1': ..., ...} written at the run's last step."""
+  records = writers.read_metrics(run_dir / writers.METRICS_FILE)
+  last = max(r['step'] for r in records)
+  return {k: v for r in records if r['step'] == last for k, v in r.items()
+          if k.startswith('eval/')}
+
+
+def _assert_same_run(run_dir, reference_run) -> None:
+  _assert_same_losses(train_losses(run_dir), train_losses(reference_run['run_dir']))
+  scores = reference_run['scores']['test']
+  assert _final_eval(run_dir) == {f'eval/test/{k}': v for k, v in scores.items()}
+
+
+def test_one_device_gives_the_losses_and_evaluation_of_eight_devices(
+    reference_run, data_dir, tmp_path):
   run_cli(tmp_path, data_dir, num_devices=1, **ONE_SAVE)
-  _assert_same_losses(train_losses(only_run_dir(tmp_path)),
-                      train_losses(reference_run['run_dir']))
+  _assert_same_run(only_run_dir(tmp_path), reference_run)
 
 
-def test_two_processes_of_four_devices_give_the_losses_of_eight_devices(
+def test_two_processes_of_four_devices_give_the_losses_and_evaluation_of_eight_devices(
     reference_run, data_dir, tmp_path):
   port = portpicker.pick_unused_port()
   processes = [
@@ -37,5 +56,4 @@ def test_two_processes_of_four_devices_give_the_losses_of_eight_devices(
   for process in processes:
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr[-3000:]
-  _assert_same_losses(train_losses(only_run_dir(tmp_path)),
-                      train_losses(reference_run['run_dir']))
+  _assert_same_run(only_run_dir(tmp_path), reference_run)
