@@ -17,15 +17,20 @@ SMALLEST = {
                  'tfds_read_rps', 'tfds_read_decoded_rps', 'label_index_rps',
                  'materialize_rps', 'materialize_mb_s', 'file_write_mb_s',
                  'copy_vs_read_ratio', 'copy_vs_file_write_ratio'}),
-    'train': (['--archs=resnet_tiny', '--resolutions=32', '--batch_per_device=1', '--steps=1'],
+    # The PyTorch reference of `train` and the `input` benchmark: tests/test_bench_peers.py.
+    'train': (['--archs=resnet_tiny', '--resolutions=32', '--batch_per_device=1', '--steps=1',
+               '--torch_rounds=0'],
               {'backend', 'device', 'devices', 'num_workers', 'peak_tflops', 'peak_source',
                'rows'}),
 }
-TRAIN_ROW = set(train_bench.COLUMNS) | {'stem', 'achieved_tflops', 'input_vs_device_batch_ratio'}
+TRAIN_ROW = set(train_bench.COLUMNS) | {'stem', 'width', 'achieved_tflops',
+                                        'input_vs_device_batch_ratio'}
+# Benchmarks with their smoke tests elsewhere (their figures need a reference set up there).
+TESTED_ELSEWHERE = {'input': 'tests/test_bench_peers.py', 'diffusion': 'tests/diffusion/test_diffusion_bench.py'}
 
 
 def test_every_benchmark_has_a_smoke_test():
-  assert sorted(SMALLEST) == bench_main.benchmark_names()
+  assert sorted([*SMALLEST, *TESTED_ELSEWHERE]) == bench_main.benchmark_names()
 
 
 @pytest.mark.parametrize('name', sorted(SMALLEST))
