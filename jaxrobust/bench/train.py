@@ -2,8 +2,9 @@
 
   python -m jaxrobust.bench train [--json] [--archs=resnet18,resnet50]
       [--resolutions=64,128,224] [--batch_per_device=16] [--steps=5] [--num_workers=0]
-      [--peak_tflops=X] [--torch_rounds=3] [--torch_steps=3] [--torch_batch=64]
-      [--torch_resolution=32]
+      [--stem=imagenet] [--width=1] [--dtype=float32] [--skip_input] [--peak_tflops=X]
+      [--torch_rounds=3] [--torch_steps=3] [--torch_batch=64] [--torch_resolution=32]
+      [--record[=FILE]]
 
 For each architecture and resolution (ImageNet stem; CPU defaults shown, accelerators
 default to 128,224 with 128 images per device), the engine's jitted train step
@@ -23,6 +24,9 @@ momentum, is alternated with the same model and step in PyTorch (`_torch_resnet`
 and channels_last) for a few rounds: `step_vs_torch_ratio` = PyTorch NCHW s/step over the
 engine's, median over the rounds (>1: the engine is faster). `--archs=` (empty) runs only
 that comparison.
+
+`--record` adds each row's device-batch images/s to the step-time table the study's
+`--dry_run` estimates device-hours from (default: the user's cache, `study.cost`).
 """
 import argparse
 from collections.abc import Sequence
@@ -45,7 +49,7 @@ from jaxrobust.data import loading
 from jaxrobust.data import pipeline
 from jaxrobust.data import preprocess
 from jaxrobust.data import toy
-from jaxrobust.study import cost
+from jaxrobust.study import cost as cost_lib
 from jaxrobust.train import loop
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
@@ -283,9 +287,9 @@ def run(args: argparse.Namespace) -> dict:
 
 def _record(figures: dict, path: pathlib.Path, argv: Sequence[str]) -> None:
   """Adds the rows' device-batch images/s to the step-time table the dry run reads."""
-  device = cost.device_name(figures['device'], figures['devices'])
+  device = cost_lib.device_name(figures['device'], figures['devices'])
   command = ' '.join(['python -m jaxrobust.bench train', *argv])
-  cost.record_rows(path, [
+  cost_lib.record_rows(path, [
       {'device': device, 'devices': figures['devices'],
        **{k: row[k] for k in ('arch', 'stem', 'width', 'dtype', 'resolution', 'batch',
                               'images_per_s')},
@@ -316,7 +320,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument('--torch_steps', type=int, default=3, help='timed steps per round')
   parser.add_argument('--torch_batch', type=int, default=64)
   parser.add_argument('--torch_resolution', type=int, default=32)
-  parser.add_argument('--record', nargs='?', type=pathlib.Path, const=cost.cache_path(),
+  parser.add_argument('--record', nargs='?', type=pathlib.Path, const=cost_lib.cache_path(),
                       default=None, help='add the rows to this step-time table (default: '
                       'the cache `--dry_run` reads)')
   args = parser.parse_args(argv)
