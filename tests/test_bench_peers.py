@@ -2,6 +2,11 @@
 import importlib
 import json
 
+import jax
+from jax.sharding import Mesh
+import numpy as np
+import pytest
+
 from jaxrobust.bench import train as train_bench
 from jaxrobust.study import cost
 from jaxrobust.study import plan_study, run_study
@@ -30,11 +35,12 @@ def test_bench_input_compares_the_engine_with_tfdata_on_the_same_records(tmp_pat
 
 
 def test_bench_train_times_the_engine_step_against_pytorch():
-  figures = train_bench.run_torch_comparison(rounds=1, steps=1, batch_size=8, resolution=8,
-                                             mesh=mesh_lib.make_mesh())
+  one_device = Mesh(np.asarray(jax.devices()[:1]), (mesh_lib.DATA_AXIS,))  # compiles faster
+  figures = train_bench.run_torch_comparison(rounds=1, steps=1, batch_size=2, resolution=8,
+                                             mesh=one_device, arch='resnet_tiny')
   assert figures['engine_s_per_step'] > 0 and figures['torch_nchw_s_per_step'] > 0
-  assert figures['step_vs_torch_ratio'] == round(
-      figures['torch_nchw_s_per_step'] / figures['engine_s_per_step'], 3)
+  assert figures['step_vs_torch_ratio'] == pytest.approx(
+      figures['torch_nchw_s_per_step'] / figures['engine_s_per_step'], rel=0.01)
   assert figures['step_vs_torch_channels_last_ratio'] > 0
 
 
@@ -82,5 +88,5 @@ def test_dry_run_prints_device_hours_per_run_and_for_the_study(tmp_path, capsys,
   assert f'Estimated training cost on {cost.current_device()}' in out
   expected = runs[0].steps * runs[0].config.batch_size / 0.01 * 4 / 3600
   line, = [l for l in out.splitlines() if l.startswith(runs[0].run_id) and 'px' in l]
-  assert f'{expected:,.2f}' in line
+  assert f'{expected:.3g}' in line.split()
   assert 'Study total:' in out and 'device-hours' in out

@@ -184,8 +184,8 @@ def run_row(arch: str, resolution: int, *, model: dict, batch_size: int, steps: 
 
 
 def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution: int,
-                         mesh, dtype: str = 'float32') -> dict:
-  """The engine's ResNet-18 step (small stem) against PyTorch's, alternated for `rounds`.
+                         mesh, dtype: str = 'float32', arch: str = 'resnet18') -> dict:
+  """The engine's ResNet step (small stem) against PyTorch's, alternated for `rounds`.
 
   Each round times `steps` steps of each implementation in turn on the same uint8 batch;
   the figures are medians over the rounds. `step_vs_torch_ratio` = PyTorch NCHW s/step
@@ -196,14 +196,14 @@ def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution
     return {'torch': 'not installed (pip install torch, or the diffusion extra)',
             'step_vs_torch_ratio': None}
   from jaxrobust.bench import _torch_resnet  # pylint: disable=import-outside-toplevel
-  config = _config('resnet18', resolution, stem='small', width=1.0, dtype=dtype)
+  config = _config(arch, resolution, stem='small', width=1.0, dtype=dtype)
   host_batch = _host_batch(batch_size, resolution)
   batch = pipeline.global_batch(host_batch, mesh_lib.batch_sharding(mesh))
   compiled, state, _ = _compiled_train_step(config, mesh, batch)
   opt = config.optimizer
   torch_steps = {
       name: _torch_resnet.make_train_step(
-          num_classes=NUM_CLASSES, batch=host_batch, channels_last=channels_last,
+          arch=arch, num_classes=NUM_CLASSES, batch=host_batch, channels_last=channels_last,
           learning_rate=opt.learning_rate, momentum=opt.momentum,
           weight_decay=opt.weight_decay)
       for name, channels_last in (('torch_nchw', False), ('torch_channels_last', True))}
@@ -218,7 +218,7 @@ def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution
   median = {name: statistics.median(v) for name, v in samples.items()}
   return {
       'torch': _torch_resnet.torch.__version__, 'torch_threads': os.cpu_count(),
-      'torch_model': f'resnet18 small stem, {resolution} px, batch {batch_size}, sgd',
+      'torch_model': f'{arch} small stem, {resolution} px, batch {batch_size}, sgd',
       'engine_dtype': dtype,
       'torch_rounds': rounds, 'torch_steps_per_round': steps,
       **{f'{name}_s_per_step': round(m, 4) for name, m in median.items()},
