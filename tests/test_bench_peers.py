@@ -2,6 +2,11 @@
 import importlib
 import json
 
+import jax
+from jax.sharding import Mesh
+import numpy as np
+import pytest
+
 from jaxrobust.bench import train as train_bench
 from jaxrobust.study import cost
 from jaxrobust.study import plan_study, run_study
@@ -19,7 +24,7 @@ def _last_json(out: str) -> dict:
 def test_bench_input_compares_the_engine_with_tfdata_on_the_same_records(tmp_path, capsys):
   input_bench.main(['--json', '--num_images=8', '--timed_images=8', '--batch=4',
                     '--image_size=32', '--cores=1', '--rounds=1', '--threads_per_core=1',
-                    '--pipelines=tfdata,engine_threads,engine_fast_threads',
+                    '--pipelines=tfdata,engine_threads',
                     f'--data_dir={tmp_path}'])
   figures = _last_json(capsys.readouterr().out)
   row, = figures['rows']
@@ -27,15 +32,15 @@ def test_bench_input_compares_the_engine_with_tfdata_on_the_same_records(tmp_pat
   assert row['vs_tfdata_ratio'] == round(
       row['engine_threads_images_per_s'] / row['tfdata_images_per_s'], 3)
   assert figures['input_vs_tfdata_ratio'] == row['vs_tfdata_ratio'] > 0
-  assert figures['input_fast_vs_tfdata_ratio'] == row['fast_vs_tfdata_ratio'] > 0
 
 
 def test_bench_train_times_the_engine_step_against_pytorch():
-  figures = train_bench.run_torch_comparison(rounds=1, steps=1, batch_size=8, resolution=8,
-                                             mesh=mesh_lib.make_mesh())
+  one_device = Mesh(np.asarray(jax.devices()[:1]), (mesh_lib.DATA_AXIS,))  # compiles faster
+  figures = train_bench.run_torch_comparison(rounds=1, steps=1, batch_size=2, resolution=8,
+                                             mesh=one_device, arch='resnet_tiny')
   assert figures['engine_s_per_step'] > 0 and figures['torch_nchw_s_per_step'] > 0
-  assert figures['step_vs_torch_ratio'] == round(
-      figures['torch_nchw_s_per_step'] / figures['engine_s_per_step'], 3)
+  assert figures['step_vs_torch_ratio'] == pytest.approx(
+      figures['torch_nchw_s_per_step'] / figures['engine_s_per_step'], rel=0.01)
   assert figures['step_vs_torch_channels_last_ratio'] > 0
 
 
@@ -83,5 +88,5 @@ def test_dry_run_prints_device_hours_per_run_and_for_the_study(tmp_path, capsys,
   assert f'Estimated training cost on {cost.current_device()}' in out
   expected = runs[0].steps * runs[0].config.batch_size / 0.01 * 4 / 3600
   line, = [l for l in out.splitlines() if l.startswith(runs[0].run_id) and 'px' in l]
-  assert f'{expected:,.2f}' in line
+  assert f'{expected:.3g}' in line.split()
   assert 'Study total:' in out and 'device-hours' in out

@@ -1,6 +1,6 @@
 """The PyTorch reference of `bench train`: the engine's ResNet-18, trained the same way.
 
-torchvision's ResNet-18 layout with the 'small' stem (3x3/1 conv, no max-pool), zero-init
+torchvision's ResNet-18 layout (or the tests' resnet_tiny) with the 'small' stem (3x3/1 conv, no max-pool), zero-init
 last BatchNorm of each block, SGD with momentum and weight decay, softmax cross-entropy on
 uint8 images normalized inside the step: what `step.make_train_step` runs, written as a
 PyTorch user writes it. Imported only when torch is installed (the `diffusion` extra).
@@ -37,25 +37,30 @@ class _BasicBlock(nn.Module):
     return torch.relu(self.branch(x) + self.shortcut(x))
 
 
-def resnet18_small_stem(num_classes: int) -> nn.Module:
-  """ResNet-18 (11.7M params at 1000 classes) whose stem does not downsample."""
-  layers, cin = [_conv_bn(3, 64, 3, 1), nn.ReLU(inplace=True)], 64
-  for stage, planes in enumerate((64, 128, 256, 512)):
-    for i in range(2):
+# The engine's basic-block ResNets (jaxrobust.models.resnet): blocks per stage, stage widths.
+ARCHS = {'resnet18': ((2, 2, 2, 2), (64, 128, 256, 512)), 'resnet_tiny': ((1, 1), (8, 16))}
+
+
+def resnet_small_stem(arch: str, num_classes: int) -> nn.Module:
+  """The basic-block ResNet `arch` (ARCHS) whose stem does not downsample."""
+  stage_sizes, widths = ARCHS[arch]
+  layers, cin = [_conv_bn(3, widths[0], 3, 1), nn.ReLU(inplace=True)], widths[0]
+  for stage, (size, planes) in enumerate(zip(stage_sizes, widths)):
+    for i in range(size):
       layers.append(_BasicBlock(cin, planes, 2 if stage > 0 and i == 0 else 1))
       cin = planes
-  layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes)]
+  layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes)]
   return nn.Sequential(*layers)
 
 
-def make_train_step(*, num_classes: int, batch: dict[str, np.ndarray], channels_last: bool,
-                    learning_rate: float, momentum: float, weight_decay: float
-                    ) -> Callable[[], float]:
+def make_train_step(*, arch: str, num_classes: int, batch: dict[str, np.ndarray],
+                    channels_last: bool, learning_rate: float, momentum: float,
+                    weight_decay: float) -> Callable[[], float]:
   """A closure running one training step on `batch` (NHWC uint8 images); returns the loss."""
   torch.set_num_threads(os.cpu_count())
   torch.manual_seed(0)
   memory_format = torch.channels_last if channels_last else torch.contiguous_format
-  model = resnet18_small_stem(num_classes).to(memory_format=memory_format).train()
+  model = resnet_small_stem(arch, num_classes).to(memory_format=memory_format).train()
   optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum,
                               weight_decay=weight_decay)
   mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in step_lib.NORMALIZATIONS['imagenet'])

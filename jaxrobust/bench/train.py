@@ -2,8 +2,9 @@
 
   python -m jaxrobust.bench train [--json] [--archs=resnet18,resnet50]
       [--resolutions=64,128,224] [--batch_per_device=16] [--steps=5] [--num_workers=0]
-      [--peak_tflops=X] [--torch_rounds=3] [--torch_steps=3] [--torch_batch=64]
-      [--torch_resolution=32]
+      [--stem=imagenet] [--width=1] [--dtype=float32] [--skip_input] [--peak_tflops=X]
+      [--torch_rounds=3] [--torch_steps=3] [--torch_batch=64] [--torch_resolution=32]
+      [--record[=FILE]]
 
 For each architecture and resolution (ImageNet stem; CPU defaults shown, accelerators
 default to 128,224 with 128 images per device), the engine's jitted train step
@@ -23,6 +24,9 @@ momentum, is alternated with the same model and step in PyTorch (`_torch_resnet`
 and channels_last) for a few rounds: `step_vs_torch_ratio` = PyTorch NCHW s/step over the
 engine's, median over the rounds (>1: the engine is faster). `--archs=` (empty) runs only
 that comparison.
+
+`--record` adds each row's device-batch images/s to the step-time table the study's
+`--dry_run` estimates device-hours from (default: the user's cache, `study.cost`).
 """
 import argparse
 from collections.abc import Sequence
@@ -45,7 +49,7 @@ from jaxrobust.data import loading
 from jaxrobust.data import pipeline
 from jaxrobust.data import preprocess
 from jaxrobust.data import toy
-from jaxrobust.study import cost
+from jaxrobust.study import cost as cost_lib
 from jaxrobust.train import loop
 from jaxrobust.train import mesh as mesh_lib
 from jaxrobust.train import optim
@@ -180,8 +184,8 @@ def run_row(arch: str, resolution: int, *, model: dict, batch_size: int, steps: 
 
 
 def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution: int,
-                         mesh, dtype: str = 'float32') -> dict:
-  """The engine's ResNet-18 step (small stem) against PyTorch's, alternated for `rounds`.
+                         mesh, dtype: str = 'float32', arch: str = 'resnet18') -> dict:
+  """The engine's ResNet step (small stem) against PyTorch's, alternated for `rounds`.
 
   Each round times `steps` steps of each implementation in turn on the same uint8 batch;
   the figures are medians over the rounds. `step_vs_torch_ratio` = PyTorch NCHW s/step
@@ -192,14 +196,14 @@ def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution
     return {'torch': 'not installed (pip install torch, or the diffusion extra)',
             'step_vs_torch_ratio': None}
   from jaxrobust.bench import _torch_resnet  # pylint: disable=import-outside-toplevel
-  config = _config('resnet18', resolution, stem='small', width=1.0, dtype=dtype)
+  config = _config(arch, resolution, stem='small', width=1.0, dtype=dtype)
   host_batch = _host_batch(batch_size, resolution)
   batch = pipeline.global_batch(host_batch, mesh_lib.batch_sharding(mesh))
   compiled, state, _ = _compiled_train_step(config, mesh, batch)
   opt = config.optimizer
   torch_steps = {
       name: _torch_resnet.make_train_step(
-          num_classes=NUM_CLASSES, batch=host_batch, channels_last=channels_last,
+          arch=arch, num_classes=NUM_CLASSES, batch=host_batch, channels_last=channels_last,
           learning_rate=opt.learning_rate, momentum=opt.momentum,
           weight_decay=opt.weight_decay)
       for name, channels_last in (('torch_nchw', False), ('torch_channels_last', True))}
@@ -214,7 +218,7 @@ def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution
   median = {name: statistics.median(v) for name, v in samples.items()}
   return {
       'torch': _torch_resnet.torch.__version__, 'torch_threads': os.cpu_count(),
-      'torch_model': f'resnet18 small stem, {resolution} px, batch {batch_size}, sgd',
+      'torch_model': f'{arch} small stem, {resolution} px, batch {batch_size}, sgd',
       'engine_dtype': dtype,
       'torch_rounds': rounds, 'torch_steps_per_round': steps,
       **{f'{name}_s_per_step': round(m, 4) for name, m in median.items()},
@@ -283,9 +287,9 @@ def run(args: argparse.Namespace) -> dict:
 
 def _record(figures: dict, path: pathlib.Path, argv: Sequence[str]) -> None:
   """Adds the rows' device-batch images/s to the step-time table the dry run reads."""
-  device = cost.device_name(figures['device'], figures['devices'])
+  device = cost_lib.device_name(figures['device'], figures['devices'])
   command = ' '.join(['python -m jaxrobust.bench train', *argv])
-  cost.record_rows(path, [
+  cost_lib.record_rows(path, [
       {'device': device, 'devices': figures['devices'],
        **{k: row[k] for k in ('arch', 'stem', 'width', 'dtype', 'resolution', 'batch',
                               'images_per_s')},
@@ -316,7 +320,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument('--torch_steps', type=int, default=3, help='timed steps per round')
   parser.add_argument('--torch_batch', type=int, default=64)
   parser.add_argument('--torch_resolution', type=int, default=32)
-  parser.add_argument('--record', nargs='?', type=pathlib.Path, const=cost.cache_path(),
+  parser.add_argument('--record', nargs='?', type=pathlib.Path, const=cost_lib.cache_path(),
                       default=None, help='add the rows to this step-time table (default: '
                       'the cache `--dry_run` reads)')
   args = parser.parse_args(argv)

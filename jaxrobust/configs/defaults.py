@@ -29,7 +29,7 @@ def run_defaults() -> ml_collections.ConfigDict:
   c.data.selection_splits = ()
   c.data.label_key = 'label'       # which label feature to train on
   c.data.image_size = 64
-  c.data.train_preprocess = 'random_resized_crop'  # | 'random_resized_crop_fast' | 'resize' (WILDS)
+  c.data.train_preprocess = 'random_resized_crop'  # | 'resize' (WILDS: plain square resize)
   c.data.eval_preprocess = 'resize_center_crop'    # | 'resize'
   c.data.augment_flip = True
   c.data.normalization = 'imagenet'

@@ -15,12 +15,7 @@ import grain
 import numpy as np
 from PIL import Image
 
-try:
-  import simplejpeg
-except ImportError:  # optional (the `fast_jpeg` extra): PIL decodes the same pixels, slower
-  simplejpeg = None
-
-TRAIN_MODES = ('random_resized_crop', 'random_resized_crop_fast', 'resize')
+TRAIN_MODES = ('random_resized_crop', 'resize')
 EVAL_MODES = ('resize_center_crop', 'resize')
 CENTER_CROP_FRACTION = 0.875  # resize the short side to size / 0.875, then crop `size`
 RRC_SCALE = (0.08, 1.0)
@@ -28,54 +23,24 @@ RRC_LOG_RATIO = (np.log(3 / 4), np.log(4 / 3))
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 
 
-def decode_crop_resize(data: bytes, size: int, crop_box: Callable[[int, int], Box | None], *,
-                       fast: bool = False) -> Image.Image:
+def decode_crop_resize(data: bytes, size: int,
+                       crop_box: Callable[[int, int], Box | None]) -> Image.Image:
   """Encoded image -> the box `crop_box(width, height)` (None: all of it) resized to size x size.
 
   The box is chosen from the header's size before any pixel is decoded, so a JPEG is
   decoded at the largest power-of-two reduction (libjpeg DCT scaling, PIL `draft`) that
   still leaves the box at least `size` pixels on its short side: the same output
-  resolution for a fraction of the decode time; the box is then resized with PIL's
-  antialiased bilinear filter. `fast` (not the same pixels): any libjpeg scale M/8 that
-  keeps the box >= `size` (needs simplejpeg; else the same decode), and bilinear
-  sampling without antialiasing, as `tf.image.resize` does by default.
+  resolution for a fraction of the decode time.
   """
   image = Image.open(io.BytesIO(data))
   width, height = image.size
   box = crop_box(width, height) or (0, 0, width, height)
-  reduction = max(min(box[2] - box[0], box[3] - box[1]) / size, 1.0)
-  target = (math.ceil(width / reduction), math.ceil(height / reduction))
+  reduction = min(box[2] - box[0], box[3] - box[1]) / size
   if image.format == 'JPEG' and reduction >= 2:
-    image.draft('RGB', target)
-  decoded = _decoded(image, data, target if fast else image.size)
-  scale_x, scale_y = decoded.size[0] / width, decoded.size[1] / height
+    image.draft('RGB', (math.ceil(width / reduction), math.ceil(height / reduction)))
+  scale_x, scale_y = image.size[0] / width, image.size[1] / height
   box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
-  if fast:
-    resized = decoded.transform((size, size), Image.EXTENT, box, Image.BILINEAR)
-  else:
-    resized = decoded.resize((size, size), Image.BILINEAR, box=box)
-  return resized.convert('RGB')
-
-
-def _decoded(image: Image.Image, data: bytes, min_size: tuple[int, int]) -> Image.Image:
-  """`image` (opened from `data`, maybe drafted) decoded, as RGB or RGBX.
-
-  A colour JPEG is decoded by simplejpeg when it is installed, at the smallest libjpeg
-  scale that is at least `min_size` (at `image.size`: the scale PIL's draft chose, so
-  the same pixels), without holding the GIL (read threads decode in parallel), straight
-  into the 4-byte pixels PIL works on (no copy). PIL decodes everything else, and any
-  JPEG simplejpeg rejects (PIL accepts some damaged files with a warning; its verdict
-  stands).
-  """
-  if simplejpeg is not None and image.format == 'JPEG' and image.mode == 'RGB':
-    try:
-      pixels = simplejpeg.decode_jpeg(data, colorspace='RGBX', min_width=min_size[0],
-                                      min_height=min_size[1])
-    except ValueError:
-      pass
-    else:
-      return Image.frombuffer('RGBX', pixels.shape[1::-1], pixels, 'raw', 'RGBX', 0, 1)
-  return image.convert('RGB')
+  return image.convert('RGB').resize((size, size), Image.BILINEAR, box=box)
 
 
 def random_resized_crop_box(width: int, height: int, rng: np.random.Generator
@@ -121,13 +86,12 @@ def _example(image: Image.Image | None, label, size: int) -> dict[str, np.ndarra
 
 
 def _decode_or_none(features, image_key: str, size: int,
-                    crop_box: Callable[[int, int], Box | None], fast: bool = False
-                    ) -> Image.Image | None:
+                    crop_box: Callable[[int, int], Box | None]) -> Image.Image | None:
   data = features.get(image_key)
   if data is None:  # evaluation padding
     return None
   try:
-    return decode_crop_resize(data, size, crop_box, fast=fast)
+    return decode_crop_resize(data, size, crop_box)
   except (OSError, ValueError, Image.DecompressionBombError) as e:
     logging.warning('Skipping an image that cannot be decoded: %s', e)
     return None
@@ -135,11 +99,7 @@ def _decode_or_none(features, image_key: str, size: int,
 
 @dataclasses.dataclass(frozen=True)
 class TrainPreprocess(grain.transforms.RandomMap):
-  """Decode + random-resized-crop (or plain square resize) + optional horizontal flip.
-
-  `random_resized_crop_fast`: the same crops, decoded and resampled as `decode_crop_resize`
-  does with `fast` (other pixels than `random_resized_crop`, at about tf.data's cost).
-  """
+  """Decode + random-resized-crop (or plain square resize) + optional horizontal flip."""
   image_size: int
   mode: str = 'random_resized_crop'
   flip: bool = True
@@ -151,12 +111,11 @@ class TrainPreprocess(grain.transforms.RandomMap):
       raise ValueError(f'config.data.train_preprocess={self.mode!r}; use one of {TRAIN_MODES}.')
 
   def random_map(self, features, rng: np.random.Generator):
-    if self.mode.startswith('random_resized_crop'):
+    if self.mode == 'random_resized_crop':
       crop_box = lambda width, height: random_resized_crop_box(width, height, rng)
     else:
       crop_box = lambda width, height: None
-    image = _decode_or_none(features, self.image_key, self.image_size, crop_box,
-                            fast=self.mode == 'random_resized_crop_fast')
+    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
     if image is not None and self.flip and rng.random() < 0.5:
       image = image.transpose(Image.FLIP_LEFT_RIGHT)
     return _example(image, features.get(self.label_key), self.image_size)

@@ -119,12 +119,12 @@ def cost_table(runs: Sequence[PlannedRun], device: str, rows: Sequence[dict]) ->
     else:
       total += hours
     lines.append([run.run_id, model_at, run.steps or '?', rate,
-                  '?' if hours is None else f'{hours:,.2f}'])
+                  '?' if hours is None else f'{hours:.3g}'])
   text = [f'Estimated training cost on {device} (train steps only; ~ = scaled from another '
           'resolution):',
           format_table(['run id', 'model @ resolution', 'steps', 'images/s', 'device-hours'],
                        lines),
-          f'Study total: {total:,.2f} device-hours'
+          f'Study total: {total:.3g} device-hours'
           + (f' + {unknown} run(s) of unknown cost' if unknown else '')]
   if missing:
     text.append(f'No step time measured on this device for {len(missing)} model(s); a short '

@@ -43,38 +43,3 @@ def test_undecodable_image_is_masked_out_not_fatal():
   transform = preprocess.EvalPreprocess(image_size=16)
   example = transform.map({'image': b'not an image', 'label': 3})
   assert not example['mask'] and example['image'].shape == (16, 16, 3)
-
-
-def test_the_gil_free_jpeg_decode_gives_the_same_pixels_as_pil(monkeypatch):
-  assert preprocess.simplejpeg is not None, 'pip install simplejpeg (the dev and fast_jpeg extras)'
-  rng = np.random.default_rng(0)
-  jpeg = _encoded(np.clip(_scene() + rng.normal(0, 20, (384, 512, 3)), 0, 255).astype(np.uint8),
-                  'JPEG')
-  fast_decodes = []
-  decode = preprocess.simplejpeg.decode_jpeg
-  monkeypatch.setattr(preprocess.simplejpeg, 'decode_jpeg',
-                      lambda *a, **k: fast_decodes.append(1) or decode(*a, **k))
-  for size, box in [(32, (300, 40, 460, 200)), (64, (0, 0, 512, 384)), (224, (10, 20, 330, 300))]:
-    fast = preprocess.decode_crop_resize(jpeg, size, lambda w, h: box)
-    with monkeypatch.context() as pil_only:
-      pil_only.setattr(preprocess, 'simplejpeg', None)
-      pil = preprocess.decode_crop_resize(jpeg, size, lambda w, h: box)
-    np.testing.assert_array_equal(np.asarray(fast), np.asarray(pil))
-  assert len(fast_decodes) == 3
-
-
-@pytest.mark.parametrize('box', [(0, 0, 512, 384), (300, 40, 460, 200), (10, 200, 90, 280)])
-def test_fast_decode_and_resample_keep_the_crop_content(box):
-  jpeg = _encoded(_scene(), 'JPEG')
-  exact = preprocess.decode_crop_resize(jpeg, 32, lambda w, h: box)
-  fast = preprocess.decode_crop_resize(jpeg, 32, lambda w, h: box, fast=True)
-  assert fast.size == exact.size == (32, 32) and fast.mode == 'RGB'
-  difference = np.abs(np.asarray(fast, float) - np.asarray(exact, float))
-  assert difference[..., :2].mean() < 4  # the ramps (position) agree to a few levels
-
-
-def test_fast_random_resized_crop_is_opt_in():
-  assert preprocess.TrainPreprocess(image_size=8).mode == 'random_resized_crop'
-  example = preprocess.TrainPreprocess(image_size=8, mode='random_resized_crop_fast').random_map(
-      {'image': _encoded(_scene(), 'JPEG'), 'label': 1}, np.random.default_rng(0))
-  assert example['image'].shape == (8, 8, 3) and example['mask']
