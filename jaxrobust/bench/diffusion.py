@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-import json
 import sys
 import time
 
 import torch
 
+from jaxrobust import bench
 from jaxrobust.data.diffusion import prompts, random_pipeline, sampler
 
 
@@ -71,11 +71,8 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument('--compile', action='store_true', help='torch.compile the UNet')
   args = parser.parse_args(argv)
   figures = run(args)
-  print('Text-to-image generation (classifier-free guidance, one image per prompt)')
-  for key, value in figures.items():
-    print(f'  {key:<20} {value}')
-  if args.json:
-    print(json.dumps(figures))
+  bench.print_figures('Text-to-image generation (classifier-free guidance, one image per prompt)',
+                      figures, args.json)
 
 
 if __name__ == '__main__':

@@ -7,7 +7,6 @@ points) from the same searched systems, in the same run. `--json` ends the outpu
 one JSON line; `render_vs_numpy_ratio` = JAX images/s over NumPy images/s.
 """
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from collections.abc import Sequence
 import jax
 import numpy as np
 
+from jaxrobust import bench
 from jaxrobust.data.fractals import RenderSettings, instances, reference, search
 
 
@@ -69,11 +69,8 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument('--numpy_images', type=int, default=2, help='timed NumPy images')
   args = parser.parse_args(argv)
   figures = run(args.batch, args.batches, args.numpy_images)
-  print('FractalDB rendering at 362 px, 200,000 points per image (patch_gray)')
-  for key, value in figures.items():
-    print(f'  {key:<24} {value}')
-  if args.json:
-    print(json.dumps(figures))
+  bench.print_figures('FractalDB rendering at 362 px, 200,000 points per image (patch_gray)',
+                      figures, args.json)
 
 
 if __name__ == '__main__':
