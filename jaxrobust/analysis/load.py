@@ -219,9 +219,9 @@ def apply_selection(df: pd.DataFrame, rule: str) -> pd.DataFrame:
       if f'metrics.{role}.{column}' in df:
         df.loc[moved, f'metrics.{role}.{column}'] = np.nan
   df.loc[has, 'selection.rule'] = rule
-  df.loc[has, 'selection.split'] = df.loc[has, f'{prefix}split']
-  for field in _SELECTION_FIELDS:
-    df.loc[has, f'selection.{field}'] = df.loc[has, f'{prefix}{field}']
+  for field in ('split', *_SELECTION_FIELDS):
+    source = df.get(f'{prefix}{field}')  # None: null in every row (`last` has no split)
+    df.loc[has, f'selection.{field}'] = np.nan if source is None else source[has]
   return df
 
 

@@ -37,14 +37,14 @@ def _short(split, arrays):
 def test_selection_switches_the_rows_model_and_its_predictions(tmp_path):
   rng = np.random.default_rng(0)
   best_id, best_ood, last_id, last_ood = (fixtures.test_set(rng, 0.5) for _ in range(4))
-  entry = lambda step, folder, i, o: {  # noqa: E731
-      'split': 'val', 'epoch': step / 10, 'step': step, 'score': 0.4, 'predictions': folder,
+  entry = lambda step, folder, i, o, split='val': {  # noqa: E731
+      'split': split, 'epoch': step / 10, 'step': step, 'score': 0.4, 'predictions': folder,
       'metrics': {'id': _short('id_test', i), 'ood': _short('test', o)}}
   fixtures.write_run(
       tmp_path, 'ft_a', 'finetune', best_id, best_ood,
       selection={'rule': 'ood_val', 'step': 20, 'epoch': 2.0, 'predictions': '.'},
       selections={'ood_val': entry(20, '.', best_id, best_ood),
-                  'last': entry(30, 'selection/step_30', last_id, last_ood)})
+                  'last': entry(30, 'selection/step_30', last_id, last_ood, split=None)})
   folder = tmp_path / 'runs' / 'ft_a' / 'selection' / 'step_30'
   folder.mkdir(parents=True)
   np.savez(folder / 'predictions_test.npz', labels=last_ood[0], predictions=last_ood[1])
@@ -55,6 +55,7 @@ def test_selection_switches_the_rows_model_and_its_predictions(tmp_path):
   assert row['metrics.ood.macro_f1'] == fixtures.scores(*last_ood)['macro_f1']
   assert row['metrics.id.macro_f1'] == fixtures.scores(*last_id)['macro_f1']
   assert (row['selection.rule'], row['selection.step']) == ('last', 30)
+  assert pd.isna(row['selection.split'])  # `last` selects on no split (null in result.json)
   labels, predictions = load.load_predictions(row, 'test')
   np.testing.assert_array_equal(predictions, last_ood[1])
   with pytest.raises(errors.AnalysisError, match='--selection'):
