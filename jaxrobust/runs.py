@@ -15,6 +15,7 @@ CONFIG_FILE = 'config.json'
 # Fields that change where or how fast a run goes, never its results.
 NON_RESULT_FIELDS = frozenset({
     'name', 'data.data_dir', 'data.num_workers', 'data.prefetch', 'data.auto_prepare',
+    'data.cache_decoded_mb',
     'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
     'resources.cpus', 'resources.gpus', 'resources.tpus',
 })

@@ -35,6 +35,9 @@ def run_defaults() -> ml_collections.ConfigDict:
   c.data.normalization = 'imagenet'
   c.data.num_workers = 0           # grain worker processes (0 = in-process)
   c.data.prefetch = 2
+  # Decoded images of splits up to this size stay in memory across epochs, evaluations and
+  # the runs of a study (jaxrobust.data.decoded_cache; same pixels); 0 turns it off.
+  c.data.cache_decoded_mb = 1024
   c.data.auto_prepare = True       # build generated (offline) datasets when missing
 
   c.batch_size = 64                # global batch size

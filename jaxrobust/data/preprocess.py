@@ -77,21 +77,24 @@ def center_crop_box(width: int, height: int, crop_fraction: float
   return left, top, left + side, top + side
 
 
-def _example(image: Image.Image | None, label, size: int) -> dict[str, np.ndarray]:
+def _example(image: np.ndarray | None, label, size: int) -> dict[str, np.ndarray]:
   if image is None:
     return {'image': np.zeros((size, size, 3), np.uint8),
             'label': np.int32(-1), 'mask': np.bool_(False)}
-  return {'image': np.asarray(image, dtype=np.uint8), 'label': np.int32(label),
-          'mask': np.bool_(True)}
+  return {'image': image, 'label': np.int32(label), 'mask': np.bool_(True)}
 
 
 def _decode_or_none(features, image_key: str, size: int,
-                    crop_box: Callable[[int, int], Box | None]) -> Image.Image | None:
+                    crop_box: Callable[[int, int], Box | None]) -> np.ndarray | None:
+  """The record's image as uint8 [size, size, 3]; None for padding or an undecodable image.
+
+  An image a `DecodedSplit` already decoded (an array) is passed through.
+  """
   data = features.get(image_key)
-  if data is None:  # evaluation padding
-    return None
+  if data is None or isinstance(data, np.ndarray):  # evaluation padding / already decoded
+    return data
   try:
-    return decode_crop_resize(data, size, crop_box)
+    return np.asarray(decode_crop_resize(data, size, crop_box), dtype=np.uint8)
   except (OSError, ValueError, Image.DecompressionBombError) as e:
     logging.warning('Skipping an image that cannot be decoded: %s', e)
     return None
@@ -110,14 +113,23 @@ class TrainPreprocess(grain.transforms.RandomMap):
     if self.mode not in TRAIN_MODES:
       raise ValueError(f'config.data.train_preprocess={self.mode!r}; use one of {TRAIN_MODES}.')
 
-  def random_map(self, features, rng: np.random.Generator):
+  @property
+  def deterministic_decode(self) -> bool:
+    """True when `decode` draws nothing (a plain resize): its output can be cached."""
+    return self.mode == 'resize'
+
+  def decode(self, features, rng: np.random.Generator | None = None) -> np.ndarray | None:
+    """The decoded, cropped and resized image (`rng` picks the crop), or None."""
     if self.mode == 'random_resized_crop':
       crop_box = lambda width, height: random_resized_crop_box(width, height, rng)
     else:
       crop_box = lambda width, height: None
-    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
+    return _decode_or_none(features, self.image_key, self.image_size, crop_box)
+
+  def random_map(self, features, rng: np.random.Generator):
+    image = self.decode(features, rng)
     if image is not None and self.flip and rng.random() < 0.5:
-      image = image.transpose(Image.FLIP_LEFT_RIGHT)
+      image = image[:, ::-1]
     return _example(image, features.get(self.label_key), self.image_size)
 
 
@@ -128,15 +140,19 @@ class EvalPreprocess(grain.transforms.Map):
   mode: str = 'resize_center_crop'
   image_key: str = 'image'
   label_key: str = 'label'
+  deterministic_decode = True
 
   def __post_init__(self):
     if self.mode not in EVAL_MODES:
       raise ValueError(f'config.data.eval_preprocess={self.mode!r}; use one of {EVAL_MODES}.')
 
-  def map(self, features):
+  def decode(self, features) -> np.ndarray | None:
+    """The decoded, cropped and resized image, or None."""
     if self.mode == 'resize_center_crop':
       crop_box = lambda width, height: center_crop_box(width, height, CENTER_CROP_FRACTION)
     else:
       crop_box = lambda width, height: None
-    image = _decode_or_none(features, self.image_key, self.image_size, crop_box)
-    return _example(image, features.get(self.label_key), self.image_size)
+    return _decode_or_none(features, self.image_key, self.image_size, crop_box)
+
+  def map(self, features):
+    return _example(self.decode(features), features.get(self.label_key), self.image_size)

@@ -16,6 +16,7 @@ import numpy as np
 
 from jaxrobust import models
 from jaxrobust import runs
+from jaxrobust.data import decoded_cache
 from jaxrobust.data import loading
 from jaxrobust.data import pipeline
 from jaxrobust.data import preprocess
@@ -74,6 +75,12 @@ def build_model(config: ml_collections.ConfigDict, num_classes: int) -> nnx.Modu
   init = jax.jit(lambda: nnx.state(create())).lower().compile(
       compiler_options={'xla_backend_optimization_level': 0})
   return nnx.merge(graphdef, init())
+
+
+def _open_split(builder, split: str, transform: decoded_cache.Transform, budget_mb: float):
+  """The split's records, decoded once when that fits `budget_mb` (jaxrobust.data.decoded_cache)."""
+  return decoded_cache.decoded(loading.open_split(builder, split), transform,
+                               (str(builder.data_dir), split), budget_mb)
 
 
 def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
@@ -178,12 +185,9 @@ class _TrainMetrics:
         _format_seconds(eta))
 
 
-def _evaluate_and_write(config, eval_step, state, eval_sources, mesh, writer, step: int
-                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+def _evaluate_and_write(config, eval_step, state, eval_sources, transform, mesh, writer,
+                        step: int) -> tuple[dict[str, Any], dict[str, Any]]:
   """Evaluates every eval split at `step` and writes `eval/<split>/<metric>` scalars."""
-  transform = preprocess.EvalPreprocess(
-      image_size=config.data.image_size, mode=config.data.eval_preprocess,
-      label_key=config.data.label_key)
   outputs = evaluate_lib.evaluate(
       eval_step, state['params'], state['batch_stats'], eval_sources, transform,
       mesh=mesh, batch_size=config.eval_batch_size, num_workers=config.data.num_workers,
@@ -232,8 +236,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   builder = loading.prepared_builder(config.data.name, config.data.data_dir,
                                      auto_prepare=config.data.auto_prepare)
   num_classes = loading.num_classes(builder, config.data.label_key)
-  train_source = loading.open_split(builder, config.data.train_split)
-  eval_sources = {split: loading.open_split(builder, split)
+  train_transform = preprocess.TrainPreprocess(
+      image_size=config.data.image_size, mode=config.data.train_preprocess,
+      flip=config.data.augment_flip, label_key=config.data.label_key)
+  eval_transform = preprocess.EvalPreprocess(
+      image_size=config.data.image_size, mode=config.data.eval_preprocess,
+      label_key=config.data.label_key)
+  budget = config.data.cache_decoded_mb
+  train_source = _open_split(builder, config.data.train_split, train_transform, budget)
+  eval_sources = {split: _open_split(builder, split, eval_transform, budget)
                   for split in config.data.eval_splits}
   selection_splits = _selection_splits(config)
   num_steps = num_train_steps(config, len(train_source))
@@ -269,9 +280,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
           if jax.process_index() == 0 else [])
 
   # ---- Input ----
-  train_transform = preprocess.TrainPreprocess(
-      image_size=config.data.image_size, mode=config.data.train_preprocess,
-      flip=config.data.augment_flip, label_key=config.data.label_key)
   train_iterator = pipeline.make_iterator(
       pipeline.train_dataset(train_source, train_transform, seed=config.seed,
                              global_batch_size=config.batch_size, num_steps=num_steps,
@@ -292,15 +300,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
 
   def evaluate_at(step: int, state) -> tuple[dict[str, Any], dict[str, Any]]:
     if step == num_steps or not selection_splits:
-      scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources, mesh,
-                                            writer, step)
+      scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources,
+                                            eval_transform, mesh, writer, step)
     else:
       first = {s: eval_sources[s] for s in selection_splits}
-      scores, outputs = _evaluate_and_write(config, eval_step, state, first, mesh, writer, step)
+      scores, outputs = _evaluate_and_write(config, eval_step, state, first, eval_transform,
+                                            mesh, writer, step)
       if _new_best(scores, best):
         rest = {s: src for s, src in eval_sources.items() if s not in first}
-        more_scores, more_outputs = _evaluate_and_write(config, eval_step, state, rest, mesh,
-                                                        writer, step)
+        more_scores, more_outputs = _evaluate_and_write(config, eval_step, state, rest,
+                                                        eval_transform, mesh, writer, step)
         scores = {s: {**scores, **more_scores}[s] for s in eval_sources}
         outputs = {s: {**outputs, **more_outputs}[s] for s in eval_sources}
     _log_scores(step, scores)

@@ -1,0 +1,79 @@
+"""Decoded images of small splits kept in memory, shared by the runs of one process.
+
+A split whose preprocessing decodes deterministically (evaluation, and training with a plain
+resize) gives the same pixels every epoch, every evaluation and every run of a study, yet
+decoding a 32 px JPEG through TFDS, grain and PIL costs more CPU than the tiny models'
+training step on it. `decoded(source, transform, key)` wraps such a split in a
+`DecodedSplit` that decodes each record on first access and then hands out the array (like
+big_vision's `cache_final` for evaluators). The pixels are the same bytes, so results do
+not change. Splits whose decoded size exceeds the budget (`config.data.cache_decoded_mb`;
+ImageNet-sized ones at any budget that fits a host) are read as before.
+"""
+from collections import OrderedDict
+import threading
+from typing import Any
+
+from jaxrobust.data import preprocess
+
+Transform = preprocess.TrainPreprocess | preprocess.EvalPreprocess
+
+
+class DecodedSplit:
+  """`source` with each record's image decoded by `transform.decode` once, then reused."""
+
+  def __init__(self, source: Any, transform: Transform):
+    self._source, self._transform = source, transform
+    self._records: dict[int, dict[str, Any]] = {}
+
+  def __len__(self) -> int:
+    return len(self._source)
+
+  def __getitem__(self, index: int) -> dict[str, Any]:
+    record = self._records.get(index)
+    if record is None:  # two reader threads may both decode it: same bytes, no harm
+      features = dict(self._source[index])
+      features[self._transform.image_key] = self._transform.decode(features)
+      record = self._records[index] = features
+    return record
+
+  @property
+  def num_decoded(self) -> int:
+    return len(self._records)
+
+
+_SPLITS: 'OrderedDict[tuple, tuple[DecodedSplit, int]]' = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def decoded_bytes(num_examples: int, image_size: int) -> int:
+  """Memory of a split's decoded uint8 RGB images."""
+  return num_examples * image_size * image_size * 3
+
+
+def decoded(source: Any, transform: Transform, key: tuple, budget_mb: float) -> Any:
+  """`source` as a (shared) `DecodedSplit`, or unchanged when caching does not apply.
+
+  `key` names the split (e.g. its dataset directory and split name); the transform's
+  decode settings are added to it. Applies when the decode is deterministic and the split's
+  decoded images fit in `budget_mb`; the least recently used splits are dropped to make room.
+  """
+  size = decoded_bytes(len(source), transform.image_size)
+  budget = budget_mb * 2**20
+  if not transform.deterministic_decode or size > budget:
+    return source
+  key = (*key, type(transform).__name__, transform.image_size, transform.mode,
+         transform.image_key)
+  with _LOCK:
+    if key in _SPLITS:
+      _SPLITS.move_to_end(key)
+      return _SPLITS[key][0]
+    while _SPLITS and sum(s for _, s in _SPLITS.values()) + size > budget:
+      _SPLITS.popitem(last=False)
+    split = _SPLITS[key] = (DecodedSplit(source, transform), size)
+    return split[0]
+
+
+def clear() -> None:
+  """Drops every cached split."""
+  with _LOCK:
+    _SPLITS.clear()
