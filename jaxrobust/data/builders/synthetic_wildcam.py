@@ -64,7 +64,10 @@ class SyntheticWildcamConfig(tfds.core.BuilderConfig):
 
 
 CONFIGS = (
-    SyntheticWildcamConfig(name='small', description='Offline fine-tuning: 5,400 images at 32 px.'),
+    # One resident species per camera: the scene alone names the animal at a training camera,
+    # so scratch models lean on it (measured: scratch OOD macro-F1 0.06-0.26 at ID 0.16-0.86).
+    SyntheticWildcamConfig(name='small', classes_per_location=1,
+                           description='Offline fine-tuning: 5,400 images at 32 px.'),
     SyntheticWildcamConfig(name='tiny', num_classes=6, train_size=240, id_val_size=40,
                            id_test_size=60, val_size=60, test_size=60, train_locations=8,
                            val_locations=3, test_locations=3, fauna_branching=(2, 2, 3),
@@ -80,10 +83,11 @@ CONFIGS = (
 class SyntheticWildcam(ArrayRecordBuilder):
   """Animal-like classes over camera-specific scenes; OOD = unseen cameras."""
 
-  VERSION = tfds.core.Version('2.0.0')
+  VERSION = tfds.core.Version('2.1.0')
   RELEASE_NOTES = {'1.0.0': 'First release.',
                    '2.0.0': 'Classes from the synthetic_nature fauna; resident classes per '
-                   'camera (the shortcut); larger animals; 32 px.'}
+                   'camera (the shortcut); larger animals; 32 px.',
+                   '2.1.0': '`small`: one resident class per camera (a stronger shortcut).'}
   BUILDER_CONFIGS = list(CONFIGS)
   DEFAULT_CONFIG_NAME = 'small'
 
