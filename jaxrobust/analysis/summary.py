@@ -24,7 +24,16 @@ def with_interval(value, low, high, scale: float = 1.0, signed: bool = False) ->
   spec = '+.1f' if signed else '.1f'
   text = f'{scale * value:{spec}}'
   if np.isfinite(low) and np.isfinite(high):
-    text += f' [{scale * low:{spec}}, {scale * high:{spec}}]'
+    text += f' [{_bound(scale * low, spec)}, {_bound(scale * high, spec)}]'
+  return text
+
+
+def _bound(x: float, spec: str) -> str:
+  """`x` in `spec`, with more decimals where it would round to 0 (so '+0.04', not '+0.0')."""
+  for decimals in (1, 2, 3):
+    text = f'{x:{spec.replace(".1", f".{decimals}")}}'
+    if float(text) != 0 or x == 0:
+      return text
   return text
 
 

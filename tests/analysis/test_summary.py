@@ -33,6 +33,13 @@ def _with_groups(analysis, rows, differences=None, group_by=('pretrain.num_examp
           differences, columns=['group_a', 'group_b', 'er_difference', 'low', 'high']))
 
 
+def test_an_interval_bound_next_to_zero_keeps_its_side_of_it():
+  assert summary.with_interval(0.05, 0.0004, 0.096, 100, signed=True) == '+5.0 [+0.04, +9.6]'
+  assert summary.with_interval(0.05, -0.0004, 0.096, 100, signed=True) == '+5.0 [-0.04, +9.6]'
+  assert summary.with_interval(0.5, 0.0, 0.7, 100) == '50.0 [0.0, 70.0]'
+  assert summary.with_interval(0.05, 0.012, 0.096, 100, signed=True) == '+5.0 [+1.2, +9.6]'
+
+
 def test_labels_are_settings_in_words():
   df = pd.DataFrame({'kind': ['scratch', 'finetune', 'finetune', 'finetune'],
                      'pretrain.num_examples': [np.nan, 2000.0, 25_000.0, 2000.0],
