@@ -221,8 +221,10 @@ def run_torch_comparison(*, rounds: int, steps: int, batch_size: int, resolution
       'torch_model': f'{arch} small stem, {resolution} px, batch {batch_size}, sgd',
       'engine_dtype': dtype,
       'torch_rounds': rounds, 'torch_steps_per_round': steps,
-      **{f'{name}_s_per_step': round(m, 4) for name, m in median.items()},
-      'torch_samples_s_per_step': {n: [round(x, 4) for x in v] for n, v in samples.items()},
+      # 4 significant digits: a millisecond step keeps its precision (and its ratio checkable).
+      **{f'{name}_s_per_step': float(f'{m:.4g}') for name, m in median.items()},
+      'torch_samples_s_per_step': {n: [float(f'{x:.4g}') for x in v]
+                                   for n, v in samples.items()},
       'step_vs_torch_ratio': round(median['torch_nchw'] / median['engine'], 3),
       'step_vs_torch_channels_last_ratio': round(
           median['torch_channels_last'] / median['engine'], 3),
