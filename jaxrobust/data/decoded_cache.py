@@ -36,10 +36,6 @@ class DecodedSplit:
       record = self._records[index] = features
     return record
 
-  @property
-  def num_decoded(self) -> int:
-    return len(self._records)
-
 
 _SPLITS: 'OrderedDict[tuple, tuple[DecodedSplit, int]]' = OrderedDict()
 _LOCK = threading.Lock()
@@ -71,9 +67,3 @@ def decoded(source: Any, transform: Transform, key: tuple, budget_mb: float) -> 
       _SPLITS.popitem(last=False)
     split = _SPLITS[key] = (DecodedSplit(source, transform), size)
     return split[0]
-
-
-def clear() -> None:
-  """Drops every cached split."""
-  with _LOCK:
-    _SPLITS.clear()

@@ -1,4 +1,5 @@
 """Decoded splits in memory: the same batches as decoding every time, each record decoded once."""
+import collections
 import io
 
 import numpy as np
@@ -39,10 +40,8 @@ def _train_batches(source, transform) -> list[dict[str, np.ndarray]]:
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
-  decoded_cache.clear()
-  yield
-  decoded_cache.clear()
+def empty_cache(monkeypatch):
+  monkeypatch.setattr(decoded_cache, '_SPLITS', collections.OrderedDict())
 
 
 def test_cached_training_batches_equal_decoding_every_epoch_flips_included():
