@@ -50,13 +50,14 @@ _PRETRAIN = {
               'optimizer.warmup_steps': 2_500, 'checkpoint_every_steps': 2_000,
               'log_every_steps': 100},
     # A tiny ResNet (16/32 channels) on the generated 32 px images resized to 24 px: ~25 s per
-    # setting on 2 CPU cores, 1.6x faster steps than at 32 px with the same findings (measured
-    # on the quickstart). At this size a random-resized crop cuts most of the object away; a
+    # setting on 2 CPU cores, steps 1.6x faster than at 32 px (measured; the README's quickstart
+    # tables are at 24 px). At this size a random-resized crop cuts most of the object away; a
     # plain resize (+ flip) learns the classes about twice as fast in this budget. 1,000 steps:
     # at 500 the 6,000-image source ends at 24 % train accuracy and its fine-tunes stay below
     # 0.5 ID macro-F1 (measured at 32 px).
     'local': {'model.name': 'resnet_tiny', 'model.stem': 'small', 'model.width': 2.0,
-              'data.image_size': LOCAL_IMAGE_SIZE, 'data.train_preprocess': 'resize', 'batch_size': 32,
+              'data.image_size': LOCAL_IMAGE_SIZE, 'data.train_preprocess': 'resize',
+              'batch_size': 32,
               'num_train_steps': 1000, 'optimizer.learning_rate': 0.1,
               'optimizer.weight_decay': 5e-4, 'optimizer.warmup_steps': 20,
               'checkpoint_every_steps': 250, 'log_every_steps': 100},
@@ -71,9 +72,10 @@ _FINETUNE = {
               'data.num_workers': 8, 'batch_size': 16, 'eval_batch_size': 64,
               'num_epochs': 12.0, 'optimizer.learning_rate': 3e-5,
               'checkpoint_every_steps': 2_000, 'log_every_steps': 100},
-    # Same recipe shape at CPU size; 3e-5 is too slow for a few hundred steps. 2 epochs: the
-    # pre-trained models reach their selected (OOD-val best) epoch by then (see finetune_settings).
-    'local': {'data.name': LOCAL_WILDCAM, 'data.image_size': LOCAL_IMAGE_SIZE, 'batch_size': 32,
+    # Same recipe shape at CPU size; 3e-5 is too slow for a few hundred steps. 2 epochs, so
+    # that 5 fine-tuning seeds fit the quickstart's time (see finetune_settings).
+    'local': {'data.name': LOCAL_WILDCAM, 'data.image_size': LOCAL_IMAGE_SIZE,
+              'batch_size': 32,
               'num_epochs': 2.0, 'optimizer.learning_rate': 1e-3,
               'checkpoint_every_steps': 75, 'log_every_steps': 75},  # once an epoch
     'test': {'data.name': TEST_WILDCAM, 'data.image_size': 16, 'batch_size': 8,
