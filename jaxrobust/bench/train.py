@@ -91,7 +91,7 @@ def _compiled_train_step(config, mesh, batch):
   model = loop.build_model(config, NUM_CLASSES)
   model_def, params, batch_stats = step_lib.split_model(model)
   tx, schedule = optim.make_optimizer(config.optimizer, 1000, params)
-  state = step_lib.init_train_state(params, batch_stats, tx, mesh)
+  state = step_lib.init_train_state(params, batch_stats, jax.jit(tx.init), mesh)
   train_step = step_lib.make_train_step(
       model_def, tx, schedule, mesh, normalization='imagenet',
       compute_dtype=loop.COMPUTE_DTYPES[config.model.dtype], label_smoothing=0.0, seed=0)

@@ -6,10 +6,13 @@ decoding a 32 px JPEG through TFDS, grain and PIL costs more CPU than the tiny m
 training step on it. `decoded(source, transform, key)` wraps such a split in a
 `DecodedSplit` that decodes each record on first access and then hands out the array (like
 big_vision's `cache_final` for evaluators). The pixels are the same bytes, so results do
-not change. Splits whose decoded size exceeds the budget (`config.data.cache_decoded_mb`;
+not change. An evaluation also keeps the split's batches (`DecodedSplit.memo`, used by
+jaxrobust.train.evaluate), so eval splits count twice against the budget. Splits whose decoded
+size exceeds the budget (`config.data.cache_decoded_mb`;
 ImageNet-sized ones at any budget that fits a host) are read as before.
 """
 from collections import OrderedDict
+from collections.abc import Callable
 import threading
 from typing import Any
 
@@ -24,6 +27,7 @@ class DecodedSplit:
   def __init__(self, source: Any, transform: Transform):
     self._source, self._transform = source, transform
     self._records: dict[int, dict[str, Any]] = {}
+    self._memo: dict[Any, Any] = {}
 
   def __len__(self) -> int:
     return len(self._source)
@@ -35,6 +39,12 @@ class DecodedSplit:
       features[self._transform.image_key] = self._transform.decode(features)
       record = self._records[index] = features
     return record
+
+  def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+    """`build()`'s value, computed once per `key` for this split (e.g. its eval batches)."""
+    if key not in self._memo:
+      self._memo[key] = build()
+    return self._memo[key]
 
 
 _SPLITS: 'OrderedDict[tuple, tuple[DecodedSplit, int]]' = OrderedDict()
@@ -54,6 +64,8 @@ def decoded(source: Any, transform: Transform, key: tuple, budget_mb: float) -> 
   decoded images fit in `budget_mb`; the least recently used splits are dropped to make room.
   """
   size = decoded_bytes(len(source), transform.image_size)
+  if isinstance(transform, preprocess.EvalPreprocess):
+    size *= 2  # the evaluation keeps the split's batches too (jaxrobust.train.evaluate)
   budget = budget_mb * 2**20
   if not transform.deterministic_decode or size > budget:
     return source

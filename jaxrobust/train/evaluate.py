@@ -14,6 +14,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 import numpy as np
 
+from jaxrobust.data import decoded_cache
 from jaxrobust.data import pipeline
 from jaxrobust.data.preprocess import EvalPreprocess
 from jaxrobust.train import mesh as mesh_lib
@@ -71,10 +72,15 @@ def evaluate_split(eval_step: EvalStep, params, batch_stats, source: Any,
   """
   batch_size = -(-batch_size // mesh.size) * mesh.size  # a whole number per device
   ds = pipeline.eval_dataset(source, transform, global_batch_size=batch_size)
-  iterator = pipeline.make_iterator(ds, num_workers=num_workers, prefetch=prefetch)
+  iterate = lambda: pipeline.make_iterator(ds, num_workers=num_workers, prefetch=prefetch)
+  if isinstance(source, decoded_cache.DecodedSplit):  # the same batches at every evaluation
+    key = ('eval_batches', transform, batch_size, jax.process_index(), jax.process_count())
+    batches = source.memo(key, lambda: list(iterate()))
+  else:
+    batches = iterate()
   sharding = mesh_lib.batch_sharding(mesh)
   chunks, pending = [], None
-  for local_batch in iterator:
+  for local_batch in batches:
     outputs = eval_step(params, batch_stats, pipeline.global_batch(local_batch, sharding))
     if pending is not None:  # fetch the previous batch while this one computes
       chunks.append(_gather(pending))

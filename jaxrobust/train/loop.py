@@ -2,6 +2,7 @@
 
 Sections: data, model, optimizer + state, checkpoint resume, train loop, evaluation.
 """
+import functools
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from jaxrobust.train import checkpoint
 from jaxrobust.train import evaluate as evaluate_lib
 from jaxrobust.train import interrupt
 from jaxrobust.train import mesh as mesh_lib
-from jaxrobust.train import optim
+from jaxrobust.train import programs
 from jaxrobust.train import step as step_lib
 from jaxrobust.train import writers
 
@@ -58,22 +59,33 @@ def _compute_dtype(config: ml_collections.ConfigDict) -> jnp.dtype:
   return COMPUTE_DTYPES[config.model.dtype]
 
 
-def build_model(config: ml_collections.ConfigDict, num_classes: int) -> nnx.Module:
-  """The zoo model named by `config.model` with a `num_classes` head, seeded by `config.seed`."""
+@functools.lru_cache(maxsize=programs.MAX_SHARED)
+def _model_initializer(name: str, stem: str, width: float, dtype: str, num_classes: int,
+                       seed: int):
+  """(graphdef, compiled initializer of the state): built once per model and seed."""
 
   def create() -> nnx.Module:
-    return models.build_model(
-        config.model.name, num_classes=num_classes, rngs=nnx.Rngs(config.seed),
-        stem=config.model.stem, width=config.model.width, dtype=_compute_dtype(config))
+    return models.build_model(name, num_classes=num_classes, rngs=nnx.Rngs(seed), stem=stem,
+                              width=width, dtype=COMPUTE_DTYPES[dtype])
 
   try:
     graphdef, _ = nnx.split(nnx.eval_shape(create))
   except ValueError as e:
     raise ConfigError(str(e)) from None
   # One compiled initializer instead of one eager dispatch (and compilation) per tensor;
-  # it runs once, so XLA's optimizations (seconds of compile time on CPU) are not worth it.
+  # it runs once per run, so XLA's optimizations (seconds of compile time on CPU) are not
+  # worth it.
   init = jax.jit(lambda: nnx.state(create())).lower().compile(
       compiler_options={'xla_backend_optimization_level': 0})
+  return graphdef, init
+
+
+def build_model(config: ml_collections.ConfigDict, num_classes: int) -> nnx.Module:
+  """The zoo model named by `config.model` with a `num_classes` head, seeded by `config.seed`."""
+  _compute_dtype(config)  # a bad dtype names its field
+  graphdef, init = _model_initializer(config.model.name, config.model.stem,
+                                      float(config.model.width), config.model.dtype,
+                                      int(num_classes), int(config.seed))
   return nnx.merge(graphdef, init())
 
 
@@ -257,17 +269,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
     handoff.restore_backbone(model, config.init)
   model_def, params, batch_stats = step_lib.split_model(model, frozen_backbone=linear_probe)
 
-  # ---- Optimizer and train state ----
-  tx, schedule = optim.make_optimizer(
-      config.optimizer, num_steps, params,
-      trainable=(f'{step_lib.HEAD}/.*',) if linear_probe else None)
-  state = step_lib.init_train_state(params, batch_stats, tx, mesh)
-  train_step = step_lib.make_train_step(
-      model_def, tx, schedule, mesh, normalization=config.data.normalization,
-      compute_dtype=compute_dtype, label_smoothing=config.label_smoothing, seed=config.seed)
-  eval_step = step_lib.make_eval_step(
-      model_def, mesh, normalization=config.data.normalization,
-      compute_dtype=compute_dtype, with_logits=config.save_logits)
+  # ---- Optimizer, train state and steps (shared with earlier runs of the same recipe) ----
+  run_programs = programs.for_run(model_def, config, num_steps, params, mesh, compute_dtype)
+  state = step_lib.init_train_state(params, batch_stats, run_programs.init_opt_state, mesh)
+  train_step, eval_step = run_programs.train_step, run_programs.eval_step
 
   # ---- Checkpoints: resume where the last run stopped ----
   checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR

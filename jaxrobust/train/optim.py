@@ -47,6 +47,11 @@ def learning_rate_schedule(opt: ml_collections.ConfigDict, num_steps: int
        optax.constant_schedule(opt.learning_rate)], [warmup])
 
 
+def schedule_steps(opt: ml_collections.ConfigDict, num_steps: int) -> int | None:
+  """The run length `learning_rate_schedule` depends on: `num_steps` for cosine, else None."""
+  return num_steps if opt.schedule == 'cosine' else None
+
+
 def _base_optimizer(opt: ml_collections.ConfigDict, schedule: optax.Schedule, decay_mask
                     ) -> optax.GradientTransformation:
   # SGD and Adam use coupled (L2) weight decay like torch.optim; AdamW decouples it.

@@ -76,11 +76,11 @@ def split_model(model: nnx.Module, *, frozen_backbone: bool = False
           nnx.to_pure_dict(params), nnx.to_pure_dict(batch_stats))
 
 
-def init_train_state(params: dict, batch_stats: dict, tx: optax.GradientTransformation,
-                     mesh: Mesh) -> TrainState:
-  """The train state at step 0 (optimizer state from `tx`), replicated over `mesh`."""
+def init_train_state(params: dict, batch_stats: dict,
+                     init_opt_state: Callable[[dict], Any], mesh: Mesh) -> TrainState:
+  """The train state at step 0, replicated over `mesh`; `init_opt_state`: e.g. jit(tx.init)."""
   return mesh_lib.replicate({'step': np.int32(0), 'params': params, 'batch_stats': batch_stats,
-                             'opt_state': jax.jit(tx.init)(params)}, mesh)
+                             'opt_state': init_opt_state(params)}, mesh)
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, mask: jax.Array,

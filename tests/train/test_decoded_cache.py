@@ -85,7 +85,8 @@ def test_random_crops_and_splits_over_budget_are_read_as_before():
 
 def test_the_least_recently_used_split_makes_room():
   transform = preprocess.EvalPreprocess(image_size=16)
-  budget = 2.5 * decoded_cache.decoded_bytes(24, 16) / 2**20  # room for two splits
+  # Room for two eval splits, each counted twice (its images and its batches).
+  budget = 2 * 2.5 * decoded_cache.decoded_bytes(24, 16) / 2**20
   a, b = (decoded_cache.decoded(CountingSource(), transform, ('d', s), budget) for s in 'ab')
   assert decoded_cache.decoded(CountingSource(), transform, ('d', 'a'), budget) is a  # a: recent
   decoded_cache.decoded(CountingSource(), transform, ('d', 'c'), budget)  # drops b

@@ -1,10 +1,14 @@
 """Evaluation scores every example of a split exactly once, in order, on 1 or 8 devices."""
+import collections
+
 import jax
 from jax.sharding import Mesh
 import numpy as np
 
 from tests.helpers.engine import tiny_config
+from jaxrobust.data import decoded_cache
 from jaxrobust.data import loading
+from jaxrobust.data import pipeline
 from jaxrobust.data.preprocess import EvalPreprocess
 from jaxrobust.train import evaluate
 from jaxrobust.train import loop
@@ -35,3 +39,23 @@ def test_every_example_is_scored_once_on_one_and_on_eight_devices(data_dir):
     assert outputs['predictions'].shape == outputs['logits'].shape[:1] == (37,)
   np.testing.assert_array_equal(one['predictions'], eight['predictions'])
   np.testing.assert_allclose(one['logits'], eight['logits'], rtol=1e-5, atol=1e-5)
+
+
+def test_a_decoded_split_is_batched_once_for_every_later_evaluation(data_dir, monkeypatch):
+  builder = loading.prepared_builder('tiny_images', str(data_dir))
+  transform = EvalPreprocess(image_size=16)
+  monkeypatch.setattr(decoded_cache, '_SPLITS', collections.OrderedDict())
+  split = decoded_cache.decoded(loading.open_split(builder, 'test'), transform,
+                                ('tiny', 'test'), budget_mb=1)
+  model_def, params, batch_stats = step.split_model(
+      loop.build_model(tiny_config(data_dir), num_classes=4))
+  pipelines = []
+  make_iterator = pipeline.make_iterator
+  monkeypatch.setattr(pipeline, 'make_iterator',
+                      lambda *a, **k: pipelines.append(1) or make_iterator(*a, **k))
+  read = _evaluate_on(1, model_def, params, batch_stats, loading.open_split(builder, 'test'))
+  first, again = (_evaluate_on(1, model_def, params, batch_stats, split) for _ in range(2))
+  assert len(pipelines) == 2  # the plain split, then the decoded one once
+  for outputs in (first, again):
+    for key in ('labels', 'predictions', 'logits'):
+      np.testing.assert_array_equal(outputs[key], read[key])
