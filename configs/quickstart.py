@@ -2,7 +2,7 @@
 
 Pre-trains a tiny ResNet on the generated natural-like source (`synthetic_nature`, ImageNet's
 role) at three quantities plus a coarse-label variant, fine-tunes each on the generated
-camera-trap benchmark (`synthetic_wildcam`) with five seeds, trains ten scratch baselines,
+camera-trap benchmark (`synthetic_wildcam`) with four seeds, trains ten scratch baselines,
 evaluates every model in- and out-of-distribution, fits effective robustness and writes the
 report. The generated world is a positive control: its benchmark's shift has a known cause
 that pre-training resists (see jaxrobust/data/builders/synthetic_wildcam.py), so the report
