@@ -5,10 +5,10 @@ aspect, 10 attempts), bilinear resize, random flip, uint8, batches: the work
 `preprocess.TrainPreprocess` does, written as TF's own ImageNet input pipelines write it.
 """
 from collections.abc import Iterable
-import time
 
 import tensorflow as tf
 
+from jaxrobust import bench
 from jaxrobust.data import preprocess
 
 _FEATURES = {'image': tf.io.FixedLenFeature([], tf.string),
@@ -42,16 +42,12 @@ def _train_example(serialized: tf.Tensor, size: int) -> dict[str, tf.Tensor]:
 
 def images_per_second(path: str, *, size: int, batch_size: int, threads: int,
                       num_images: int) -> float:
-  """images/s of the pipeline on `threads` threads, over `num_images` after one warm-up batch."""
+  """Steady-state images/s of the pipeline on `threads` threads (`num_images` timed)."""
   options = tf.data.Options()
   options.threading.private_threadpool_size = threads
   ds = (tf.data.TFRecordDataset(path).repeat().shuffle(1024, seed=0)
         .map(lambda s: _train_example(s, size), num_parallel_calls=threads, deterministic=False)
         .batch(batch_size, drop_remainder=True).prefetch(2).with_options(options))
   iterator = iter(ds)
-  next(iterator)
-  batches = max(num_images // batch_size, 1)
-  start = time.perf_counter()
-  for _ in range(batches):
-    next(iterator)
-  return batches * batch_size / (time.perf_counter() - start)
+  return bench.steady_images_per_second(lambda: next(iterator), batch_size=batch_size,
+                                        batches=max(num_images // batch_size, 1))

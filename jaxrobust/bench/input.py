@@ -16,8 +16,8 @@ threads:
     same boxes, decode, antialiased resize, flip, batch) with T read threads in this
     process (`engine_threads`: `num_workers=0`, `prefetch=T`) or c grain worker processes
     of `threads_per_core` read threads each (`engine_workers`).
-Figures: images/s after one warm-up batch, `timed_images` per measurement, medians over the
-rounds. `input_vs_tfdata_ratio` = the faster engine pipeline over tf.data at the largest
+Figures: steady-state images/s (`timed_images` per measurement, timed after as many
+untimed ones: `bench.steady_images_per_second`), medians over the rounds. `input_vs_tfdata_ratio` = the faster engine pipeline over tf.data at the largest
 core count (>1: the engine is faster); each row has its `vs_tfdata_ratio`.
 """
 import argparse
@@ -32,6 +32,7 @@ import time
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jaxrobust import bench
 from jaxrobust.bench import _tfdata_inception
 from jaxrobust.data import loading
 from jaxrobust.data import pipeline
@@ -70,18 +71,15 @@ def _prepared_source(data_dir: str, num_images: int):
 
 def engine_images_per_second(source, *, size: int, batch_size: int, num_workers: int,
                              threads: int, num_images: int) -> float:
-  """images/s of `pipeline.train_dataset` + `TrainPreprocess`, after one warm-up batch."""
+  """Steady-state images/s of `pipeline.train_dataset` + `TrainPreprocess`."""
   batches = max(num_images // batch_size, 1)
   ds = pipeline.train_dataset(source, preprocess.TrainPreprocess(image_size=size), seed=0,
-                              global_batch_size=batch_size, num_steps=batches + 1)
+                              global_batch_size=batch_size, num_steps=2 * batches)
   iterator = pipeline.make_iterator(ds, num_workers=num_workers, prefetch=threads)
-  next(iterator)
-  start = time.perf_counter()
-  for _ in range(batches):
-    next(iterator)
-  seconds = time.perf_counter() - start
+  rate = bench.steady_images_per_second(lambda: next(iterator), batch_size=batch_size,
+                                        batches=batches)
   iterator.close()  # stops grain's workers now, not at garbage collection
-  return batches * batch_size / seconds
+  return rate
 
 
 def default_cores() -> list[int]:

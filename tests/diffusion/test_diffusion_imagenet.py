@@ -1,8 +1,10 @@
 """diffusion_imagenet: generation, determinism, restart after a kill, missing model, subsets."""
+import io
 import json
 import shutil
 
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow_datasets as tfds
 
@@ -37,21 +39,23 @@ def test_metadata_records_the_knobs_and_the_pipeline_identity(tiny_dataset, tiny
   assert set(identity) == {'sha256', 'diffusers', 'torch', 'transformers'}
 
 
-def test_the_same_seed_regenerates_the_same_bytes_and_another_seed_other_bytes(
+def test_the_same_seed_regenerates_the_image_and_another_seed_another_image(
     tiny_dataset, tiny_pipeline_dir):
   config = tiny_dataset.builder_config
-  stored = raw_images(tiny_dataset)
+  stored = np.asarray(Image.open(io.BytesIO(raw_images(tiny_dataset)['1_3'])), np.int32)
   settings = sampler.Settings(**{f: getattr(config, f) for f in diffusion_imagenet._SAMPLER_FIELDS},
                               dtype='float32')
   pipe = sampler.load_pipeline(tiny_pipeline_dir, settings, sampler.Runtime())
   text = prompts.prompt(config.templates, 'goldfish', 3)
 
-  def image(seed: int) -> bytes:
+  def difference(seed: int) -> np.ndarray:
+    """|regenerated alone - stored|; the build sampled it in a batch of several."""
     pixels = sampler.sample(pipe, [text], [prompts.image_seed(seed, 1, 3)], settings)[0]
-    return encode_image(pixels, config.image_format)
+    return np.abs(pixels.astype(np.int32) - stored)
 
-  assert image(config.seed) == stored['1_3']
-  assert image(config.seed + 1) != stored['1_3']
+  # CPU kernels may round differently for another batch size (AVX-512 here): 1 level at most.
+  assert difference(config.seed).max() <= 1
+  assert difference(config.seed + 1).mean() > 10
 
 
 def test_a_killed_generation_resumes_without_duplicate_or_missing_images(
