@@ -13,12 +13,13 @@ threads:
   - tf.data: decode_and_crop_jpeg in a sampled Inception box, bilinear resize, flip, batch,
     with T parallel calls on a private pool of T threads (`_tfdata_inception`);
   - the engine's pipeline (`pipeline.train_dataset` + `preprocess.TrainPreprocess`: the
-    same boxes, decode, antialiased resize, flip, batch) with T read threads in this
+    same boxes, decode, bilinear resize, flip, batch) with T read threads in this
     process (`engine_threads`: `num_workers=0`, `prefetch=T`) or c grain worker processes
     of `threads_per_core` read threads each (`engine_workers`).
 Figures: steady-state images/s (`timed_images` per measurement, timed after as many
-untimed ones: `bench.steady_images_per_second`), medians over the rounds. `input_vs_tfdata_ratio` = the faster engine pipeline over tf.data at the largest
-core count (>1: the engine is faster); each row has its `vs_tfdata_ratio`.
+untimed ones: `bench.steady_images_per_second`), medians over the rounds.
+`input_vs_tfdata_ratio` = the faster engine pipeline over tf.data at the largest core count
+(>1: the engine is faster); each row has its `vs_tfdata_ratio`.
 """
 import argparse
 from collections.abc import Sequence

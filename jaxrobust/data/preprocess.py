@@ -33,16 +33,14 @@ cv2.setNumThreads(1)
 def _decoded_pixels(image: Image.Image, data: bytes, scale: int) -> np.ndarray:
   """The pixels of `image` (opened from `data`, drafted to 1/`scale`) as uint8 [H, W, 3].
 
-  Baseline RGB and grayscale JPEGs that end in their end-of-image marker are decoded by
-  OpenCV: the same libjpeg-turbo work, bit-identical pixels at every DCT scale, faster, with
-  the GIL released. Anything else (PNG, CMYK, a file cut short or padded after its marker:
-  OpenCV 4 decodes a cut file with only a warning) goes through PIL, which raises on data it
-  cannot decode.
+  RGB and grayscale JPEGs are decoded by OpenCV: the same libjpeg-turbo work, bit-identical
+  pixels at every DCT scale, faster, with the GIL released; it returns None for a file cut
+  short. PNG, CMYK and the rest go through PIL, which raises on data it cannot decode.
   """
-  if image.format == 'JPEG' and image.mode in ('RGB', 'L') and data.endswith(b'\xff\xd9'):
+  if image.format == 'JPEG' and image.mode in ('RGB', 'L'):
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8),
                           _CV2_SCALED_DECODE[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
-    if pixels is None or pixels.shape[:2] != image.size[::-1]:
+    if pixels is None:
       raise ValueError('JPEG data could not be decoded')
     return pixels if scale == 1 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
   return np.asarray(image.convert('RGB'))
@@ -75,8 +73,8 @@ def decode_crop_resize(data: bytes, size: int, crop_box: Callable[[int, int], Bo
   box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
   if antialias:
     return np.asarray(Image.fromarray(pixels).resize((size, size), Image.BILINEAR, box=box))
-  left, top = int(round(box[0])), int(round(box[1]))
-  right, bottom = max(int(round(box[2])), left + 1), max(int(round(box[3])), top + 1)
+  # Whole pixels at scale 1; at a reduced scale the box still spans >= `size` pixels.
+  left, top, right, bottom = (round(v) for v in box)
   return cv2.resize(pixels[top:bottom, left:right], (size, size),
                     interpolation=cv2.INTER_LINEAR)
 

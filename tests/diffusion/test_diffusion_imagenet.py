@@ -10,7 +10,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust import errors
 from jaxrobust.data import subsets
-from jaxrobust.data.builders import diffusion_imagenet, encode_image
+from jaxrobust.data.builders import diffusion_imagenet
 from jaxrobust.data.diffusion import pipeline_dir, prompts, sampler, shards
 
 from tests.diffusion.conftest import TINY, raw_images

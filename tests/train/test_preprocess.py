@@ -75,6 +75,7 @@ def test_opencv_jpeg_decode_gives_pils_pixels_at_every_dct_scale(mode, progressi
 
 
 def test_truncated_jpeg_is_masked_out_and_trailing_bytes_are_decoded():
+  """Both go through OpenCV: a cut file must not come back as a partly grey image."""
   transform = preprocess.TrainPreprocess(image_size=16)
   rng = np.random.default_rng(0)
   assert not transform.random_map({'image': real_formats.truncated_jpeg(), 'label': 1}, rng)['mask']

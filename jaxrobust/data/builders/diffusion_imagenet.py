@@ -6,8 +6,9 @@ file's classes) it generates `num_instances` images (`test_instances` more in sp
 with a local diffusers pipeline in PyTorch. Image `instance` of class `fine` is prompted with
 template `instance % len(templates)` and seeded with `prompts.image_seed(seed, fine, instance)`,
 so any single image can be regenerated (bit-identically in the same batch; alone, to within
-one level where the CPU's kernels round differently for another batch size). Labels: `label` and `label_<level>` for every level of
-the class list's hierarchy (stored as hierarchy.json too), as the other hierarchical builders.
+one level where the CPU's kernels round differently for another batch size). Labels: `label`
+and `label_<level>` for every level of the class list's hierarchy (stored as hierarchy.json
+too), as the other hierarchical builders.
 
 The pipeline is never downloaded: config field `pipeline` names a folder of the manual dir
 (`--manual_dir`, default `<data_dir>/downloads/manual`), or `--pipeline_dir` gives the folder;
