@@ -21,7 +21,8 @@ quickstart: $(STAMP)
 	$(PY) -m jaxrobust.main --config=configs/quickstart.py --workdir=$${WORKDIR:-workdir/quickstart}
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	@# One pytest worker per core, a test file per worker at a time: module fixtures build once.
+	$(PY) -m pytest -q -n auto --dist loadfile tests
 
 bench: $(STAMP)
 	$(PY) -m jaxrobust.bench train
