@@ -22,9 +22,11 @@ CENTER_CROP_FRACTION = 0.875  # resize the short side to size / 0.875, then crop
 RRC_SCALE = (0.08, 1.0)
 RRC_LOG_RATIO = (np.log(3 / 4), np.log(4 / 3))
 Box = tuple[int, int, int, int]  # left, top, right, bottom
-# OpenCV's decode flags per DCT scale (1 gives RGB, the reduced ones BGR).
-_CV2_SCALED_DECODE = {1: cv2.IMREAD_COLOR_RGB, 2: cv2.IMREAD_REDUCED_COLOR_2,
-                      4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+# OpenCV's RGB decode flags per DCT scale (IMREAD_REDUCED_GRAYSCALE_N holds only the scale bits).
+_CV2_SCALED_DECODE = {1: cv2.IMREAD_COLOR_RGB,
+                      2: cv2.IMREAD_REDUCED_GRAYSCALE_2 | cv2.IMREAD_COLOR_RGB,
+                      4: cv2.IMREAD_REDUCED_GRAYSCALE_4 | cv2.IMREAD_COLOR_RGB,
+                      8: cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_COLOR_RGB}
 # Each image is one call from a grain thread or worker: OpenCV's own thread pool would only
 # oversubscribe the cores those already use.
 cv2.setNumThreads(1)
@@ -42,7 +44,7 @@ def _decoded_pixels(image: Image.Image, data: bytes, scale: int) -> np.ndarray:
                           _CV2_SCALED_DECODE[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None:
       raise ValueError('JPEG data could not be decoded')
-    return pixels if scale == 1 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return pixels
   return np.asarray(image.convert('RGB'))
 
 
