@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@test -f /usr/share/wordnet/data.noun || (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq wordnet-base) >/dev/null 2>&1) || echo "note: wordnet-base not installed; WordNet hierarchy tests will fail"
 	touch $(STAMP)
 
-.PHONY: install quickstart test bench
+.PHONY: install quickstart test test-fast bench
 install: $(STAMP)
 
 quickstart: $(STAMP)
@@ -23,6 +23,10 @@ quickstart: $(STAMP)
 test: $(STAMP)
 	@# One pytest worker per core, a test file per worker at a time: module fixtures build once.
 	$(PY) -m pytest -q -n auto --dist loadfile tests
+
+test-fast: $(STAMP)
+	@# Day-to-day tier: everything but the tests marked slow (CI runs `make test`).
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not slow" tests
 
 bench: $(STAMP)
 	$(PY) -m jaxrobust.bench train

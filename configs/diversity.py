@@ -9,7 +9,7 @@ r of their 5 fine classes, 40 images each.
 import ml_collections
 import numpy as np
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 IMAGENET_LEVEL = 'longest_d7'
 # Superclass level, ratios r and images per superclass (at most r_min x the images of a class).
@@ -20,7 +20,7 @@ IMAGES_PER_SUPERCLASS = {'paper': 700, 'local': 40, 'test': 8}
 
 def imagenet_classes_under_rich_superclasses(level: str, min_subclasses: int) -> list[str]:
   """wnids of the ImageNet classes whose superclass at `level` has >= min_subclasses of them."""
-  from jaxrobust.data import hierarchy  # pylint: disable=g-import-not-at-top
+  from jaxrobust.datasets import hierarchy  # pylint: disable=g-import-not-at-top
   h = hierarchy.load_hierarchy(sc.IMAGENET, None)  # the committed WordNet table
   ancestors = h.ancestors[level]
   counts = np.bincount(ancestors, minlength=len(h.classes[level]))
@@ -28,7 +28,7 @@ def imagenet_classes_under_rich_superclasses(level: str, min_subclasses: int) ->
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The diversity study; arg: see jaxrobust/configs/study_common.py."""
+  """The diversity study; arg: see jaxrobust/study/recipes.py."""
   c = sc.study_defaults('diversity', arg, 'Subclasses per superclass at a fixed total.')
   ratios, per_superclass = RATIOS[c.scale], IMAGES_PER_SUPERCLASS[c.scale]
   if c.scale == 'paper':

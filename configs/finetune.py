@@ -21,8 +21,8 @@ Arg (comma-separated words and key=value pairs, e.g. `local,lr=1e-3,epochs=3`):
 """
 import ml_collections
 
-from jaxrobust.configs import args
-from jaxrobust.configs import study_common as sc
+from jaxrobust import config_args as args
+from jaxrobust.study import recipes as sc
 
 LOCAL_IMAGE_SIZE = 32  # synthetic_wildcam/small stores 32 px images
 

@@ -1,7 +1,7 @@
 """Label granularity: the same images, trained on labels cut at coarser or finer levels.
 
 Paper scale: all of ImageNet-1k with WordNet superclass labels from one tree (one parent per
-synset, jaxrobust/data/wordnet/README.md) cut at depths 2, 4, 5, 6, 7: 5/14/32/76/193 classes
+synset, jaxrobust/datasets/wordnet/README.md) cut at depths 2, 4, 5, 6, 7: 5/14/32/76/193 classes
 against the study's 5/17/37/85/232, nested (each level refines the next), plus the 1000 classes;
 and iNaturalist 2021 (train_mini) trained on each taxonomy rank, kingdom to species.
 At tree depths 2-6 all 398 animal classes (the fine-tune target is animals) share one class:
@@ -12,7 +12,7 @@ subset. Arg `local`: every level of `synthetic_nature` (5 orders, 20 families, 1
 """
 import ml_collections
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 IMAGENET_LEVELS = ('tree_d2', 'tree_d4', 'tree_d5', 'tree_d6', 'tree_d7', 'label')
 IMAGENET_BALANCED_LEVELS = ('balanced_5', 'balanced_17', 'balanced_37', 'balanced_85',
@@ -21,7 +21,7 @@ INATURALIST_RANKS = ('kingdom', 'phylum', 'class', 'order', 'family', 'genus', '
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The granularity study; arg: see jaxrobust/configs/study_common.py."""
+  """The granularity study; arg: see jaxrobust/study/recipes.py."""
   words = (arg or '').split(',')
   balanced = 'balanced' in words
   c = sc.study_defaults('granularity', ','.join(w for w in words if w != 'balanced') or None,

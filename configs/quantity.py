@@ -8,7 +8,7 @@ iWildCam-WILDS. Arg `local`: the same on `synthetic_nature` + `synthetic_wildcam
 """
 import ml_collections
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 # (quantities, (classes, images per class) at the total of one of the quantities) per scale.
 _SIZES = {
@@ -23,7 +23,7 @@ def _short(n: int) -> str:
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The quantity study; arg: see jaxrobust/configs/study_common.py."""
+  """The quantity study; arg: see jaxrobust/study/recipes.py."""
   c = sc.study_defaults('quantity', arg, 'Pre-training quantity at equal steps.')
   source = sc.sources_for(c.scale)['hierarchy']
   quantities, classes_x_images = _SIZES[c.scale]

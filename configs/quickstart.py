@@ -5,7 +5,7 @@ role) at three quantities plus a coarse-label variant, fine-tunes each on the ge
 camera-trap benchmark (`synthetic_wildcam`) with four seeds, trains ten scratch baselines,
 evaluates every model in- and out-of-distribution, fits effective robustness and writes the
 report. The generated world is a positive control: its benchmark's shift has a known cause
-that pre-training resists (see jaxrobust/data/builders/synthetic_wildcam.py), so the report
+that pre-training resists (see jaxrobust/datasets/builders/synthetic_wildcam.py), so the report
 should find ER above 0 rising with quantity; `--config.data_seed=N` draws another world (it did
 in 4 of the 5 worlds tried, seeds 0-4: README).
 Arg `test`: the smallest version of the same (used by the test suite); `epochs`: pre-train
@@ -13,7 +13,7 @@ for a fixed number of epochs instead of a fixed number of steps.
 """
 import ml_collections
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 # 100 to 6,000 images (1 to 60 per class), log-spaced (800 ~ their geometric mean): ER rises
 # from the scratch trend at 100 images to above it at 6,000 on data_seed 0, 1, 2 and 4, and

@@ -2,17 +2,17 @@
 
 Paper scale: iWildCam-WILDS trained from random initialization with the WILDS ERM recipe
 across ResNet-18/50, DenseNet-121, MobileNet-V3 (large, small) and AlexNet, three learning
-rates each, plus shorter/longer training and more seeds for ResNet-50 (jaxrobust/configs/study_common.py:
+rates each, plus shorter/longer training and more seeds for ResNet-50 (jaxrobust/study/recipes.py:
 scratch_settings). Every other study trains the same baselines (same run ids, so a shared
 workdir trains them once). Arg `local`: tiny ResNets of several widths on `synthetic_wildcam`.
 """
 import ml_collections
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The scratch-baselines study; arg: see jaxrobust/configs/study_common.py."""
+  """The scratch-baselines study; arg: see jaxrobust/study/recipes.py."""
   c = sc.study_defaults('scratch', arg, 'Models trained from scratch on the fine-tune dataset.')
   c.finetune_settings = ml_collections.ConfigDict()  # nothing is pre-trained here
   return c

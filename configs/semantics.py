@@ -8,11 +8,11 @@ Arg `local`: `synthetic_nature`'s animal vs object kingdoms, at matched size.
 """
 import ml_collections
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The semantics study; arg: see jaxrobust/configs/study_common.py."""
+  """The semantics study; arg: see jaxrobust/study/recipes.py."""
   c = sc.study_defaults('semantics', arg, 'Animal vs non-animal classes at matched size.')
   if c.scale == 'paper':
     for group in ('animal', 'non_animal'):

@@ -12,7 +12,7 @@ and the 50/50 nature+fractals mixture.
 """
 import ml_collections
 
-from jaxrobust.configs import study_common as sc
+from jaxrobust.study import recipes as sc
 
 _SIZE = {'paper': 150_000, 'local': 3_000, 'test': 32}
 _DIFFUSION_QUANTITIES = (5_000, 25_000, 50_000, 100_000)  # + the 150K `diffusion` setting
@@ -32,7 +32,7 @@ def _paper_settings(s: dict[str, str]) -> tuple[dict, dict]:
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The sources study; arg: see jaxrobust/configs/study_common.py."""
+  """The sources study; arg: see jaxrobust/study/recipes.py."""
   c = sc.study_defaults('sources', arg, 'Pre-training data source and mixtures.')
   n = _SIZE[c.scale]
   s = sc.sources_for(c.scale)

@@ -9,8 +9,8 @@ Args:
 """
 import ml_collections
 
-from jaxrobust.configs import args
-from jaxrobust.configs import defaults
+from jaxrobust import config_args as args
+from jaxrobust.train import defaults
 
 
 def _imagenet_resnet50(c: ml_collections.ConfigDict) -> None:

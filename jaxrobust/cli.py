@@ -35,7 +35,7 @@ _EXPECTED_WARNINGS = (
     ('tensorflow_datasets', 'Using custom data configuration'),  # every subset is one
 )
 _CONFIG_FLAG = 'config'
-_STUDY_FIELDS_FILE = 'jaxrobust/configs/study_common.py'
+_STUDY_FIELDS_FILE = 'jaxrobust/study/recipes.py'
 
 
 def verbosity_given(argv: Sequence[str] | None = None) -> bool:

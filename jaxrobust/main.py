@@ -2,7 +2,7 @@
 
 A config with a `study` field runs the whole study (jaxrobust.study.run_study; with
 `--executor=ray` every run is a Ray task, jaxrobust.study.ray_executor); any other
-config is one training run into DIR/runs/<run_id>/ (jaxrobust.study.execute.run_single, which
+config is one training run into DIR/runs/<run_id>/ (jaxrobust.study.stages.execute_single, which
 adds result.json to finetune and scratch runs). `--dry_run` imports no flax, orbax or grain.
 Console logs and one-line errors: jaxrobust.cli.
 """
@@ -16,6 +16,7 @@ from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,w
 
 from jaxrobust import runs  # pylint: disable=g-import-not-at-top
 from jaxrobust import study  # pylint: disable=g-import-not-at-top
+from jaxrobust.study import stages  # pylint: disable=g-import-not-at-top
 from jaxrobust import xla_flags  # pylint: disable=g-import-not-at-top
 from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
 from jaxrobust.train import mesh  # pylint: disable=g-import-not-at-top
@@ -49,15 +50,13 @@ def _check_workdir(workdir: str) -> None:
 
 
 def _run(config, workdir: str) -> None:
-  workdir = str(runs.absolute_path(workdir))
   _check_workdir(workdir)
   is_study = 'study' in config
-  if not is_study:
-    runs.check_run_config(config)  # fail fast, before the slow imports below
-    if _DRY_RUN.value:
-      print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
-            f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
-      return
+  if not is_study and _DRY_RUN.value:
+    runs.check_run_config(config)
+    print(f'run {runs.run_id(config.name, config)}: {config.model.name} on '
+          f'{config.data.name} -> {workdir}/runs/{runs.run_id(config.name, config)}')
+    return
   if not is_study and (_EXECUTOR.value != 'local' or _RAY_ADDRESS.value):
     raise UserError('--executor=ray and --ray_address run studies; this config is one run '
                     '(drop them: it runs here).')
@@ -67,12 +66,11 @@ def _run(config, workdir: str) -> None:
     study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value,
                     executor=_EXECUTOR.value, ray_address=_RAY_ADDRESS.value)
     return
-  from jaxrobust.study import execute  # pylint: disable=g-import-not-at-top  (the engine)
-  results = execute.run_single(config, workdir)
-  for split, scores in results['scores'].items():
+  result = stages.execute_single(config, workdir)
+  for split, scores in result.scores.items():
     print(f'{split}: accuracy {scores["accuracy"]:.4f}  macro-F1 {scores["macro_f1"]:.4f}  '
           f'({scores["num_examples"]} examples)')
-  print(f'run directory: {results["run_dir"]}')
+  print(f'run directory: {result.run_dir}')
 
 
 def main(argv: list[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from etils import epath
 import ml_collections
 
-from jaxrobust.configs.defaults import run_defaults
+from jaxrobust.train.defaults import run_defaults
 from jaxrobust.errors import ConfigError
 
 CONFIG_FILE = 'config.json'
@@ -19,7 +19,7 @@ NON_RESULT_FIELDS = frozenset({
     'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
     'resources.cpus', 'resources.gpus', 'resources.tpus',
 })
-DEFAULTS_FILE = 'jaxrobust/configs/defaults.py'  # where error messages send the user
+DEFAULTS_FILE = 'jaxrobust/train/defaults.py'  # where error messages send the user
 
 
 def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:

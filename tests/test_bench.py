@@ -33,6 +33,7 @@ def test_every_benchmark_has_a_smoke_test():
   assert sorted([*SMALLEST, *TESTED_ELSEWHERE]) == bench_main.benchmark_names()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(SMALLEST))
 def test_benchmark_prints_a_table_then_its_figures_as_one_json_line(name, capsys, monkeypatch):
   # Two batches of 8 is all the smallest train row reads; generating 256 JPEGs takes seconds.

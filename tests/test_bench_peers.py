@@ -34,6 +34,7 @@ def test_bench_input_compares_the_engine_with_tfdata_on_the_same_records(tmp_pat
   assert figures['input_vs_tfdata_ratio'] == row['vs_tfdata_ratio'] > 0
 
 
+@pytest.mark.slow
 def test_bench_train_times_the_engine_step_against_pytorch():
   one_device = Mesh(np.asarray(jax.devices()[:1]), (mesh_lib.DATA_AXIS,))  # compiles faster
   figures = train_bench.run_torch_comparison(rounds=1, steps=1, batch_size=2, resolution=8,

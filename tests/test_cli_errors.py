@@ -25,7 +25,7 @@ _CASES = {
                                       '--config.batchsize=4'],
                                      'did you mean pretrain.batch_size'),
     'unknown study field': ([_STUDY, '--workdir={tmp}/w', '--dry_run', '--config.zzz=4'],
-                            'jaxrobust/configs/study_common.py:study_defaults()'),
+                            'jaxrobust/study/recipes.py:study_defaults()'),
     'missing workdir': ([_STUDY, '--dry_run'], '--workdir is required'),
     'only matches nothing': ([_STUDY, '--workdir={tmp}/w', '--dry_run', '--only=nothing*'],
                              '--only=nothing* matches no run id'),

@@ -1,38 +1,25 @@
-"""Effective-robustness analysis of study results (numpy/pandas/scipy/matplotlib; no jax).
+"""Effective-robustness analysis of study results (numpy/pandas/scipy/matplotlib; no jax)."""
+from jaxrobust.analysis.bootstrap import bootstrap_trend
+from jaxrobust.analysis.bootstrap import trend_band
+from jaxrobust.analysis.load import collect_results
+from jaxrobust.analysis.load import flatten_result
+from jaxrobust.analysis.load import load_predictions
+from jaxrobust.analysis.load import load_results
+from jaxrobust.analysis.load import split_complete
+from jaxrobust.analysis.load import write_results_csv
+from jaxrobust.analysis.pipeline import Analysis
+from jaxrobust.analysis.pipeline import analyze
+from jaxrobust.analysis.plots import plot_er_vs_property
+from jaxrobust.analysis.plots import plot_id_vs_ood
+from jaxrobust.analysis.plots import save_figure
+from jaxrobust.analysis.report import report_dir
+from jaxrobust.analysis.report import save_report
+from jaxrobust.analysis.report import write_report
+from jaxrobust.analysis.summary import console_group_table
+from jaxrobust.analysis.summary import findings
+from jaxrobust.analysis.trend import Trend
+from jaxrobust.analysis.trend import effective_robustness
+from jaxrobust.analysis.trend import fit_baseline_trend
+from jaxrobust.analysis.trend import fit_trend
 
-The names below load their module on first use, so `jaxrobust.analysis.confusion` (the
-metrics the engine shares) imports without pandas or matplotlib.
-"""
-import importlib
-
-_EXPORTS = {
-    'Analysis': 'pipeline',
-    'analyze': 'pipeline',
-    'bootstrap_trend': 'bootstrap',
-    'trend_band': 'bootstrap',
-    'collect_results': 'load',
-    'flatten_result': 'load',
-    'load_predictions': 'load',
-    'load_results': 'load',
-    'split_complete': 'load',
-    'write_results_csv': 'load',
-    'plot_er_vs_property': 'plots',
-    'plot_id_vs_ood': 'plots',
-    'save_figure': 'plots',
-    'report_dir': 'report',
-    'save_report': 'report',
-    'write_report': 'report',
-    'console_group_table': 'summary',
-    'findings': 'summary',
-    'Trend': 'trend',
-    'effective_robustness': 'trend',
-    'fit_baseline_trend': 'trend',
-    'fit_trend': 'trend',
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-  if name not in _EXPORTS:
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-  return getattr(importlib.import_module(f'{__name__}.{_EXPORTS[name]}'), name)
+__all__ = ['Analysis', 'Trend', 'analyze', 'bootstrap_trend', 'collect_results', 'console_group_table', 'effective_robustness', 'findings', 'fit_baseline_trend', 'fit_trend', 'flatten_result', 'load_predictions', 'load_results', 'plot_er_vs_property', 'plot_id_vs_ood', 'report_dir', 'save_figure', 'save_report', 'split_complete', 'trend_band', 'write_report', 'write_results_csv']

@@ -4,7 +4,7 @@ import zlib
 
 import numpy as np
 
-from jaxrobust.analysis import confusion
+from jaxrobust import metrics
 from jaxrobust.analysis import transforms
 from jaxrobust.analysis import trend as trend_lib
 
@@ -97,7 +97,7 @@ def trend_band(samples: TrendSamples, id_grid, level: float = 0.95):
   return percentile_interval(samples.expected_ood(np.asarray(id_grid, np.float64)), level)
 
 
-def resample_cell_counts(cells: confusion.ConfusionCells, num_resamples: int,
+def resample_cell_counts(cells: metrics.ConfusionCells, num_resamples: int,
                          rng: np.random.Generator) -> np.ndarray:
   """(B, C) cell counts of test sets resampled with replacement from the observed one.
 
@@ -111,7 +111,7 @@ def resample_cell_counts(cells: confusion.ConfusionCells, num_resamples: int,
 def metric_replicates(labels, predictions, metric: str, num_resamples: int,
                       rng: np.random.Generator) -> tuple[float, np.ndarray]:
   """(metric on the test set, (B,) metric on test sets resampled with replacement)."""
-  cells = confusion.confusion_cells(labels, predictions)
+  cells = metrics.confusion_cells(labels, predictions)
   counts = resample_cell_counts(cells, num_resamples, rng)
-  return (float(confusion.metric_from_counts(metric, cells)),
-          confusion.metric_from_counts(metric, cells, counts))
+  return (float(metrics.metric_from_counts(metric, cells)),
+          metrics.metric_from_counts(metric, cells, counts))

@@ -19,7 +19,7 @@ from scipy import optimize
 
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import bootstrap
-from jaxrobust.analysis import confusion
+from jaxrobust import metrics
 from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import transforms
 
@@ -116,8 +116,8 @@ def synthetic_study(spec: StudySpec, seed: int) -> SyntheticStudy:
       arrays = sample_predictions(rng, spec.num_examples, priors,
                                   correct_rate_for(score, priors, spec.metric))
       predictions[run_id, split] = arrays
-      cells = confusion.confusion_cells(*arrays)
-      measured = float(confusion.metric_from_counts(spec.metric, cells))
+      cells = metrics.confusion_cells(*arrays)
+      measured = float(metrics.metric_from_counts(spec.metric, cells))
       row.update({f'metrics.{name}.split': split, f'metrics.{name}.{spec.metric}': measured,
                   f'metrics.{name}.num_examples': spec.num_examples})
     rows.append(row)

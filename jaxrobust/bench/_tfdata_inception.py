@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import tensorflow as tf
 
 from jaxrobust import bench
-from jaxrobust.data import preprocess
+from jaxrobust.input import preprocess
 
 _FEATURES = {'image': tf.io.FixedLenFeature([], tf.string),
              'label': tf.io.FixedLenFeature([], tf.int64)}

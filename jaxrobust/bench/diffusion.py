@@ -8,7 +8,7 @@ Without `--pipeline_dir` it times a randomly initialized pipeline built here (`-
 `sd15`, Stable Diffusion v1.5's full-size UNet/VAE/CLIP configs, the default; `tiny` for a
 quick check), so the cost of real generation is measured without a download: random weights
 cost the same FLOPs. One untimed batch first (warm-up, compilation), then `--batches` timed
-batches of `--batch` prompts through the same sampling code as `python -m jaxrobust.data
+batches of `--batch` prompts through the same sampling code as `python -m jaxrobust.datasets
 generate`. Small `--steps` / `--batch` finish on a CPU.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import torch
 
 from jaxrobust import bench
-from jaxrobust.data.diffusion import prompts, random_pipeline, sampler
+from jaxrobust.datasets.diffusion import prompts, random_pipeline, sampler
 
 
 def run(args: argparse.Namespace) -> dict[str, float | str | int]:

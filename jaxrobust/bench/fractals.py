@@ -15,7 +15,7 @@ import jax
 import numpy as np
 
 from jaxrobust import bench
-from jaxrobust.data.fractals import RenderSettings, instances, reference, search
+from jaxrobust.datasets.fractals import RenderSettings, instances, reference, search
 
 
 def _systems(count: int) -> search.Systems:

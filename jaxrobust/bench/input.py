@@ -35,10 +35,10 @@ import tensorflow_datasets as tfds
 
 from jaxrobust import bench
 from jaxrobust.bench import _tfdata_inception
-from jaxrobust.data import loading
-from jaxrobust.data import pipeline
-from jaxrobust.data import preprocess
-from jaxrobust.data import toy
+from jaxrobust.input import loading
+from jaxrobust.input import pipeline
+from jaxrobust.input import preprocess
+from jaxrobust.datasets import toy
 
 SIDE_RANGE = (256, 500)
 PIPELINES = ('tfdata', 'engine_threads', 'engine_workers')

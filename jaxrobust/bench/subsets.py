@@ -28,12 +28,12 @@ import time
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import hierarchy as hierarchy_lib
-from jaxrobust.data import subsets
-from jaxrobust.data import builders
-from jaxrobust.data.builders import encode_image
-from jaxrobust.data.subsets import bases as bases_lib
-from jaxrobust.data.subsets import select as select_lib
+from jaxrobust.datasets import hierarchy as hierarchy_lib
+from jaxrobust.datasets import subsets
+from jaxrobust.datasets import builders
+from jaxrobust.datasets.builders import encode_image
+from jaxrobust.datasets.subsets import bases as bases_lib
+from jaxrobust.datasets.subsets import select as select_lib
 
 _SUPER, _PER_SUPER = 10, 10
 _DISTINCT_IMAGES = 256  # Encoding is not what is measured; records reuse these.

@@ -44,11 +44,11 @@ import jax.numpy as jnp
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxrobust.configs import defaults
-from jaxrobust.data import loading
-from jaxrobust.data import pipeline
-from jaxrobust.data import preprocess
-from jaxrobust.data import toy
+from jaxrobust.train import defaults
+from jaxrobust.input import loading
+from jaxrobust.input import pipeline
+from jaxrobust.input import preprocess
+from jaxrobust.datasets import toy
 from jaxrobust.study import cost as cost_lib
 from jaxrobust.train import loop
 from jaxrobust.train import mesh as mesh_lib
@@ -88,7 +88,7 @@ def _config(arch: str, resolution: int, *, stem: str, width: float, dtype: str):
 
 def _compiled_train_step(config, mesh, batch):
   """(compiled step, initial state, FLOPs per step over all devices)."""
-  model = loop.build_model(config, NUM_CLASSES)
+  model = loop.init_model(config, NUM_CLASSES)
   model_def, params, batch_stats = step_lib.split_model(model)
   tx, schedule = optim.make_optimizer(config.optimizer, 1000, params)
   state = step_lib.init_train_state(params, batch_stats, jax.jit(tx.init), mesh)
@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> dict:
     source = None
     if not args.skip_input:
       BenchJpegs(data_dir=data_dir, file_format='array_record').download_and_prepare()
-      source = loading.open_split(loading.prepared_builder('bench_jpegs', data_dir), 'train')
+      source = loading.open_split(loading.open_dataset('bench_jpegs', data_dir), 'train')
     for arch in [a for a in args.archs.split(',') if a]:
       for resolution in [int(r) for r in args.resolutions.split(',')]:
         row = run_row(arch, resolution, model=model,

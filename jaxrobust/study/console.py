@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxrobust.analysis.groups import MIN_GROUP_MODELS
-from jaxrobust.data import hierarchy
+from jaxrobust.datasets import hierarchy
 from jaxrobust.study.datasets import DatasetStatus
 from jaxrobust.study.plan import PlannedRun, group_sizes
 
@@ -63,7 +63,7 @@ def label_levels(runs: Sequence[PlannedRun]) -> str:
   """Class sizes and where the animal classes fall at each label level the pre-training uses.
 
   Only sources whose hierarchy ships with the package (ImageNet's WordNet table); for the
-  others `python -m jaxrobust.data describe NAME` shows it once the dataset is built.
+  others `python -m jaxrobust.datasets describe NAME` shows it once the dataset is built.
   """
   used = {}
   for r in runs:

@@ -8,7 +8,7 @@ from typing import Any
 
 import tensorflow_datasets as tfds
 
-import jaxrobust.data  # noqa: F401  (registers the project's builders)
+import jaxrobust.datasets  # noqa: F401  (registers the project's builders)
 
 _DEFAULT_DATA_DIR = '~/tensorflow_datasets'
 
@@ -21,7 +21,7 @@ class DatasetStatus:
   detail: str = ''    # for 'missing': where the manual files go
 
 
-def resolve_data_dir(data_dir: str | None, workdir: str | None = None) -> str:
+def study_data_dir(data_dir: str | None, workdir: str | None = None) -> str:
   """`data_dir`, else $TFDS_DATA_DIR, else `<workdir>/data` (without a workdir: TFDS's default)."""
   default = os.path.join(workdir, 'data') if workdir else _DEFAULT_DATA_DIR
   return os.path.expanduser(data_dir or os.environ.get('TFDS_DATA_DIR') or default)

@@ -1,11 +1,11 @@
-"""A planned run (or one run outside a study) through the engine, with its result.json.
+"""A run through the engine with its result writer.
 
-The study's link to the training engine: it imports jax and the whole engine, so the runner
-imports it only when it trains.
+The study's link to the training engine: it imports jax and the whole engine, so the study
+imports it only when it trains (jaxrobust.study.stages.use_engine).
 """
 import os
-from typing import Any
 
+from etils import epath
 import jax
 from jax.experimental import multihost_utils
 import ml_collections
@@ -14,30 +14,28 @@ from jaxrobust.study import results
 from jaxrobust.study import selection
 from jaxrobust.study.plan import RESULT_KINDS
 from jaxrobust.train import loop
-from jaxrobust.train.evaluate import OnEvaluation
+from jaxrobust.train.engine_cache import EngineCache
+from jaxrobust.train.result import RunResult
 
 
-def _writer(config: ml_collections.ConfigDict, study: str | None,
-            config_hash: str | None, rule: str) -> OnEvaluation | None:
-  if config.kind not in RESULT_KINDS:
-    return None
-  return results.result_writer(config, study=study, config_hash=config_hash, rule=rule)
+def train(config: ml_collections.ConfigDict, run_dir: epath.Path, *, study: str | None = None,
+          config_hash: str | None = None, rule: str = selection.DEFAULT_RULE,
+          cache: EngineCache | None = None) -> RunResult:
+  """Trains and evaluates one run; finetune and scratch runs write result.json as they go.
 
-
-def train_planned(config: ml_collections.ConfigDict, run_dir: str, *, study: str,
-                  config_hash: str, rule: str = selection.DEFAULT_RULE) -> dict[str, Any]:
-  """Trains and evaluates one run of study `study`; `config_hash` is its identity hash.
-
-  `rule`: the study's model selection rule (jaxrobust.study.selection).
+  `study`: the study it belongs to (None: a run outside a study); `config_hash`: its identity
+  hash; `rule`: the study's model selection rule (jaxrobust.study.selection); `cache`: what it
+  may share with the earlier runs of this process.
   """
-  return loop.train_and_evaluate(config, run_dir,
-                                 on_evaluation=_writer(config, study, config_hash, rule))
+  on_evaluation = (results.result_writer(config, study=study, config_hash=config_hash,
+                                         rule=rule)
+                   if config.kind in RESULT_KINDS else None)
+  return loop.train_and_evaluate(config, run_dir, on_evaluation=on_evaluation, cache=cache)
 
 
-def run_single(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """One run outside a study into `<workdir>/runs/<run_id>/` (result.json for finetune/scratch)."""
-  return loop.run_single(config, workdir, on_evaluation=_writer(
-      config, None, None, selection.DEFAULT_RULE))
+def new_cache() -> EngineCache:
+  """A cache for the runs of one process to share (jaxrobust.train.engine_cache)."""
+  return EngineCache()
 
 
 def share_compilations(workdir: str) -> None:

@@ -1,7 +1,7 @@
 """Study config -> ordered plan of runs: pre-train, fine-tune, scratch.
 
 A study config (configs/<study>.py) holds three run templates (`pretrain`, `finetune`, `scratch`,
-each a full `jaxrobust/configs/defaults.py:run_defaults()`) and, for each, a ConfigDict of named settings. A
+each a full `jaxrobust/train/defaults.py:run_defaults()`) and, for each, a ConfigDict of named settings. A
 setting overrides fields of its template; a pre-training setting also names its data as a subset
 spec (`subset`). Every pre-trained model is fine-tuned under every fine-tune setting.
 
@@ -23,8 +23,8 @@ import ml_collections
 
 from jaxrobust import errors
 from jaxrobust import runs
-from jaxrobust.data import generated
-from jaxrobust.data import subsets
+from jaxrobust.datasets import generated
+from jaxrobust.datasets import subsets
 from jaxrobust.study import datasets
 from jaxrobust.study import selection
 
@@ -67,11 +67,11 @@ def plan_study(config: ml_collections.ConfigDict,
   """The ordered runs of a study: every pre-training, every fine-tune of each, every scratch run.
 
   A fine-tune's `init.model_init` is `<workdir>/runs/<pretrain id>` (relative `runs/<id>` without
-  a workdir). Every run reads the study's data dir (datasets.resolve_data_dir: by default
+  a workdir). Every run reads the study's data dir (datasets.study_data_dir: by default
   `<workdir>/data`); `data.data_dir` is not part of run ids.
   """
   _check_study(config)
-  data_dir = datasets.resolve_data_dir(config.data_dir, workdir)
+  data_dir = datasets.study_data_dir(config.data_dir, workdir)
   plan = []
   pretrained = []
   for name, setting in _settings(config, 'pretrain_settings'):
@@ -151,7 +151,7 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
                 'finetune_settings', 'scratch_settings', 'pretrain_length', 'selection'):
     if field not in config:
       raise errors.ConfigError(f'Study config lacks config.{field}; build study configs with '
-                               'jaxrobust/configs/study_common.py:study_defaults().')
+                               'jaxrobust/study/recipes.py:study_defaults().')
   if config.pretrain_length not in ('steps', 'epochs'):
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
@@ -179,7 +179,7 @@ def _apply(run: ml_collections.ConfigDict, overrides, where: str, skip=()) -> No
       continue
     if key not in run:
       raise errors.ConfigError(f'{where}.{key} is not a run config field (see '
-                               'jaxrobust/configs/defaults.py:run_defaults()).')
+                               'jaxrobust/train/defaults.py:run_defaults()).')
     if isinstance(run[key], ml_collections.ConfigDict):
       if not isinstance(value, (dict, ml_collections.ConfigDict)):
         raise errors.ConfigError(f'{where}.{key} must be a group of fields, got {value!r}.')

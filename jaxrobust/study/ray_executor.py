@@ -119,7 +119,7 @@ def _prepare_datasets(needs: list[dict[str, Any]], data_dir: str, workdir: str,
   _start_task()
   if with_engine:
     stages.use_engine(workdir)
-  stages.prepare(needs, data_dir)
+  stages.prepare_data(needs, data_dir)
 
 
 def _run_planned(config: ml_collections.ConfigDict, run: PlannedRun, workdir: str,

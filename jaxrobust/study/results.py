@@ -40,10 +40,10 @@ import ml_collections
 import numpy as np
 
 from jaxrobust import runs
-from jaxrobust.analysis import confusion
-from jaxrobust.data import images
-from jaxrobust.data import loading
-from jaxrobust.data import subsets
+from jaxrobust import metrics
+from jaxrobust.datasets import images
+from jaxrobust.input import loading
+from jaxrobust.datasets import subsets
 from jaxrobust.errors import ConfigError, UserError
 from jaxrobust.study import datasets
 from jaxrobust.study import plan as plan_lib
@@ -124,7 +124,7 @@ def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
       block['num_examples'] = len(manifest['records']['label'])
   else:
     block['num_examples'] = datasets.train_examples(
-        config.data.name, datasets.resolve_data_dir(config.data.data_dir),
+        config.data.name, datasets.study_data_dir(config.data.data_dir),
         config.data.train_split)
     if block['num_examples'] is None:
       logging.warning('pretrain.num_examples unknown: %s is not built.', config.data.name)
@@ -143,9 +143,9 @@ def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
 def split_scores(labels: np.ndarray, predictions: np.ndarray, split: str) -> dict[str, Any]:
   """{split, macro_f1, accuracy, num_examples, classes, per_class_f1} of one split."""
   classes = np.unique(labels)
-  return {'split': split, **confusion.classification_scores(labels, predictions),
+  return {'split': split, **metrics.classification_scores(labels, predictions),
           'classes': classes.tolist(),
-          'per_class_f1': confusion.per_class_f1(labels, predictions).tolist()}
+          'per_class_f1': metrics.per_class_f1(labels, predictions).tolist()}
 
 
 def _write_atomic(path: epath.Path, text: str) -> None:
@@ -178,8 +178,7 @@ def read_predictions(model_dir: epath.Path, splits: Sequence[str]
 
 def skipped_eval_images(config: ml_collections.ConfigDict) -> dict[str, list[str]]:
   """{split: [file, ...]} of evaluation images the dataset build skipped (opt-in only)."""
-  builder = loading.prepared_builder(config.data.name, config.data.data_dir,
-                                     auto_prepare=False)
+  builder = loading.open_dataset(config.data.name, config.data.data_dir)
   skipped = {}
   for entry in (builder.info.metadata or {}).get(images.SKIPPED_KEY, []):
     if entry['split'] in config.data.eval_splits:
@@ -261,7 +260,7 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
                              id_split),
           'ood': split_scores(outputs[ood_split]['labels'],
                               outputs[ood_split]['predictions'], ood_split),
-          'splits': {split: confusion.classification_scores(out['labels'], out['predictions'])
+          'splits': {split: metrics.classification_scores(out['labels'], out['predictions'])
                      for split, out in outputs.items()},
       },
       'selection': {'rule': rule, 'split': selection.RULES[rule], 'metric': selection.METRIC,

@@ -13,6 +13,7 @@ from typing import Any
 import ml_collections
 
 from jaxrobust import errors
+from jaxrobust import runs
 from jaxrobust.study import console
 from jaxrobust.study import cost
 from jaxrobust.study import datasets as datasets_lib
@@ -39,9 +40,10 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   when every run of the study is finished, the paths of results.csv and the report. Raises
   errors.RunsFailedError after the rest of the study when runs failed (Ray executor).
   """
+  workdir = str(runs.absolute_path(workdir))  # Ray tasks and every run dir start from it
   plan = plan_study(config, workdir)
   selected = select_runs(plan, only)
-  data_dir = datasets_lib.resolve_data_dir(config.data_dir, workdir)
+  data_dir = datasets_lib.study_data_dir(config.data_dir, workdir)
   states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
   needs = datasets_needed(plan, [r.run_id for r in selected])
   if dry_run:
@@ -74,7 +76,13 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
 
 
 class LocalExecutor(contextlib.AbstractContextManager):
-  """Runs the study in this process, one run after another (on every host of a multi-host job)."""
+  """Runs the study in this process, one run after another (on every host of a multi-host job).
+
+  Its runs share one engine cache (compiled programs, decoded small splits).
+  """
+
+  def __init__(self):
+    self._engine_cache = None
 
   def __exit__(self, *exc_info) -> None:
     return None
@@ -83,9 +91,10 @@ class LocalExecutor(contextlib.AbstractContextManager):
               with_engine: bool) -> None:
     """Prepares the datasets; with the engine, its compilations are cached and hosts wait."""
     engine = stages.use_engine(workdir) if with_engine else None
-    stages.prepare(needs, data_dir)
+    stages.prepare_data(needs, data_dir)
     if engine is not None:
       engine.barrier('jaxrobust_study_prepare')
+      self._engine_cache = engine.new_cache()
 
   def run(self, config, todo: list[PlannedRun], workdir: str, progress,
           train_fn: stages.TrainFn | None) -> tuple[dict[str, stages.RunOutcome], dict[str, str]]:
@@ -93,7 +102,7 @@ class LocalExecutor(contextlib.AbstractContextManager):
     outcomes = {}
     for run in todo:
       outcomes[run.run_id] = stages.execute_run(
-          run, workdir, stages.train_fn_for(config, run, workdir, train_fn))
+          run, workdir, stages.train_fn_for(config, run, workdir, train_fn, self._engine_cache))
       progress.finished(run, outcomes[run.run_id].seconds)
       print(progress.line(), flush=True)
     return outcomes, {}
@@ -154,7 +163,7 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   for s in missing:
     print(f'MISSING manual data for {s.name}: {s.detail}')
   if missing:
-    print(f'Put those files in a folder M, then run: python -m jaxrobust.data prepare '
+    print(f'Put those files in a folder M, then run: python -m jaxrobust.study prepare '
           f'--config=<this study config> --data_dir={data_dir} --manual_dir=M')
   print()
   print(cost.cost_table(selected, cost.current_device(), cost.known_rows()))

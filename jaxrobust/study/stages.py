@@ -2,6 +2,9 @@
 
 The local executor calls these in the study's process; the Ray executor calls the same
 functions inside its tasks (jaxrobust.study.ray_executor), so both write the same files.
+`enter_run` is the one place where a config becomes a run, for studies and single runs alike:
+the config is checked, the run directory made absolute and config.json written, before the
+engine (which trusts its caller) starts.
 """
 from collections.abc import Callable
 import dataclasses
@@ -11,18 +14,20 @@ import sys
 import time
 from typing import Any
 
+from absl import logging
+from etils import epath
 import ml_collections
 
 from jaxrobust import errors
 from jaxrobust import runs
+from jaxrobust.datasets import build
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
-from jaxrobust.study import prepare as prepare_lib
 from jaxrobust.study import state as state_lib
 from jaxrobust.study.plan import PlannedRun
+from jaxrobust.train.result import RunResult
 
-TrainFn = Callable[[ml_collections.ConfigDict, str], dict[str, Any]]
-SUMMARY_KEYS = ('step', 'train_loss', 'scores', 'wall_seconds')  # of train_and_evaluate's return
+TrainFn = Callable[[ml_collections.ConfigDict, epath.Path], RunResult]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,19 +37,19 @@ class RunOutcome:
   resumed_at: int | None  # the checkpoint step it resumed from; None: it started at step 0
 
 
-def prepare(needs: list[dict[str, Any]], data_dir: str) -> None:
+def prepare_data(needs: list[dict[str, Any]], data_dir: str) -> None:
   """Builds the generated datasets and materializes the subsets that are not there yet."""
   statuses = [datasets_lib.dataset_status(n, data_dir) for n in needs]
   missing = [s.name for s in statuses if s.state == 'missing']
   if missing:
     raise errors.DatasetNotBuiltError(
         f'{", ".join(missing)} not prepared in {data_dir}: put the manual downloads in a folder '
-        f'(--dry_run says which files), run python -m jaxrobust.data prepare --config=<this '
+        f'(--dry_run says which files), run python -m jaxrobust.study prepare --config=<this '
         f'study config> --data_dir={data_dir} --manual_dir=<that folder>, then rerun.')
   todo = [n for n, s in zip(needs, statuses) if s.state != 'ready']
   if todo and is_chief():
     print(f'study: preparing {len(todo)} datasets in {data_dir}', flush=True)
-    print(prepare_lib.summary_table(prepare_lib.prepare_datasets(todo, data_dir)), flush=True)
+    print(build.summary_table(build.build_datasets(todo, data_dir)), flush=True)
 
 
 def use_engine(workdir: str):
@@ -55,12 +60,26 @@ def use_engine(workdir: str):
 
 
 def train_fn_for(config: ml_collections.ConfigDict, run: PlannedRun, workdir: str,
-                 train_fn: TrainFn | None = None) -> TrainFn:
-  """`train_fn` (a test's stand-in, so jax is never loaded) or the engine for `run` of `config`."""
+                 train_fn: TrainFn | None = None, cache=None) -> TrainFn:
+  """`train_fn` (a test's stand-in, so jax is never loaded) or the engine for `run` of `config`.
+
+  `cache`: the engine cache the runs of this process share (None: a fresh one per run).
+  """
   if train_fn is not None:
     return train_fn
-  return functools.partial(use_engine(workdir).train_planned, study=config.study,
-                           config_hash=run.identity_hash, rule=config.selection)
+  return functools.partial(use_engine(workdir).train, study=config.study,
+                           config_hash=run.identity_hash, rule=config.selection, cache=cache)
+
+
+def enter_run(config: ml_collections.ConfigDict, run_dir: str) -> epath.Path:
+  """Checks `config`, writes its config.json and generated data; returns the absolute run dir."""
+  runs.check_run_config(config)
+  run_dir = runs.absolute_path(run_dir)
+  if is_chief():
+    runs.write_config(config, run_dir / runs.CONFIG_FILE)
+  if config.data.auto_prepare:
+    build.generate_if_missing(config.data.name, config.data.data_dir)
+  return run_dir
 
 
 def execute_run(run: PlannedRun, workdir: str, train_fn: TrainFn) -> RunOutcome:
@@ -68,20 +87,27 @@ def execute_run(run: PlannedRun, workdir: str, train_fn: TrainFn) -> RunOutcome:
   step = state_lib.checkpoint_step(run, workdir)
   what = f'resuming {run.run_id} at step {step}' if step else f'starting {run.run_id}'
   print(f'study: {what} ({run.kind}, {run.dataset}, {run.length})', flush=True)
-  run_dir = run.run_dir(workdir)
-  if is_chief():
-    runs.write_config(run.config, os.path.join(run_dir, runs.CONFIG_FILE))
+  run_dir = enter_run(run.config, run.run_dir(workdir))
   start = time.time()
-  outcome = train_fn(run.config, run_dir) or {}
+  outcome = train_fn(run.config, run_dir)
   seconds = time.time() - start
   if is_chief():  # only process 0 writes files
     if (run.kind in plan_lib.RESULT_KINDS
         and not os.path.exists(os.path.join(run_dir, plan_lib.RESULT_FILE))):
       raise RuntimeError(f'{run.run_id} finished without writing {run_dir}/result.json; the '
                          'fine-tune stage writes it at the end of every finetune/scratch run.')
-    state_lib.mark_finished(run, workdir, seconds,
-                            {k: outcome[k] for k in SUMMARY_KEYS if k in outcome})
+    state_lib.mark_finished(run, workdir, seconds, outcome.summary())
   return RunOutcome(seconds=seconds, resumed_at=step or None)
+
+
+def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None) -> RunResult:
+  """One run outside a study into `<workdir>/runs/<run_id>/` (result.json for finetune/scratch).
+
+  `cache`: an engine cache shared with other runs of this process (None: a fresh one).
+  """
+  run_dir = enter_run(config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
+  logging.info('Run directory: %s', run_dir)
+  return use_engine(workdir).train(config, run_dir, cache=cache)
 
 
 def is_chief() -> bool:

@@ -102,9 +102,9 @@ def _state_handler() -> ocp.PyTreeCheckpointHandler:
   return ocp.PyTreeCheckpointHandler(type_handler_registry=registry)
 
 
-def checkpoint_manager(checkpoints_dir: str | epath.Path, *, keep: int | None = None,
+def checkpoint_manager(checkpoints_dir: epath.Path, *, keep: int | None = None,
                        read_only: bool = False) -> ocp.CheckpointManager:
-  """The manager of a `checkpoints/` folder: async saves keeping `keep`, or read-only."""
+  """The manager of an absolute `checkpoints/` folder: async saves keeping `keep`, or read-only."""
   if read_only:
     options = ocp.CheckpointManagerOptions(read_only=True, create=False,
                                            enable_async_checkpointing=False)
@@ -112,7 +112,7 @@ def checkpoint_manager(checkpoints_dir: str | epath.Path, *, keep: int | None = 
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                            enable_async_checkpointing=True)
   return ocp.CheckpointManager(
-      runs.absolute_path(checkpoints_dir), options=options,
+      checkpoints_dir, options=options,
       item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
 
 

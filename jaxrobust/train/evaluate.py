@@ -14,11 +14,11 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 import numpy as np
 
-from jaxrobust.data import decoded_cache
-from jaxrobust.data import pipeline
-from jaxrobust.data.preprocess import EvalPreprocess
+from jaxrobust.input import decoded_cache
+from jaxrobust.input import pipeline
+from jaxrobust.input.preprocess import EvalPreprocess
 from jaxrobust.train import mesh as mesh_lib
-from jaxrobust.analysis import confusion
+from jaxrobust import metrics
 
 EvalStep = Callable[[Any, Any, dict[str, jax.Array]], dict[str, jax.Array]]
 
@@ -103,5 +103,5 @@ def evaluate(eval_step: EvalStep, params, batch_stats, sources: Mapping[str, Any
 
 def scores(outputs: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str, float]]:
   """{split: {'accuracy', 'macro_f1', 'num_examples'}} from `evaluate`'s outputs."""
-  return {split: confusion.classification_scores(out['labels'], out['predictions'])
+  return {split: metrics.classification_scores(out['labels'], out['predictions'])
           for split, out in outputs.items()}

@@ -1,10 +1,10 @@
 """The one training engine: `train_and_evaluate(config, run_dir)` for every kind of run.
 
-Sections: data, model, optimizer + state, checkpoint resume, train loop, evaluation.
+Sections: data, model, optimizer + state, checkpoint resume, input, train loop, final
+evaluation. The caller (jaxrobust.study.stages, where a config becomes a run) has checked the
+config's fields and made `run_dir` absolute; the engine checks what needs the data.
 """
-import functools
 import time
-from typing import Any
 
 from absl import logging
 from clu import periodic_actions
@@ -15,22 +15,22 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxrobust import models
-from jaxrobust import runs
-from jaxrobust.data import decoded_cache
-from jaxrobust.data import loading
-from jaxrobust.data import pipeline
-from jaxrobust.data import preprocess
 from jaxrobust.errors import ConfigError, NonFiniteLossError
+from jaxrobust.input import decoded_cache
+from jaxrobust.input import loading
+from jaxrobust.input import pipeline
+from jaxrobust.input import preprocess
 from jaxrobust.train import checkpoint
 from jaxrobust.train import evaluate as evaluate_lib
+from jaxrobust.train import evaluator as evaluator_lib
 from jaxrobust.train import interrupt
 from jaxrobust.train import mesh as mesh_lib
-from jaxrobust.train import programs
 from jaxrobust.train import step as step_lib
 from jaxrobust.train import writers
+from jaxrobust.train.engine_cache import EngineCache
+from jaxrobust.train.programs import COMPUTE_DTYPES
+from jaxrobust.train.result import RunResult
 
-COMPUTE_DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 INIT_MODES = ('full', 'linear_probe')
 MAX_STEPS_IN_FLIGHT = 2
 BEST_SCORES = 'best_selection_macro_f1'  # checkpoint input-state key: {split: best so far}
@@ -59,40 +59,22 @@ def _compute_dtype(config: ml_collections.ConfigDict) -> jnp.dtype:
   return COMPUTE_DTYPES[config.model.dtype]
 
 
-@functools.lru_cache(maxsize=programs.MAX_SHARED)
-def _model_initializer(name: str, stem: str, width: float, dtype: str, num_classes: int,
-                       seed: int):
-  """(graphdef, compiled initializer of the state): built once per model and seed."""
-
-  def create() -> nnx.Module:
-    return models.build_model(name, num_classes=num_classes, rngs=nnx.Rngs(seed), stem=stem,
-                              width=width, dtype=COMPUTE_DTYPES[dtype])
-
-  try:
-    graphdef, _ = nnx.split(nnx.eval_shape(create))
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
-  # One compiled initializer instead of one eager dispatch (and compilation) per tensor;
-  # it runs once per run, so XLA's optimizations (seconds of compile time on CPU) are not
-  # worth it.
-  init = jax.jit(lambda: nnx.state(create())).lower().compile(
-      compiler_options={'xla_backend_optimization_level': 0})
-  return graphdef, init
-
-
-def build_model(config: ml_collections.ConfigDict, num_classes: int) -> nnx.Module:
+def init_model(config: ml_collections.ConfigDict, num_classes: int,
+               cache: EngineCache | None = None) -> nnx.Module:
   """The zoo model named by `config.model` with a `num_classes` head, seeded by `config.seed`."""
   _compute_dtype(config)  # a bad dtype names its field
-  graphdef, init = _model_initializer(config.model.name, config.model.stem,
-                                      float(config.model.width), config.model.dtype,
-                                      int(num_classes), int(config.seed))
+  cache = cache or EngineCache()
+  graphdef, init = cache.programs.model_initializer(
+      config.model.name, config.model.stem, float(config.model.width), config.model.dtype,
+      int(num_classes), int(config.seed))
   return nnx.merge(graphdef, init())
 
 
-def _open_split(builder, split: str, transform: decoded_cache.Transform, budget_mb: float):
-  """The split's records, decoded once when that fits `budget_mb` (jaxrobust.data.decoded_cache)."""
-  return decoded_cache.decoded(loading.open_split(builder, split), transform,
-                               (str(builder.data_dir), split), budget_mb)
+def _open_split(builder, split: str, transform: decoded_cache.Transform, budget_mb: float,
+                cache: EngineCache):
+  """The split's records, decoded once when that fits `budget_mb` (jaxrobust.input.decoded_cache)."""
+  return cache.decoded_splits.get(loading.open_split(builder, split), transform,
+                                  (str(builder.data_dir), split), budget_mb)
 
 
 def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
@@ -110,27 +92,6 @@ def _eval_steps(config: ml_collections.ConfigDict, steps_per_epoch: int,
     return set()
   every = max(1, round(config.eval_every_epochs * steps_per_epoch))
   return set(range(every, num_steps, every))
-
-
-def _selection_splits(config: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """`config.data.selection_splits`, checked to be among the eval splits."""
-  splits = tuple(config.data.selection_splits)
-  unknown = [s for s in splits if s not in config.data.eval_splits]
-  if unknown:
-    raise ConfigError(f'config.data.selection_splits={list(splits)} names {unknown}, which '
-                      f'config.data.eval_splits={list(config.data.eval_splits)} lacks; add '
-                      f'them there or drop them.')
-  return splits
-
-
-def _new_best(scores: dict[str, Any], best: dict[str, float]) -> bool:
-  """Records `scores`' macro-F1 in `best`; True if any split beat its best so far."""
-  improved = False
-  for split, split_scores in scores.items():
-    if split not in best or split_scores['macro_f1'] > best[split]:
-      best[split] = split_scores['macro_f1']
-      improved = True
-  return improved
 
 
 def _format_seconds(seconds: float) -> str:
@@ -197,56 +158,29 @@ class _TrainMetrics:
         _format_seconds(eta))
 
 
-def _evaluate_and_write(config, eval_step, state, eval_sources, transform, mesh, writer,
-                        step: int) -> tuple[dict[str, Any], dict[str, Any]]:
-  """Evaluates every eval split at `step` and writes `eval/<split>/<metric>` scalars."""
-  outputs = evaluate_lib.evaluate(
-      eval_step, state['params'], state['batch_stats'], eval_sources, transform,
-      mesh=mesh, batch_size=config.eval_batch_size, num_workers=config.data.num_workers,
-      prefetch=config.data.prefetch)
-  scores = evaluate_lib.scores(outputs)
-  writer.write_scalars(step, {f'eval/{split}/{name}': value
-                              for split, split_scores in scores.items()
-                              for name, value in split_scores.items()})
-  return scores, outputs
+def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: epath.Path, *,
+                       on_evaluation: evaluate_lib.OnEvaluation | None = None,
+                       cache: EngineCache | None = None) -> RunResult:
+  """Trains (or resumes) the run in the absolute `run_dir`, evaluates it, returns the result.
 
-
-def _log_scores(step: int, scores: dict[str, Any]) -> None:
-  """One line per evaluation: each split's macro-F1 and accuracy."""
-  logging.info('eval @ step %d: %s', step, ' | '.join(
-      f'{split} macro-F1 {s["macro_f1"]:.4f} acc {s["accuracy"]:.4f} ({s["num_examples"]})'
-      for split, s in scores.items()))
-
-
-def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.Path, *,
-                       on_evaluation: evaluate_lib.OnEvaluation | None = None
-                       ) -> dict[str, Any]:
-  """Trains (or resumes) the run in `run_dir`, evaluates it, returns the final results.
-
-  Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end; with
-  `config.data.selection_splits`, an evaluation during training scores only those, plus the
-  other eval splits when one of them reaches a new best macro-F1 (a candidate for model
-  selection). `on_evaluation` gets each `Evaluation` on process 0 (the one that writes files).
-  SIGTERM/SIGINT save a checkpoint after the current step and raise `interrupt.Interrupted`.
-  Returns {'run_dir', 'step', 'num_train_steps', 'train_loss' (mean of the last logged
-  interval, read from metrics.jsonl if nothing was trained in this call), 'scores' {split: {'accuracy',
-  'macro_f1', 'num_examples'}}, 'outputs' {split: {'labels', 'predictions'[, 'logits']}},
-  'evaluations' [{'step', 'scores'} of the evaluations during training in this call],
-  'wall_seconds'}. Arrays are identical on every process; only process 0 writes files.
+  Evaluates `config.data.eval_splits` every `config.eval_every_epochs` and at the end, as the
+  `SelectionEvaluator` decides (jaxrobust.train.evaluator). `on_evaluation` gets each
+  `Evaluation` on process 0 (the one that writes files). `cache`: what this run may share
+  with earlier runs of the process (a fresh one if None). SIGTERM/SIGINT save a checkpoint
+  after the current step and raise `interrupt.Interrupted`.
   """
   start_time = time.time()
-  runs.check_run_config(config)
-  run_dir = runs.absolute_path(run_dir)
+  cache = cache or EngineCache()
   mesh = mesh_lib.make_mesh()
   mesh_lib.check_global_batch_size(config.batch_size, 'config.batch_size')
   compute_dtype = _compute_dtype(config)
   if config.init.mode not in INIT_MODES:
     raise ConfigError(f'config.init.mode={config.init.mode!r}; use one of {INIT_MODES}.')
   linear_probe = config.init.mode == 'linear_probe'
+  evaluator_lib.selection_splits(config)  # a bad field fails before any data is read
 
   # ---- Data ----
-  builder = loading.prepared_builder(config.data.name, config.data.data_dir,
-                                     auto_prepare=config.data.auto_prepare)
+  builder = loading.open_dataset(config.data.name, config.data.data_dir)
   num_classes = loading.num_classes(builder, config.data.label_key)
   train_transform = preprocess.TrainPreprocess(
       image_size=config.data.image_size, mode=config.data.train_preprocess,
@@ -255,30 +189,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       image_size=config.data.image_size, mode=config.data.eval_preprocess,
       label_key=config.data.label_key)
   budget = config.data.cache_decoded_mb
-  train_source = _open_split(builder, config.data.train_split, train_transform, budget)
-  eval_sources = {split: _open_split(builder, split, eval_transform, budget)
+  train_source = _open_split(builder, config.data.train_split, train_transform, budget, cache)
+  eval_sources = {split: _open_split(builder, split, eval_transform, budget, cache)
                   for split in config.data.eval_splits}
-  selection_splits = _selection_splits(config)
   num_steps = num_train_steps(config, len(train_source))
   steps_per_epoch = len(train_source) // config.batch_size
 
   # ---- Model (+ fine-tune handoff) ----
-  model = build_model(config, num_classes)
+  model = init_model(config, num_classes, cache)
   if config.init.model_init:
     from jaxrobust.train import handoff  # pylint: disable=g-import-not-at-top
     handoff.restore_backbone(model, config.init)
   model_def, params, batch_stats = step_lib.split_model(model, frozen_backbone=linear_probe)
 
   # ---- Optimizer, train state and steps (shared with earlier runs of the same recipe) ----
-  run_programs = programs.for_run(model_def, config, num_steps, params, mesh, compute_dtype)
+  run_programs = cache.programs.for_run(model_def, config, num_steps, params, mesh,
+                                        compute_dtype)
   state = step_lib.init_train_state(params, batch_stats, run_programs.init_opt_state, mesh)
-  train_step, eval_step = run_programs.train_step, run_programs.eval_step
+  train_step = run_programs.train_step
 
   # ---- Checkpoints: resume where the last run stopped ----
   checkpoint_dir = run_dir / checkpoint.CHECKPOINT_DIR
   manager = checkpoint.checkpoint_manager(checkpoint_dir, keep=config.keep_checkpoints)
   state, data_state, first_step = checkpoint.restore_latest(manager, state)
-  best = dict(data_state.get(BEST_SCORES, {}))  # best macro-F1 so far of each selection split
   if first_step:
     logging.info('Resumed %s at step %d of %d.', run_dir, first_step, num_steps)
   kept = (writers.restart_history(run_dir, first_step, final=first_step == num_steps)
@@ -291,6 +224,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
                              start_batch=first_step),
       num_workers=config.data.num_workers, prefetch=config.data.prefetch)
   writer = writers.create_writer(run_dir)
+  evaluate_at = evaluator_lib.SelectionEvaluator(
+      config, eval_step=run_programs.eval_step, sources=eval_sources, transform=eval_transform,
+      mesh=mesh, writer=writer, run_dir=run_dir, num_steps=num_steps,
+      steps_per_epoch=steps_per_epoch, best=data_state.get(BEST_SCORES, {}),
+      start_time=start_time, on_evaluation=on_evaluation)
 
   # ---- Train ----
   save_steps = _steps_at(config, 'checkpoint_every_steps', num_steps)
@@ -301,28 +239,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
                                   if 'train/loss' in r), None)
   report_progress = periodic_actions.ReportProgress(num_train_steps=num_steps, writer=writer)
   batch_sharding = mesh_lib.batch_sharding(mesh)
-  evaluations = []
-
-  def evaluate_at(step: int, state) -> tuple[dict[str, Any], dict[str, Any]]:
-    if step == num_steps or not selection_splits:
-      scores, outputs = _evaluate_and_write(config, eval_step, state, eval_sources,
-                                            eval_transform, mesh, writer, step)
-    else:
-      first = {s: eval_sources[s] for s in selection_splits}
-      scores, outputs = _evaluate_and_write(config, eval_step, state, first, eval_transform,
-                                            mesh, writer, step)
-      if _new_best(scores, best):
-        rest = {s: src for s, src in eval_sources.items() if s not in first}
-        more_scores, more_outputs = _evaluate_and_write(config, eval_step, state, rest,
-                                                        eval_transform, mesh, writer, step)
-        scores = {s: {**scores, **more_scores}[s] for s in eval_sources}
-        outputs = {s: {**outputs, **more_outputs}[s] for s in eval_sources}
-    _log_scores(step, scores)
-    if on_evaluation is not None and jax.process_index() == 0:
-      on_evaluation(evaluate_lib.Evaluation(
-          run_dir=run_dir, step=step, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
-          scores=scores, outputs=outputs, wall_seconds=time.time() - start_time))
-    return scores, outputs
 
   stop_requested = interrupt.StopRequest(manager).install()
   try:
@@ -337,10 +253,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
       if step in log_steps or step in save_steps or step in eval_steps or stop:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
       if step in eval_steps:  # before the save: its step is evaluated, its best scores kept
-        scores, _ = evaluate_at(step, state)
-        evaluations.append({'step': step, 'scores': scores})
+        evaluate_at(step, state)
       if step in save_steps or stop:
-        checkpoint.save(manager, state, {'next_batch': step, BEST_SCORES: dict(best)})
+        checkpoint.save(manager, state, {'next_batch': step, BEST_SCORES: evaluate_at.best})
       if stop:
         manager.wait_until_finished()
         writer.flush()
@@ -356,17 +271,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str | epath.P
   scores, outputs = evaluate_at(num_steps, state)
   writer.close()
   manager.close()
-  return {'run_dir': str(run_dir), 'step': num_steps, 'num_train_steps': num_steps,
-          'train_loss': train_metrics.last_loss, 'scores': scores, 'outputs': outputs,
-          'evaluations': evaluations, 'wall_seconds': time.time() - start_time}
-
-
-def run_single(config: ml_collections.ConfigDict, workdir: str | epath.Path, *,
-               on_evaluation: evaluate_lib.OnEvaluation | None = None) -> dict[str, Any]:
-  """One run into `<workdir>/runs/<run_id>/` (config.json first), via train_and_evaluate."""
-  runs.check_run_config(config)
-  run_dir = runs.absolute_path(workdir) / 'runs' / runs.run_id(config.name, config)
-  if jax.process_index() == 0:
-    runs.write_config(config, run_dir / runs.CONFIG_FILE)
-  logging.info('Run directory: %s', run_dir)
-  return train_and_evaluate(config, run_dir, on_evaluation=on_evaluation)
+  return RunResult(run_dir=run_dir, step=num_steps, num_train_steps=num_steps,
+                   train_loss=train_metrics.last_loss, scores=scores, outputs=outputs,
+                   wall_seconds=time.time() - start_time)

@@ -3,7 +3,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from jaxrobust.analysis import bootstrap
-from jaxrobust.analysis import confusion
+from jaxrobust import metrics
 
 
 def _wilds_macro_f1(labels, predictions):
@@ -15,16 +15,16 @@ def test_macro_f1_matches_sklearn_including_classes_only_predicted():
   rng = np.random.default_rng(0)
   labels = rng.integers(0, 7, 300)
   predictions = np.where(rng.random(300) < 0.6, labels, rng.integers(0, 9, 300))  # 7, 8: never true
-  cells = confusion.confusion_cells(labels, predictions)
-  assert np.isclose(confusion.macro_f1_from_counts(cells), _wilds_macro_f1(labels, predictions))
-  assert np.isclose(confusion.accuracy_from_counts(cells), np.mean(labels == predictions))
+  cells = metrics.confusion_cells(labels, predictions)
+  assert np.isclose(metrics.macro_f1_from_counts(cells), _wilds_macro_f1(labels, predictions))
+  assert np.isclose(metrics.accuracy_from_counts(cells), np.mean(labels == predictions))
 
 
 def test_resampled_counts_give_the_macro_f1_of_the_resampled_examples():
   rng = np.random.default_rng(1)
   labels = rng.integers(0, 12, 40)  # small: resamples lose classes, as in rare iWildCam ones
   predictions = np.where(rng.random(40) < 0.5, labels, rng.integers(0, 12, 40))
-  cells = confusion.confusion_cells(labels, predictions)
+  cells = metrics.confusion_cells(labels, predictions)
   classes = np.unique(np.r_[labels, predictions])
   code = lambda y, p: y * cells.num_classes + p
   cell_of_example = np.searchsorted(
@@ -34,7 +34,7 @@ def test_resampled_counts_give_the_macro_f1_of_the_resampled_examples():
   counts = np.stack([np.bincount(cell_of_example[i], minlength=len(cells.counts))
                      for i in index])
   expected = [_wilds_macro_f1(labels[i], predictions[i]) for i in index]
-  np.testing.assert_allclose(confusion.macro_f1_from_counts(cells, counts), expected)
+  np.testing.assert_allclose(metrics.macro_f1_from_counts(cells, counts), expected)
 
 
 def test_multinomial_resampling_matches_example_resampling_in_distribution():

@@ -1,4 +1,5 @@
 """The 95% intervals cover the truth at about the nominal rate on synthetic studies."""
+import pytest
 from jaxrobust.analysis import simulate
 
 # 8 scratch models and two pre-training settings of 3 runs each (true ER 0 and +5 points),
@@ -7,6 +8,7 @@ SPEC = simulate.StudySpec(num_baseline=8, groups=((25_000, 3, 0.0), (1_000_000, 
                           num_examples=1000, num_classes=5)
 
 
+@pytest.mark.slow
 def test_intervals_cover_the_truth_at_about_the_nominal_rate():
   rates = simulate.coverage(SPEC, reps=100, num_resamples=200, seed=0)
   print('\n' + rates.to_string(index=False))

@@ -1,8 +1,8 @@
 """parse_arg: the one parser of config-file args (`configs/x.py:local,lr=1e-3`)."""
 import pytest
 
-from jaxrobust.configs import args
-from jaxrobust.configs import study_common
+from jaxrobust import config_args as args
+from jaxrobust.study import recipes
 
 
 def test_words_set_bools_and_values_take_the_type_of_their_default():
@@ -27,5 +27,5 @@ def test_bad_parts_are_refused_naming_the_valid_ones(arg, message):
 
 def test_study_arg_test_needs_local():
   with pytest.raises(ValueError, match="use 'local,test'"):
-    study_common.parse_study_arg('test')
-  assert study_common.scale(study_common.parse_study_arg('local,test')) == 'test'
+    recipes.parse_study_arg('test')
+  assert recipes.scale(recipes.parse_study_arg('local,test')) == 'test'

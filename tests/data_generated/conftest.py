@@ -2,7 +2,7 @@
 import pytest
 import tensorflow_datasets as tfds
 
-import jaxrobust.data  # noqa: F401  (registers the builders)
+import jaxrobust.datasets  # noqa: F401  (registers the builders)
 
 
 def build(name: str, data_dir) -> tfds.core.DatasetBuilder:

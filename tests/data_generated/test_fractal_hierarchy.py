@@ -4,10 +4,10 @@ import pathlib
 
 import numpy as np
 
-from jaxrobust.data.builders.fractal_hierarchy import build_hierarchy
-from jaxrobust.data.fractals import render
-from jaxrobust.data.fractals.search import Systems, measure_fill_rates
-from jaxrobust.data.hierarchy import load_hierarchy
+from jaxrobust.datasets.builders.fractal_hierarchy import build_hierarchy
+from jaxrobust.datasets.fractals import render
+from jaxrobust.datasets.fractals.search import Systems, measure_fill_rates
+from jaxrobust.datasets.hierarchy import load_hierarchy
 
 
 def test_labels_at_every_level_agree_with_the_stored_tree(hierarchy_tiny, records):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import fractals
-from jaxrobust.data.builders import encode_image
-from jaxrobust.data.fractals import ifs, reference, render
-from jaxrobust.data.fractals.search import SearchSettings, Systems, measure_fill_rates
+from jaxrobust.datasets import fractals
+from jaxrobust.datasets.builders import encode_image
+from jaxrobust.datasets.fractals import ifs, reference, render
+from jaxrobust.datasets.fractals.search import SearchSettings, Systems, measure_fill_rates
 
 MICRO = 'fractaldb/tiny/num_classes=3,num_instances=4,test_instances=1'
 

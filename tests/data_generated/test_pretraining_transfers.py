@@ -2,10 +2,11 @@
 camera-trap benchmark's animals. A linear probe (frozen backbone, new head) on a backbone
 pre-trained there separates the benchmark's classes better than one on a random backbone.
 """
+import pytest
 import json
 import pathlib
 
-from jaxrobust.study import execute
+from jaxrobust.study import stages
 
 from tests.helpers.configs import load_config
 
@@ -22,16 +23,17 @@ def _probe(tmp_path: pathlib.Path, name: str, model_init: str | None) -> float:
       'name': name, 'data.name': BENCHMARK, 'data.data_dir': str(tmp_path / 'tfds'),
       'init.mode': 'linear_probe',
       'init.model_init': model_init, 'log_every_steps': 1000})
-  run_dir = pathlib.Path(execute.run_single(config, tmp_path)['run_dir'])
+  run_dir = pathlib.Path(stages.execute_single(config, tmp_path).run_dir)
   return json.loads((run_dir / 'result.json').read_text())['metrics']['id']['macro_f1']
 
 
+@pytest.mark.slow
 def test_a_probe_on_the_pretrained_backbone_beats_a_probe_on_a_random_one(tmp_path):
   pretrain = load_config('train', 'tiny')
   pretrain.update_from_flattened_dict({
       'data.name': NATURE, 'data.data_dir': str(tmp_path / 'tfds'), 'data.eval_splits': (),
       'data.augment_flip': True, 'num_train_steps': 200, 'checkpoint_every_steps': 200})
-  pretrained = execute.run_single(pretrain, tmp_path)['run_dir']
+  pretrained = str(stages.execute_single(pretrain, tmp_path).run_dir)
   pretrained_f1 = _probe(tmp_path, 'probe_pretrained', pretrained)
   random_f1 = _probe(tmp_path, 'probe_random', None)
   print(f'linear probe macro-F1 on id_test: pretrained {pretrained_f1:.3f}, '

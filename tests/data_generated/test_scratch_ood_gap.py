@@ -4,12 +4,13 @@ Trains with the project's engine and the scratch baseline config (`configs/finet
 local,scratch`) on the same benchmark as the ridge-on-pixels check, at its native 32 px,
 and reads the run's result.json (ID = `id_test`, OOD = `test`).
 """
+import pytest
 import json
 import pathlib
 
 import ml_collections
 
-from jaxrobust.study import execute
+from jaxrobust.study import stages
 
 from tests.data_generated.test_synthetic_wildcam import GAP_CONFIG
 from tests.helpers.configs import load_config
@@ -30,9 +31,10 @@ def scratch_config(data_dir: pathlib.Path) -> ml_collections.ConfigDict:
   return config
 
 
+@pytest.mark.slow
 def test_a_resnet_trained_from_scratch_scores_lower_on_unseen_cameras(tmp_path):
   config = scratch_config(tmp_path / 'tfds')  # auto_prepare builds the dataset there
-  run_dir = pathlib.Path(execute.run_single(config, tmp_path)['run_dir'])
+  run_dir = pathlib.Path(stages.execute_single(config, tmp_path).run_dir)
   metrics = json.loads((run_dir / 'result.json').read_text())['metrics']
   id_f1, ood_f1 = metrics['id']['macro_f1'], metrics['ood']['macro_f1']
   print(f'resnet_tiny from scratch: macro-F1 id_test={id_f1:.3f} test={ood_f1:.3f}')

@@ -5,10 +5,10 @@ import json
 import numpy as np
 from etils import epath
 
-from jaxrobust.data import synthetic
-from jaxrobust.data.builders import synthetic_nature
-from jaxrobust.data.hierarchy import HIERARCHY_FILE
-from jaxrobust.data.synthetic import nature, taxonomy
+from jaxrobust.datasets import synthetic
+from jaxrobust.datasets.builders import synthetic_nature
+from jaxrobust.datasets.hierarchy import HIERARCHY_FILE
+from jaxrobust.datasets.synthetic import nature, taxonomy
 
 
 def test_splits_hold_every_species_the_configured_number_of_times(nature_tiny, records):

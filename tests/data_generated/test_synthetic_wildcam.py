@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import f1_score
 
-from jaxrobust.data import synthetic
+from jaxrobust.datasets import synthetic
 
 SPLITS = ('train', 'id_val', 'id_test', 'val', 'test')
 # Large enough for a stable ID/OOD comparison, small enough to build in seconds.

@@ -6,8 +6,8 @@ import zipfile
 import pytest
 from PIL import Image
 
-from jaxrobust.data import archives
-from jaxrobust.data import images
+from jaxrobust.datasets import archives
+from jaxrobust.datasets import images
 from tests.helpers.real_formats import add_tar_bytes, jpeg, truncated_jpeg
 
 

@@ -6,9 +6,9 @@ import tarfile
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import archives
-from jaxrobust.data.builders import imagenet
-from jaxrobust.data.wordnet import derive_imagenet_hierarchy as derive
+from jaxrobust.datasets import archives
+from jaxrobust.datasets.builders import imagenet
+from jaxrobust.datasets.wordnet import derive_imagenet_hierarchy as derive
 from tests.helpers.real_formats import add_tar_bytes, jpeg
 
 TRAIN_CLASSES = {'n01440764': 2, 'n15075141': 1}  # tench, toilet tissue

@@ -5,10 +5,10 @@ import pathlib
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import hierarchy
-from jaxrobust.data.wordnet import breeds
-from jaxrobust.data.wordnet import cuts
-from jaxrobust.data.wordnet import derive_imagenet_hierarchy as derive
+from jaxrobust.datasets import hierarchy
+from jaxrobust.datasets.wordnet import breeds
+from jaxrobust.datasets.wordnet import cuts
+from jaxrobust.datasets.wordnet import derive_imagenet_hierarchy as derive
 
 WORDNET_DIR = '/usr/share/wordnet'  # Debian wordnet-base (WordNet 3.0).
 

@@ -4,8 +4,8 @@ import json
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import archives
-from jaxrobust.data import hierarchy
+from jaxrobust.datasets import archives
+from jaxrobust.datasets import hierarchy
 from tests.helpers.real_formats import INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, build_dataset
 
 TAXON_FEATURES = tuple(f'label_{r}' for r in RANKS)

@@ -9,7 +9,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from jaxrobust import errors
-from jaxrobust.data import archives
+from jaxrobust.datasets import archives
 from jaxrobust.study import results
 from tests.helpers.configs import load_config
 from tests.helpers.real_formats import (IWILDCAM_ROWS, IWILDCAM_TRUNCATED, add_tar_bytes, build_dataset,

@@ -7,7 +7,7 @@ import pytest  # pylint: disable=wrong-import-position
 import tensorflow_datasets as tfds  # pylint: disable=wrong-import-position
 import torch  # pylint: disable=wrong-import-position
 
-import jaxrobust.data  # noqa: F401,E402  (registers the builders)
+import jaxrobust.datasets  # noqa: F401,E402  (registers the builders)
 
 torch.set_num_threads(1)
 TINY = 'diffusion_imagenet/tiny'

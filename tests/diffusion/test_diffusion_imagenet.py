@@ -9,9 +9,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from jaxrobust import errors
-from jaxrobust.data import subsets
-from jaxrobust.data.builders import diffusion_imagenet
-from jaxrobust.data.diffusion import pipeline_dir, prompts, sampler, shards
+from jaxrobust.datasets import subsets
+from jaxrobust.datasets.builders import diffusion_imagenet
+from jaxrobust.datasets.diffusion import pipeline_dir, prompts, sampler, shards
 
 from tests.diffusion.conftest import TINY, raw_images
 

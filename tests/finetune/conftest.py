@@ -3,7 +3,7 @@ import pathlib
 
 import pytest
 
-from jaxrobust.study import execute
+from jaxrobust.study import stages
 from jaxrobust.train import loop
 
 from tests.helpers import finetune as ff
@@ -25,7 +25,7 @@ def workdir(tmp_path_factory) -> pathlib.Path:
 @pytest.fixture(scope='session')
 def pretrain_dir(data_dir, workdir) -> pathlib.Path:
   """The run directory of a tiny model pre-trained on 5 classes."""
-  return pathlib.Path(loop.run_single(ff.pretrain_config(data_dir), workdir)['run_dir'])
+  return pathlib.Path(stages.execute_single(ff.pretrain_config(data_dir), workdir).run_dir)
 
 
 @pytest.fixture(scope='session')
@@ -34,4 +34,4 @@ def finetune_dir(data_dir, workdir, pretrain_dir) -> pathlib.Path:
   config = ff.finetune_config(data_dir, **{
       'init.model_init': str(pretrain_dir), 'eval_every_epochs': ff.EVAL_EVERY_EPOCHS,
       'save_logits': True})
-  return pathlib.Path(execute.run_single(config, workdir)['run_dir'])
+  return pathlib.Path(stages.execute_single(config, workdir).run_dir)

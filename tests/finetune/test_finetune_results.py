@@ -27,6 +27,7 @@ def _history(finetune_dir) -> list[dict]:
   return json.loads((finetune_dir / 'selection' / 'evaluations.json').read_text())
 
 
+@pytest.mark.slow
 def test_result_json_has_the_design_schema(finetune_dir):
   result = _result(finetune_dir)
   assert {'run_id', 'study', 'kind', 'pretrain', 'finetune', 'metrics', 'config_hash',

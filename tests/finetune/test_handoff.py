@@ -17,7 +17,7 @@ from tests.helpers.engine import truncate_every_array, truncate_metadata
 
 def _fresh_model(data_dir, **overrides):
   config = ff.finetune_config(data_dir, **overrides)
-  return config, loop.build_model(config, ff.WILDCAM_CLASSES)
+  return config, loop.init_model(config, ff.WILDCAM_CLASSES)
 
 
 def _restored(data_dir, pretrain_dir, **overrides):

@@ -3,7 +3,7 @@ import pathlib
 
 import numpy as np
 
-from jaxrobust.study import execute
+from jaxrobust.study import stages
 from jaxrobust.train import loop
 from jaxrobust.train import step as step_lib
 
@@ -15,7 +15,7 @@ def test_linear_probe_leaves_backbone_and_batch_stats_unchanged(data_dir, workdi
   config = ff.finetune_config(data_dir, **{
       'init.model_init': str(pretrain_dir), 'init.mode': 'linear_probe',
       'optimizer.learning_rate': 1e-2})
-  probe_dir = pathlib.Path(execute.run_single(config, workdir)['run_dir'])
+  probe_dir = pathlib.Path(stages.execute_single(config, workdir).run_dir)
   before, after = ff.checkpoint_arrays(pretrain_dir), ff.checkpoint_arrays(probe_dir)
   backbone = [k for k in after['params'] if not k.startswith('head/')]
   assert backbone and after['batch_stats']
@@ -23,7 +23,7 @@ def test_linear_probe_leaves_backbone_and_batch_stats_unchanged(data_dir, workdi
     np.testing.assert_array_equal(after['params'][key], before['params'][key], err_msg=key)
   for key, stats in after['batch_stats'].items():
     np.testing.assert_array_equal(stats, before['batch_stats'][key], err_msg=key)
-  fresh_head = ff.flat(step_lib.split_model(loop.build_model(config, ff.WILDCAM_CLASSES))[1])
+  fresh_head = ff.flat(step_lib.split_model(loop.init_model(config, ff.WILDCAM_CLASSES))[1])
   assert not np.array_equal(after['params']['head/kernel'], fresh_head['head/kernel'])
   assert (probe_dir / 'result.json').exists()
 

@@ -3,7 +3,7 @@ import json
 import os
 
 from jaxrobust import runs
-from jaxrobust.data import subsets
+from jaxrobust.datasets import subsets
 from jaxrobust.train import handoff
 from jaxrobust.study import results
 

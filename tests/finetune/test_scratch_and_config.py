@@ -5,7 +5,7 @@ import pathlib
 import pytest
 
 from jaxrobust.errors import ConfigError
-from jaxrobust.study import execute
+from jaxrobust.study import stages
 from jaxrobust.study import results
 
 from tests.helpers import finetune as ff
@@ -37,10 +37,11 @@ def test_unknown_config_arg_is_refused():
     load_config('finetune', 'loacl')
 
 
+@pytest.mark.slow
 def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):
   config = ff.finetune_config(data_dir, arg='local,scratch', num_train_steps=None,
                               num_epochs=0.2)
-  run_dir = pathlib.Path(execute.run_single(config, tmp_path)['run_dir'])
+  run_dir = pathlib.Path(stages.execute_single(config, tmp_path).run_dir)
   result = json.loads((run_dir / 'result.json').read_text())
   assert (result['kind'], result['pretrain'], result['study']) == ('scratch', None, None)
   assert (result['finetune']['epochs'], result['finetune']['steps']) == (0.2, 3)
@@ -58,4 +59,4 @@ def test_runs_that_could_not_write_their_result_are_refused_before_training(
   with pytest.raises(ConfigError, match=message):
     results.check_config(config)
   with pytest.raises(ConfigError, match=message):
-    execute.run_single(config, data_dir / 'never_written')
+    stages.execute_single(config, data_dir / 'never_written')

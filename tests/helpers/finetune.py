@@ -9,7 +9,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxrobust.data import loading
+from jaxrobust.datasets import build
+from jaxrobust.input import loading
 from jaxrobust.train import checkpoint
 from jaxrobust.train import handoff
 from jaxrobust.train import optim
@@ -31,12 +32,12 @@ def build_datasets(data_dir) -> None:
   """Builds `ft_pretrain_images` and `synthetic_wildcam/tiny` into `data_dir`."""
   toy_data.FtPretrainImages(data_dir=str(data_dir),
                             file_format='array_record').download_and_prepare()
-  loading.prepared_builder(WILDCAM, str(data_dir), auto_prepare=True)
+  build.generate_if_missing(WILDCAM, str(data_dir))
 
 
 def wildcam_labels(data_dir, split: str) -> np.ndarray:
   """The labels of `split` in the order the prepared dataset stores them."""
-  source = loading.open_split(loading.prepared_builder(WILDCAM, str(data_dir)), split)
+  source = loading.open_split(loading.open_dataset(WILDCAM, str(data_dir)), split)
   return np.asarray([source[i]['label'] for i in range(len(source))])
 
 

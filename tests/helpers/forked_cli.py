@@ -1,4 +1,4 @@
-"""Many `python -m jaxrobust.main ARGS` (or `jaxrobust.data`) runs for one interpreter start-up.
+"""Many `python -m jaxrobust.main ARGS` (or `jaxrobust.datasets`) runs for one interpreter start-up.
 
 `run_main_many` starts one process (`python -m tests.helpers.forked_cli MODULE`) that imports
 the entry point and what it imports (JAX, TFDS, the study package: most of a CLI run's
@@ -19,7 +19,9 @@ from tests.helpers.configs import REPO
 
 
 # `python -m NAME` -> the module whose `main` it runs.
-ENTRY_POINTS = {'jaxrobust.main': 'jaxrobust.main', 'jaxrobust.data': 'jaxrobust.data.__main__'}
+ENTRY_POINTS = {'jaxrobust.main': 'jaxrobust.main',
+                'jaxrobust.datasets': 'jaxrobust.datasets.__main__',
+                'jaxrobust.study': 'jaxrobust.study.__main__'}
 
 
 def run_main_many(arg_lists: list[list[str]], *, module: str = 'jaxrobust.main',

@@ -169,7 +169,7 @@ def write_images(root: pathlib.Path, images, truncated_id=None):
 def build_dataset(name: str, manual_dir, data_dir):
   """Prepares TFDS dataset `name` from `manual_dir` into `data_dir`, like `tfds build`."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import jaxrobust.data  # noqa: F401  (registers the builders)
+  import jaxrobust.datasets  # noqa: F401  (registers the builders)
   builder = tfds.builder(name, data_dir=str(data_dir))
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))

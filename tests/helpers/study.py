@@ -7,8 +7,9 @@ import pathlib
 import ml_collections
 
 from jaxrobust import errors
-from jaxrobust.configs import study_common
+from jaxrobust.study import recipes
 from jaxrobust.study import plan_study
+from jaxrobust.train.result import RunResult
 
 STUDIES = ('quickstart', 'quantity', 'granularity', 'semantics', 'diversity', 'sources',
            'scratch')
@@ -16,7 +17,7 @@ STUDIES = ('quickstart', 'quantity', 'granularity', 'semantics', 'diversity', 's
 
 def small_study(data_dir: str) -> ml_collections.ConfigDict:
   """Two pre-training settings x two fine-tune settings + three scratch runs (test scale)."""
-  common = study_common
+  common = recipes
   c = common.study_defaults('small', 'local,test', 'two settings')
   c.data_dir = data_dir
   for name, n in (('n40', 40), ('n80', 80)):
@@ -64,7 +65,8 @@ class FakeEngine:
           f'{run_id} started before its pre-training finished')
     if config.kind != 'pretrain':
       _write_result(config, run_dir, run_id)
-    return {'step': 3, 'train_loss': 1.0, 'scores': {}, 'wall_seconds': 0.01}
+    return RunResult(run_dir=run_dir, step=3, num_train_steps=3, train_loss=1.0, scores={},
+                     outputs={}, wall_seconds=0.01)
 
 
 def _write_result(config, run_dir: str, run_id: str) -> None:

@@ -10,9 +10,9 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import hierarchy as hierarchy_lib
-from jaxrobust.data import builders
-from jaxrobust.data.builders import encode_image
+from jaxrobust.datasets import hierarchy as hierarchy_lib
+from jaxrobust.datasets import builders
+from jaxrobust.datasets.builders import encode_image
 
 
 @dataclasses.dataclass(eq=False)
@@ -84,7 +84,7 @@ TOY_FLAT = 'toy_hierarchy/flat'
 
 
 def spec(**fields):
-  """A subset spec dict over the three-level toy base, like jaxrobust.configs.study_common.subset."""
+  """A subset spec dict over the three-level toy base, like jaxrobust.study.recipes.subset."""
   spec = {'sources': [{'name': TOY, 'split': 'train', 'weight': 1.0}], 'num_examples': None,
           'num_classes': None, 'images_per_class': None, 'label_level': None,
           'class_filter': None, 'diversity': None, 'seed': 0, 'nested': True}

@@ -7,7 +7,7 @@ images; class 4 adds a white centre square.
 """
 import numpy as np
 
-from jaxrobust.data import toy
+from jaxrobust.datasets import toy
 
 
 def _square_image(size: int, label: int, noise: int, rng: np.random.Generator) -> np.ndarray:

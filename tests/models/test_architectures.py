@@ -75,6 +75,7 @@ def test_adaptive_avg_pool_repeats_pixels_of_maps_smaller_than_target():
   np.testing.assert_allclose(pooled[0, :, 0, 0], [1, 1, 1, 2, 2, 2])
 
 
+@pytest.mark.slow
 def test_alexnet_dropout_is_active_only_in_train_mode(rngs, forward, images):
   model = alexnet.AlexNet(num_classes=3, rngs=rngs(), stem='small',
                           width=1 / 16)

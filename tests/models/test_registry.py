@@ -57,6 +57,7 @@ def test_eval_mode_uses_running_statistics_and_leaves_them_alone(
     ('resnet_tiny', {}, nnx.BatchStat),                          # BatchNorm
     ('alexnet', {'stem': 'small', 'width': 1 / 16}, nnx.RngCount),  # dropout
 ])
+@pytest.mark.slow
 def test_functional_jit_train_step_updates_non_param_state(
     rngs, images, name, kwargs, mutable):
   """The engine's pattern: jit(value_and_grad) over nnx.split state."""

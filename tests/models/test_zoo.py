@@ -52,6 +52,7 @@ def abstract_logits(model: nnx.Module, size: int) -> jax.ShapeDtypeStruct:
   return nnx.eval_shape(logits, model, x)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(TORCHVISION_PARAMS))
 def test_param_count_matches_torchvision(abstract_model, name):
   count = sum(p.size for p in params(abstract_model(name)))

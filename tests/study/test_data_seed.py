@@ -1,7 +1,7 @@
 """`data_seed` re-seeds every generated dataset of a study, and is part of run identity."""
 import pytest
 
-from jaxrobust.data import generated
+from jaxrobust.datasets import generated
 from jaxrobust.study import plan_study
 
 from tests.helpers.configs import load_config

@@ -74,6 +74,7 @@ def local_quickstart(cluster) -> str:
   return workdir
 
 
+@pytest.mark.slow
 def test_quickstart_under_ray_has_the_local_executors_results(cluster, local_quickstart,
                                                                 capsys):
   capsys.readouterr()
@@ -142,6 +143,7 @@ def _kill_mid_run(runs, workdir: str, study: threading.Thread) -> tuple[str, int
   raise AssertionError('no run was seen between a checkpoint and its end, to kill it there')
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_retried_and_its_run_resumes_with_the_same_results(
     cluster, local_quickstart):
   config = _quickstart(cluster['data_dir'])
@@ -159,6 +161,7 @@ def test_a_killed_worker_is_retried_and_its_run_resumes_with_the_same_results(
   pd.testing.assert_frame_equal(_numbers(on_ray), _numbers(local_quickstart, 'scratch'))
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_listed_at_the_end_and_the_others_finish(cluster, tmp_path, capsys):
   config = prepared_small_study(tmp_path)
   plan = plan_study(config)

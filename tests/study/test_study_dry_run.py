@@ -77,6 +77,7 @@ def test_dry_run_with_only_lists_just_that_slice(tmp_path, capsys):
   assert listed and all(rid.startswith('scratch-') for rid in listed)
 
 
+@pytest.mark.slow
 def test_cli_dry_run_prints_the_plan_and_slices(tmp_path):
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=1')
   proc = subprocess.run(
@@ -102,7 +103,7 @@ def test_dry_run_of_sources_names_the_diffusion_dataset_and_the_command_that_gen
   config = load_config('sources')
   config.data_dir = str(tmp_path / 'empty')
   out = _dry_run(config, tmp_path / 'w', capsys)
-  assert re.search(r'diffusion_imagenet/sd15 +will be generated +python -m jaxrobust.data '
+  assert re.search(r'diffusion_imagenet/sd15 +will be generated +python -m jaxrobust.datasets '
                    r'generate diffusion_imagenet/sd15 --data_dir=\S+ --pipeline_dir=', out)
   for setting in ('diffusion', 'diffusion_n5k', 'diffusion_n100k', 'imagenet_diffusion25',
                   'imagenet_diffusion75', 'imagenet_inat25', 'imagenet_fractaldb75',

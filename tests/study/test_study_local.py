@@ -69,6 +69,7 @@ def _finished_study(study: str, shared) -> tuple[dict, str]:
   return shared['finished'][study]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('study', STUDIES)
 def test_local_variant_runs_to_completion(study, shared):
   out, stdout = _finished_study(study, shared)
@@ -150,6 +151,7 @@ def _results_table(workdir) -> pd.DataFrame:
   return df.drop(columns=['wall_seconds'])
 
 
+@pytest.mark.slow
 def test_a_study_killed_in_pretraining_finetuning_and_its_report_ends_as_an_uninterrupted_one(
     shared, tmp_path):
   _finished_study('quickstart', shared)

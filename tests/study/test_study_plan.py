@@ -7,7 +7,7 @@ from jaxrobust import errors
 from jaxrobust.study import datasets_needed, plan_study, select_runs
 from jaxrobust.study import plan as plan_lib
 
-from jaxrobust.configs import study_common
+from jaxrobust.study import recipes
 from tests.helpers.configs import load_config
 from tests.helpers.study import STUDIES, small_study
 
@@ -105,7 +105,7 @@ def test_datasets_needed_lists_bases_before_subsets_without_repeats(study):
 
 
 def test_label_levels_of_one_image_set_share_one_subset(study):
-  common = study_common
+  common = recipes
   study.pretrain_settings.n40_coarse = common.pretrain_setting(
       common.subset('fractaldb/tiny', num_examples=40, label_level='label'))
   subsets = [n for n in datasets_needed(plan_study(study)) if n['subset']]
@@ -138,7 +138,7 @@ def test_slice_globs_are_disjoint_and_cover_the_plan(study, tmp_path):
 
 
 def test_plan_follows_the_order_settings_are_written_in(study, tmp_path):
-  common = study_common
+  common = recipes
   study.pretrain_settings.a_last = common.pretrain_setting(
       common.subset('fractaldb/tiny', num_examples=24))
   pre = [r.setting for r in plan_study(study, str(tmp_path)) if r.kind == 'pretrain']

@@ -1,7 +1,7 @@
 """The generated `fractal_hierarchy` source as a subset base (the offline studies' path)."""
 import tensorflow_datasets as tfds
 
-from jaxrobust.data import subsets
+from jaxrobust.datasets import subsets
 
 BASE = 'fractal_hierarchy/tiny'
 

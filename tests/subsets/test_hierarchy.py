@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxrobust.data import hierarchy as hierarchy_lib
+from jaxrobust.datasets import hierarchy as hierarchy_lib
 from tests.helpers.subsets import TOY, TOY_FLAT, toy_hierarchy
 
 

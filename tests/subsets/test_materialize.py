@@ -9,9 +9,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from jaxrobust import errors
-from jaxrobust.data import hierarchy as hierarchy_lib
-from jaxrobust.data import subsets
-from jaxrobust.data.subsets import spec as spec_lib
+from jaxrobust.datasets import hierarchy as hierarchy_lib
+from jaxrobust.datasets import subsets
+from jaxrobust.datasets.subsets import spec as spec_lib
 from tests.helpers.subsets import TOY, TOY_FLAT, spec
 
 RAW_IMAGES = {'image': tfds.decode.SkipDecoding()}

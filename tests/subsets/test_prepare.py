@@ -4,7 +4,8 @@ import shutil
 import pytest
 
 from jaxrobust import errors
-from jaxrobust.data import subsets
+from jaxrobust.datasets import build
+from jaxrobust.datasets import subsets
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import prepare as prepare_lib
 from tests.helpers.forked_cli import run_main_many
@@ -18,11 +19,11 @@ def needs(subset_spec):
 
 def test_prepare_generates_sources_then_materializes_subsets(tmp_path):
   data_dir = str(tmp_path)
-  done = prepare_lib.prepare_datasets(needs(spec(num_examples=30)), data_dir)
+  done = build.build_datasets(needs(spec(num_examples=30)), data_dir)
   assert [(p.action, p.num_examples) for p in done] == [('generated', 312), ('materialized', 30)]
-  again = prepare_lib.prepare_datasets(needs(spec(num_examples=30)), data_dir)
+  again = build.build_datasets(needs(spec(num_examples=30)), data_dir)
   assert [p.action for p in again] == ['ready', 'ready']
-  assert 'materialized' in prepare_lib.summary_table(done)
+  assert 'materialized' in build.summary_table(done)
 
 
 def test_prepare_builds_what_the_study_plan_reads(tmp_path, monkeypatch):
@@ -30,19 +31,19 @@ def test_prepare_builds_what_the_study_plan_reads(tmp_path, monkeypatch):
   monkeypatch.setattr(plan_lib, 'plan_study', lambda config: [config['study']])
   monkeypatch.setattr(plan_lib, 'datasets_needed',
                       lambda plan: wanted if plan == ['fake'] else [])
-  done = prepare_lib.prepare({'study': 'fake'}, str(tmp_path))
+  done = prepare_lib.prepare_study({'study': 'fake'}, str(tmp_path))
   assert [p.name for p in done] == [TOY, wanted[1]['name']]
 
 
 def test_manual_dataset_without_its_files_says_where_they_go(tmp_path):
   with pytest.raises(errors.DatasetNotBuiltError, match='toy_manual needs its manual download: '
                                                         'Put toy_manual.zip in the manual dir'):
-    prepare_lib.prepare_datasets([{'name': 'toy_manual', 'subset': None}], str(tmp_path))
+    build.build_datasets([{'name': 'toy_manual', 'subset': None}], str(tmp_path))
 
 
 @pytest.fixture(scope='module')
 def cli(base_dir, tmp_path_factory) -> dict:
-  """{case: CompletedProcess} of `python -m jaxrobust.data` runs, forked from one start-up."""
+  """{case: CompletedProcess} of `python -m jaxrobust.datasets` runs, forked from one start-up."""
   data_dir = tmp_path_factory.mktemp('cli') / 'data'
   shutil.copytree(base_dir, data_dir)
   name = subsets.materialize(spec(num_classes=3, images_per_class=4), str(data_dir))
@@ -51,10 +52,11 @@ def cli(base_dir, tmp_path_factory) -> dict:
            'not materialized': ['describe', 'subset/nothing_here', f'--data_dir={empty}'],
            'build': ['build', 'fractaldb/tiny', f'--data_dir={built}'],
            'unknown dataset': ['build', 'no_such_dataset', f'--data_dir={empty}']}
-  results = run_main_many(list(cases.values()), module='jaxrobust.data')
+  results = run_main_many(list(cases.values()), module='jaxrobust.datasets')
   return {'name': name, 'built': built, **dict(zip(cases, results))}
 
 
+@pytest.mark.slow
 def test_cli_describe_prints_the_manifest_summary(cli):
   result = cli['describe']
   assert result.returncode == 0, result.stderr
@@ -71,7 +73,7 @@ def test_cli_error_is_one_line(cli):
 def test_missing_imagenet_tars_are_named_with_where_they_go(tmp_path):
   with pytest.raises(errors.UserError, match='ILSVRC2012_img_train.tar; ILSVRC2012_img_val.tar '
                                              'into the manual dir'):
-    prepare_lib.prepare_datasets([{'name': 'imagenet2012', 'subset': None}], str(tmp_path))
+    build.build_datasets([{'name': 'imagenet2012', 'subset': None}], str(tmp_path))
 
 
 def test_cli_build_generates_a_named_dataset_like_tfds_build(cli):
@@ -92,7 +94,7 @@ def test_every_missing_manual_download_is_named_before_anything_is_built(tmp_pat
   wanted = [{'name': TOY, 'subset': None}, {'name': 'imagenet2012', 'subset': None},
             {'name': 'iwildcam', 'subset': None}]
   with pytest.raises(errors.UserError) as info:
-    prepare_lib.prepare_datasets(wanted, str(tmp_path))
+    build.build_datasets(wanted, str(tmp_path))
   lines = str(info.value).splitlines()
   assert lines[0] == '2 manual downloads are missing:'
   assert 'ILSVRC2012_img_train.tar' in lines[1] and 'iwildcam_v2.0.tar.gz' in lines[2]

@@ -4,8 +4,8 @@ import re
 import numpy as np
 import pytest
 
-from jaxrobust.data.subsets import select as select_lib
-from jaxrobust.data.subsets import spec as spec_lib
+from jaxrobust.datasets.subsets import select as select_lib
+from jaxrobust.datasets.subsets import spec as spec_lib
 from tests.helpers.subsets import TOY, TOY_FLAT, spec, toy_class_size, toy_hierarchy
 
 HIERARCHY = toy_hierarchy()

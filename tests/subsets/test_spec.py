@@ -2,8 +2,8 @@
 import ml_collections
 import pytest
 
-from jaxrobust.data import subsets
-from jaxrobust.data.subsets import spec as spec_lib
+from jaxrobust.datasets import subsets
+from jaxrobust.datasets.subsets import spec as spec_lib
 from tests.helpers.subsets import spec
 
 

@@ -9,6 +9,7 @@ import pathlib
 import jax
 import pytest
 
+from jaxrobust.study import stages
 from jaxrobust.train import loop
 
 from tests.helpers.engine import tiny_config
@@ -44,4 +45,4 @@ def data_dir(tmp_path_factory) -> pathlib.Path:
 def reference_run(data_dir, tmp_path_factory) -> dict:
   """The tiny run trained in this process on 8 devices: its results dict."""
   workdir = tmp_path_factory.mktemp('reference')
-  return loop.run_single(tiny_config(data_dir), workdir)
+  return stages.execute_single(tiny_config(data_dir), workdir)

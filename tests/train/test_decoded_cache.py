@@ -1,14 +1,13 @@
 """Decoded splits in memory: the same batches as decoding every time, each record decoded once."""
-import collections
 import io
 
 import numpy as np
 from PIL import Image
 import pytest
 
-from jaxrobust.data import decoded_cache
-from jaxrobust.data import pipeline
-from jaxrobust.data import preprocess
+from jaxrobust.input import decoded_cache
+from jaxrobust.input import pipeline
+from jaxrobust.input import preprocess
 
 
 class CountingSource:
@@ -39,15 +38,15 @@ def _train_batches(source, transform) -> list[dict[str, np.ndarray]]:
                                           num_steps=9))
 
 
-@pytest.fixture(autouse=True)
-def empty_cache(monkeypatch):
-  monkeypatch.setattr(decoded_cache, '_SPLITS', collections.OrderedDict())
+@pytest.fixture
+def splits() -> decoded_cache.DecodedSplits:
+  return decoded_cache.DecodedSplits()
 
 
-def test_cached_training_batches_equal_decoding_every_epoch_flips_included():
+def test_cached_training_batches_equal_decoding_every_epoch_flips_included(splits):
   transform = preprocess.TrainPreprocess(image_size=16, mode='resize', flip=True)
   plain, source = CountingSource(), CountingSource()
-  cached = decoded_cache.decoded(source, transform, ('d', 'train'), budget_mb=1)
+  cached = splits.get(source, transform, ('d', 'train'), budget_mb=1)
   assert isinstance(cached, decoded_cache.DecodedSplit)
   expected, got = _train_batches(plain, transform), _train_batches(cached, transform)
   for a, b in zip(expected, got, strict=True):  # 3 epochs of 24 records
@@ -57,12 +56,12 @@ def test_cached_training_batches_equal_decoding_every_epoch_flips_included():
   assert plain.reads.tolist() == [3] * 24 and source.reads.tolist() == [1] * 24
 
 
-def test_cached_evaluation_batches_equal_decoding_and_runs_share_the_split():
+def test_cached_evaluation_batches_equal_decoding_and_runs_share_the_split(splits):
   transform = preprocess.EvalPreprocess(image_size=16, mode='resize_center_crop')
   source = CountingSource()
-  first = decoded_cache.decoded(source, transform, ('d', 'test'), budget_mb=1)
+  first = splits.get(source, transform, ('d', 'test'), budget_mb=1)
   for _ in range(2):  # two evaluations, the second one through a later run's lookup
-    split = decoded_cache.decoded(CountingSource(), transform, ('d', 'test'), budget_mb=1)
+    split = splits.get(CountingSource(), transform, ('d', 'test'), budget_mb=1)
     assert split is first
     expected = _in_order(pipeline.eval_dataset(CountingSource(), transform,
                                                global_batch_size=10))
@@ -73,22 +72,22 @@ def test_cached_evaluation_batches_equal_decoding_and_runs_share_the_split():
   assert source.reads.tolist() == [1] * 24
 
 
-def test_random_crops_and_splits_over_budget_are_read_as_before():
+def test_random_crops_and_splits_over_budget_are_read_as_before(splits):
   source = CountingSource()
   rrc = preprocess.TrainPreprocess(image_size=16, mode='random_resized_crop')
-  assert decoded_cache.decoded(source, rrc, ('d', 'train'), budget_mb=1) is source
+  assert splits.get(source, rrc, ('d', 'train'), budget_mb=1) is source
   resize = preprocess.TrainPreprocess(image_size=16, mode='resize')
   too_small = decoded_cache.decoded_bytes(24, 16) / 2**20 / 2
-  assert decoded_cache.decoded(source, resize, ('d', 'train'), budget_mb=too_small) is source
-  assert decoded_cache.decoded(source, resize, ('d', 'train'), budget_mb=0) is source
+  assert splits.get(source, resize, ('d', 'train'), budget_mb=too_small) is source
+  assert splits.get(source, resize, ('d', 'train'), budget_mb=0) is source
 
 
-def test_the_least_recently_used_split_makes_room():
+def test_the_least_recently_used_split_makes_room(splits):
   transform = preprocess.EvalPreprocess(image_size=16)
   # Room for two eval splits, each counted twice (its images and its batches).
   budget = 2 * 2.5 * decoded_cache.decoded_bytes(24, 16) / 2**20
-  a, b = (decoded_cache.decoded(CountingSource(), transform, ('d', s), budget) for s in 'ab')
-  assert decoded_cache.decoded(CountingSource(), transform, ('d', 'a'), budget) is a  # a: recent
-  decoded_cache.decoded(CountingSource(), transform, ('d', 'c'), budget)  # drops b
-  assert decoded_cache.decoded(CountingSource(), transform, ('d', 'a'), budget) is a
-  assert decoded_cache.decoded(CountingSource(), transform, ('d', 'b'), budget) is not b
+  a, b = (splits.get(CountingSource(), transform, ('d', s), budget) for s in 'ab')
+  assert splits.get(CountingSource(), transform, ('d', 'a'), budget) is a  # a: recent
+  splits.get(CountingSource(), transform, ('d', 'c'), budget)  # drops b
+  assert splits.get(CountingSource(), transform, ('d', 'a'), budget) is a
+  assert splits.get(CountingSource(), transform, ('d', 'b'), budget) is not b

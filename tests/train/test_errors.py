@@ -7,6 +7,7 @@ from tests.helpers.engine import cli_args, cli_env, tiny_config
 from tests.helpers.forked_cli import run_main_many
 from jaxrobust import errors
 from jaxrobust import runs
+from jaxrobust.study import stages
 from jaxrobust.train import loop
 from jaxrobust.train import checkpoint
 
@@ -21,14 +22,14 @@ def test_unknown_config_field_is_named(data_dir, tmp_path):
   config = tiny_config(data_dir)
   config.optimizer.lr = 0.1
   with pytest.raises(errors.ConfigError) as error:
-    loop.train_and_evaluate(config, tmp_path)
+    stages.enter_run(config, tmp_path)
   message = _one_line(error)
   assert "'optimizer.lr'" in message and runs.DEFAULTS_FILE in message
 
 
 def test_unknown_model_name_lists_the_valid_names(data_dir, tmp_path):
   with pytest.raises(errors.ConfigError) as error:
-    loop.train_and_evaluate(tiny_config(data_dir, **{'model.name': 'resnet19'}), tmp_path)
+    stages.enter_run(tiny_config(data_dir, **{'model.name': 'resnet19'}), tmp_path)
   message = _one_line(error)
   assert 'resnet19' in message and 'resnet18' in message and 'config.model.name' in message
 
@@ -39,8 +40,8 @@ def test_dataset_not_built_names_the_command_that_builds_it(tmp_path):
   with pytest.raises(errors.DatasetNotBuiltError) as error:
     loop.train_and_evaluate(config, tmp_path / 'run')
   message = _one_line(error)
-  assert 'python -m jaxrobust.data build fractaldb/tiny' in message
-  assert 'python -m jaxrobust.data prepare' in message
+  assert 'python -m jaxrobust.datasets build fractaldb/tiny' in message
+  assert 'python -m jaxrobust.study prepare' in message
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data_dir, tmp_path):
@@ -75,6 +76,7 @@ def cli_mistakes(data_dir, tmp_path_factory) -> dict:
   return dict(zip(_CLI_MISTAKES, results))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('override', sorted(_CLI_MISTAKES))
 def test_cli_prints_bad_input_as_one_line_without_traceback(override, cli_mistakes):
   result = cli_mistakes[override]

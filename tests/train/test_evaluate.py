@@ -1,15 +1,14 @@
 """Evaluation scores every example of a split exactly once, in order, on 1 or 8 devices."""
-import collections
 
 import jax
 from jax.sharding import Mesh
 import numpy as np
 
 from tests.helpers.engine import tiny_config
-from jaxrobust.data import decoded_cache
-from jaxrobust.data import loading
-from jaxrobust.data import pipeline
-from jaxrobust.data.preprocess import EvalPreprocess
+from jaxrobust.input import decoded_cache
+from jaxrobust.input import loading
+from jaxrobust.input import pipeline
+from jaxrobust.input.preprocess import EvalPreprocess
 from jaxrobust.train import evaluate
 from jaxrobust.train import loop
 from jaxrobust.train import mesh as mesh_lib
@@ -26,9 +25,9 @@ def _evaluate_on(num_devices: int, model_def, params, batch_stats, source):
 
 
 def test_every_example_is_scored_once_on_one_and_on_eight_devices(data_dir):
-  builder = loading.prepared_builder('tiny_images', str(data_dir))
+  builder = loading.open_dataset('tiny_images', str(data_dir))
   source = loading.open_split(builder, 'test')  # 37 examples: 3 batches of 16, padded
-  model = loop.build_model(tiny_config(data_dir), num_classes=4)
+  model = loop.init_model(tiny_config(data_dir), num_classes=4)
   model_def, params, batch_stats = step.split_model(model)
   labels = np.array([source[i]['label'] for i in range(len(source))])
 
@@ -42,13 +41,12 @@ def test_every_example_is_scored_once_on_one_and_on_eight_devices(data_dir):
 
 
 def test_a_decoded_split_is_batched_once_for_every_later_evaluation(data_dir, monkeypatch):
-  builder = loading.prepared_builder('tiny_images', str(data_dir))
+  builder = loading.open_dataset('tiny_images', str(data_dir))
   transform = EvalPreprocess(image_size=16)
-  monkeypatch.setattr(decoded_cache, '_SPLITS', collections.OrderedDict())
-  split = decoded_cache.decoded(loading.open_split(builder, 'test'), transform,
-                                ('tiny', 'test'), budget_mb=1)
+  split = decoded_cache.DecodedSplits().get(loading.open_split(builder, 'test'), transform,
+                                            ('tiny', 'test'), budget_mb=1)
   model_def, params, batch_stats = step.split_model(
-      loop.build_model(tiny_config(data_dir), num_classes=4))
+      loop.init_model(tiny_config(data_dir), num_classes=4))
   pipelines = []
   make_iterator = pipeline.make_iterator
   monkeypatch.setattr(pipeline, 'make_iterator',

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from jaxrobust.data import loading
+from jaxrobust.datasets import build
 from jaxrobust.train import checkpoint
 from jaxrobust.train import interrupt
 from jaxrobust.train import loop
@@ -26,13 +26,13 @@ PREVIOUS = 20
 
 
 def _copy_run(reference_run, tmp_path) -> pathlib.Path:
-  return pathlib.Path(shutil.copytree(reference_run['run_dir'], tmp_path / 'run'))
+  return pathlib.Path(shutil.copytree(reference_run.run_dir, tmp_path / 'run'))
 
 
 def _assert_same_final_state(run_dir, reference_run):
   final = f'checkpoints/{FINAL}'
   resumed = checkpoint.read_state(pathlib.Path(run_dir) / final)
-  reference = checkpoint.read_state(pathlib.Path(reference_run['run_dir']) / final)
+  reference = checkpoint.read_state(pathlib.Path(reference_run.run_dir) / final)
   assert jax.tree.structure(resumed) == jax.tree.structure(reference)
   for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference)):
     np.testing.assert_array_equal(a, b)
@@ -59,6 +59,7 @@ def _assert_one_history(run_dir):
   assert len(events) == len(set(events)) and (FINAL, 'eval/test/macro_f1') in events
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('damage', DAMAGE)
 def test_a_damaged_latest_checkpoint_is_moved_aside_and_the_previous_one_resumes(
     damage, reference_run, data_dir, tmp_path, caplog):
@@ -72,8 +73,8 @@ def test_a_damaged_latest_checkpoint_is_moved_aside_and_the_previous_one_resumes
   assert len(warnings) == 1 and str(moved) in warnings[0]
   _assert_resumed_at(caplog, PREVIOUS)
   _assert_same_final_state(run_dir, reference_run)
-  assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
-  assert results['scores'] == reference_run['scores']
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
+  assert results.scores == reference_run.scores
   _assert_one_history(run_dir)
 
 
@@ -88,7 +89,7 @@ def test_with_no_readable_checkpoint_the_run_starts_again_from_zero(
   assert {p.name for p in (run_dir / 'checkpoints').iterdir()} >= {f'{PREVIOUS}.corrupt-1',
                                                                    f'{FINAL}.corrupt-1'}
   _assert_same_final_state(run_dir, reference_run)
-  assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
   _assert_one_history(run_dir)
 
 
@@ -110,11 +111,12 @@ def test_a_resume_at_the_last_step_evaluates_once_and_keeps_the_train_loss(
     reference_run, data_dir, tmp_path):
   run_dir = _copy_run(reference_run, tmp_path)
   results = loop.train_and_evaluate(tiny_config(data_dir), run_dir)
-  assert results['train_loss'] == reference_run['train_loss']
-  assert results['scores'] == reference_run['scores']
+  assert results.train_loss == reference_run.train_loss
+  assert results.scores == reference_run.scores
   _assert_one_history(run_dir)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_current_step_and_the_rerun_resumes_there(
     reference_run, data_dir, tmp_path, caplog):
   process = subprocess.Popen(cli_command(tmp_path, data_dir), cwd=REPO, env=cli_env(8),
@@ -138,7 +140,7 @@ def test_sigterm_saves_the_current_step_and_the_rerun_resumes_there(
     loop.train_and_evaluate(tiny_config(data_dir), run_dir)
   assert any(f'at step {saved} of {FINAL}' in r.getMessage() for r in caplog.records)
   _assert_same_final_state(run_dir, reference_run)
-  assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
   _assert_one_history(run_dir)
 
 
@@ -148,7 +150,7 @@ def test_a_killed_dataset_build_leaves_nothing_the_next_build_trips_on(tmp_path)
   other = tmp_path / 'tiny_images' / 'incomplete.K1LLED_2.0.0'  # another version's build
   for path in (stale, other):
     (path / 'part').mkdir(parents=True)
-  loading.remove_incomplete(builder)
+  build.remove_incomplete(builder)
   assert not stale.exists() and other.exists()
   builder.download_and_prepare()
   assert builder.is_prepared()

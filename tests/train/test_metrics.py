@@ -1,9 +1,9 @@
-"""The engine's scores (jaxrobust.analysis.confusion) equal sklearn's (WILDS) definitions."""
+"""The engine's scores (jaxrobust.metrics) equal sklearn's (WILDS) definitions."""
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from jaxrobust.analysis import confusion as metrics
+from jaxrobust import metrics
 
 
 def _random_case(seed: int):

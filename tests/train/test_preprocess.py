@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from jaxrobust.data import preprocess
+from jaxrobust.input import preprocess
 from tests.helpers import real_formats
 
 

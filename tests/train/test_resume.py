@@ -6,6 +6,7 @@ config uses 8), the reference run in-process: the worker path yields the same ba
 start and from the resume position. The config hash ignores `data.num_workers`, so all three
 are one run id.
 """
+import pytest
 import os
 import pathlib
 import signal
@@ -37,6 +38,7 @@ def _kill_after_checkpoint(workdir: pathlib.Path, data_dir, step: int) -> int:
   return process.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_run(
     reference_run, data_dir, tmp_path):
   assert _kill_after_checkpoint(tmp_path, data_dir, step=8) == -signal.SIGKILL
@@ -46,7 +48,7 @@ def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_run(
 
   run_cli(tmp_path, data_dir, **WORKERS)
 
-  reference_dir = pathlib.Path(reference_run['run_dir']) / 'checkpoints' / '24'
+  reference_dir = pathlib.Path(reference_run.run_dir) / 'checkpoints' / '24'
   resumed_dir = run_dir / 'checkpoints' / '24'
   reference, resumed = (checkpoint.read_state(reference_dir),
                         checkpoint.read_state(resumed_dir))
@@ -56,4 +58,4 @@ def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_run(
   assert ((resumed_dir / 'data' / 'metadata').read_text()
           == (reference_dir / 'data' / 'metadata').read_text())
   # metrics.jsonl holds every step once, with the uninterrupted run's losses.
-  assert train_losses(run_dir) == train_losses(reference_run['run_dir'])
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)

@@ -3,6 +3,7 @@
 The evaluation's figures come from every process's share of the padded eval batches gathered
 into one set of predictions, so a lost or doubled share changes num_examples or the scores.
 """
+import pytest
 import subprocess
 
 import numpy as np
@@ -33,17 +34,19 @@ def _final_eval(run_dir) -> dict[str, float]:
 
 
 def _assert_same_run(run_dir, reference_run) -> None:
-  _assert_same_losses(train_losses(run_dir), train_losses(reference_run['run_dir']))
-  scores = reference_run['scores']['test']
+  _assert_same_losses(train_losses(run_dir), train_losses(reference_run.run_dir))
+  scores = reference_run.scores['test']
   assert _final_eval(run_dir) == {f'eval/test/{k}': v for k, v in scores.items()}
 
 
+@pytest.mark.slow
 def test_one_device_gives_the_losses_and_evaluation_of_eight_devices(
     reference_run, data_dir, tmp_path):
   run_cli(tmp_path, data_dir, num_devices=1, **ONE_SAVE)
   _assert_same_run(only_run_dir(tmp_path), reference_run)
 
 
+@pytest.mark.slow
 def test_two_processes_of_four_devices_give_the_losses_and_evaluation_of_eight_devices(
     reference_run, data_dir, tmp_path):
   port = portpicker.pick_unused_port()

@@ -1,9 +1,0 @@
-"""Datasets of jaxrobust; importing this package registers every TFDS builder."""
-from jaxrobust.data.builders import diffusion_imagenet  # noqa: F401
-from jaxrobust.data.builders import fractal_hierarchy  # noqa: F401
-from jaxrobust.data.builders import fractaldb  # noqa: F401
-from jaxrobust.data.builders import inaturalist  # noqa: F401
-from jaxrobust.data.builders import iwildcam  # noqa: F401
-from jaxrobust.data.builders import synthetic_nature  # noqa: F401
-from jaxrobust.data.builders import synthetic_wildcam  # noqa: F401
-from jaxrobust.data.subsets import builder as subset_builder  # noqa: F401

@@ -1,3 +1,0 @@
-"""Synthetic camera-trap benchmark with iWildCam's schema and location shift."""
-from jaxrobust.data.synthetic.wildcam import (
-    SPLITS, Frame, World, WorldSettings, build_world, plan_split, render_frame)
