@@ -35,7 +35,8 @@ set -euo pipefail
 GCLOUD=${GCLOUD:-gcloud}
 REMOTE_DIR=${REMOTE_DIR:-jaxrobust}  # on the workers, relative to the home directory
 POLL_S=${POLL_S:-30}
-EXCLUDES=(.git .venv venv workdir data build .pytest_cache __pycache__ '*.egg-info' '*.pyc')
+# Not shipped: ./NAME only at the top of the checkout, NAME anywhere.
+EXCLUDES=(./data ./build ./workdir ./venv .git .venv .pytest_cache __pycache__ '*.egg-info' '*.pyc')
 die() { echo "tpu_vm.sh: $*" >&2; exit 2; }
 say() { echo "tpu_vm.sh: $*" >&2; }
 

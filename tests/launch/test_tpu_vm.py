@@ -3,11 +3,11 @@ generation, the queued/spot lifecycle, and setup and detached runs on a simulate
 import pathlib
 import re
 import socket
-import tarfile
+import subprocess
 
 import pytest
 
-from tests.helpers.launch import reply, run
+from tests.helpers.launch import reply, ROOT, run
 
 ZONE = 'us-central2-b'
 G = 'gcloud compute tpus'
@@ -153,8 +153,11 @@ def test_setup_then_a_detached_run_on_a_simulated_worker(fake_env, tmp_path):
   (release,) = (root / 'releases').iterdir()
   assert (root / 'current').resolve() == release
   assert (release / 'launch' / 'tpu_worker.sh').exists() and (release / 'pyproject.toml').exists()
-  shipped = {p.relative_to(release).parts[0] for p in release.rglob('*')}
-  assert not shipped & {'.git', '.venv', 'workdir', '__pycache__'}
+  shipped = {str(p.relative_to(release)) for p in release.rglob('*') if p.is_file()}
+  tracked = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+  assert {f for f in tracked if (ROOT / f).is_file()} <= shipped  # every source file
+  assert not {p.split('/')[0] for p in shipped} & {'.git', '.venv', 'workdir', 'data'}
   assert not list(release.rglob('__pycache__'))
   assert not list(home.glob('*.tgz'))  # unpacked and removed
   venv = root / 'venv-3.11'
