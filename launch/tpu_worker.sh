@@ -70,7 +70,7 @@ case $cmd in
     shift
     stop
     cd "$root/current"
-    # A new session (setsid) without a terminal (nohup): the run outlives the SSH connection.
+    # Its own process group (setsid), no terminal (nohup): the run outlives the SSH connection.
     # shellcheck disable=SC2016  # expanded by the inner bash
     JAXROBUST_MULTIHOST=1 setsid nohup bash -c '"${@:2}"; echo $? > "$1"' _ \
       "$root/logs/$run_id.exit" "$root/venv/bin/python" -m jaxrobust.main "$@" \

@@ -263,7 +263,7 @@ def _connect(address: str | None) -> None:
              **({'include_dashboard': False} if address is None else {}))
   except ConnectionError as e:
     raise errors.UserError(f'--ray_address={address}: {str(e).splitlines()[0]} Start a cluster '
-                           '(see README, Scaling out) or drop the flag for a local one.') from None
+                           '(see docs/scaling.md) or drop the flag for a local one.') from None
 
 
 def _check_reachable(address: str) -> None:

@@ -40,8 +40,9 @@ if [[ $1 == venv ]]; then mkdir -p "${!#}/bin" && cp "$FAKE_PYTHON" "${!#}/bin/p
 # Python in the worker's venv: records its arguments (one per line), environment and directory.
 FAKE_PYTHON = r'''#!/usr/bin/env bash
 [[ $1 == --version ]] && { echo "Python 3.11.9"; exit 0; }
-{ echo "python JAXROBUST_MULTIHOST=${JAXROBUST_MULTIHOST:-} cwd=$PWD"; printf 'arg %s\n' "$@"; } >> "$FAKE_LOG"
+{ echo "python JAXROBUST_MULTIHOST=${JAXROBUST_MULTIHOST:-} cwd=$PWD pid=$$"; printf 'arg %s\n' "$@"; } >> "$FAKE_LOG"
 echo "training step 1"
+[[ -z ${FAKE_SLEEP:-} ]] || sleep "$FAKE_SLEEP"
 exit "${FAKE_EXIT:-0}"
 '''
 

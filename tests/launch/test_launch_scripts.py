@@ -2,8 +2,11 @@
 import importlib.resources
 import json
 import re
+import shutil
+import subprocess
 
 import jsonschema
+import pytest
 import yaml
 
 from tests.helpers.launch import RECORDER, ROOT, run
@@ -74,3 +77,13 @@ def test_ray_tpu_cluster_config_is_valid_for_ray_up():
   assert len(pins) == 1 and "'[tpu,ray]'" in worker_install
   header = (ROOT / 'launch' / 'ray_tpu.yaml').read_text().split('\ncluster_name')[0]
   assert f"pip install 'ray[default]=={pins.pop()}'" in header and 'ray job submit' in header
+
+
+@pytest.mark.skipif(shutil.which('shellcheck') is None,
+                    reason='shellcheck is not installed (apt-get install shellcheck)')
+def test_launch_scripts_pass_shellcheck():
+  scripts = sorted(map(str, [*ROOT.glob('launch/*.sh'), *ROOT.glob('launch/*.sbatch')]))
+  assert len(scripts) >= 6
+  result = subprocess.run(['shellcheck', '--shell=bash', *scripts], capture_output=True,
+                          text=True, check=False)
+  assert result.returncode == 0, result.stdout

@@ -4,6 +4,7 @@ import pathlib
 import re
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -19,6 +20,14 @@ def calls(log: pathlib.Path) -> list[str]:
   """The recorded gcloud calls, times (release and run ids) and temporary paths replaced."""
   text = re.sub(r'\d{8}-\d{6}', 'TIME', log.read_text())
   return re.sub(r'\S*/jaxrobust-TIME\.tgz', 'TARBALL', text).splitlines()
+
+
+def alive(pid: int) -> bool:
+  """Whether process `pid` exists and is not a zombie."""
+  try:
+    return pathlib.Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+  except FileNotFoundError:
+    return False
 
 
 @pytest.mark.parametrize('queued', ['', '--queued'])
@@ -170,7 +179,7 @@ def test_setup_then_a_detached_run_on_a_simulated_worker(fake_env, tmp_path):
                env=env)
   assert result.returncode == 0, result.stderr
   text = log.read_text()
-  assert f'python JAXROBUST_MULTIHOST=1 cwd={root}/current' in text
+  assert f'python JAXROBUST_MULTIHOST=1 cwd={root}/current pid=' in text
   assert [line[4:] for line in text.splitlines() if line.startswith('arg ')] == [
       '-m', 'jaxrobust.main', *args]
   assert 'sudo rm -f /tmp/libtpu_lockfile' in text  # cleaned before the run
@@ -185,6 +194,24 @@ def test_setup_then_a_detached_run_on_a_simulated_worker(fake_env, tmp_path):
   result = run('tpu_vm.sh', 'run', 'vm1', '--zone=z', '--type=v4-8', '--watch', '--',
                '--config=c.py', env=env)
   assert result.returncode == 1 and 'exit 7' in result.stderr
+
+
+def test_a_new_run_first_ends_the_one_still_running(fake_env, tmp_path):
+  env, log = fake_env
+  env['FAKE_HOME'] = str(tmp_path)
+  assert run('tpu_vm.sh', 'setup', 'vm1', '--zone=z', env=env).returncode == 0
+  result = run('tpu_vm.sh', 'run', 'vm1', '--zone=z', '--', '--config=c.py',
+               env=dict(env, FAKE_SLEEP='600'))
+  assert result.returncode == 0, result.stderr  # returns at once: the run is detached
+  deadline = time.time() + 30
+  while 'pid=' not in log.read_text() and time.time() < deadline:
+    time.sleep(0.05)
+  first = int(re.search(r'pid=(\d+)', log.read_text()).group(1))
+  assert alive(first)
+  result = run('tpu_vm.sh', 'run', 'vm1', '--zone=z', '--watch', '--type=v4-8', '--',
+               '--config=c.py', env=env)
+  assert result.returncode == 0, result.stderr
+  assert not alive(first)
 
 
 def test_a_second_setup_makes_the_new_code_current(fake_env, tmp_path):
