@@ -90,8 +90,9 @@ create() {
     if [[ -n $queued ]]; then
       tpu queued-resources create "$name" --zone="$zone" --node-id="$name" \
         --accelerator-type="$type" --runtime-version="$version" ${spot:+--spot} --quiet
-      while state=$(tpu queued-resources describe "$name" --zone="$zone" \
-                      --format='value(state.state)'); do
+      while :; do
+        state=$(tpu queued-resources describe "$name" --zone="$zone" \
+                  --format='value(state.state)') || state='unknown (describe failed)'
         case $state in
           ACTIVE) return 0 ;;
           FAILED | SUSPENDED) break ;;
@@ -162,6 +163,8 @@ watch_run() {  # waits for run $run_id on $name; recreates, sets up and restarts
     fi
     report=$(ssh_all "$name" "$(worker status "$run_id")") || continue  # unreachable: ask again
     if grep -Eq ' exit ([1-9][0-9]*|lost)$' <<< "$report"; then
+      sleep "$POLL_S"  # a preempted VM's processes may end before its state says so
+      preempted && continue
       say "$name: run $run_id failed:"$'\n'"$report"
       return 1
     fi

@@ -81,8 +81,7 @@ def test_version_option_overrides_the_generations_default(fake_env):
 
 def test_a_failed_queued_request_is_deleted_and_requested_again(fake_env):
   env, log = fake_env
-  reply(env, 'queued-resources-describe', 'WAITING_FOR_RESOURCES', 'FAILED', 'PROVISIONING',
-        'ACTIVE')
+  reply(env, 'queued-resources-describe', 'WAITING_FOR_RESOURCES', 'FAILED', 'fail', 'ACTIVE')
   result = run('tpu_vm.sh', 'create', 'vm1', '--zone=z', '--type=v5p-8', '--queued', '--spot',
                env=env)
   assert result.returncode == 0, result.stderr
@@ -130,6 +129,17 @@ def test_watch_recreates_a_preempted_vm_and_starts_the_run_again(queued, fake_en
   create = next(c for c in calls(log) if f'{group} create' in c)
   assert '--accelerator-type=v5litepod-16' in create and '--spot' in create
   assert 'v2-alpha-tpuv5-lite' in create
+
+
+def test_watch_restarts_a_run_killed_by_a_preemption_before_the_vm_says_so(fake_env):
+  env, log = fake_env
+  reply(env, 'tpu-vm-describe', 'READY', 'PREEMPTED', 'PREEMPTED', 'READY')
+  reply(env, 'tpu-vm-ssh', 'w0 started', 'w0 exit 143', 'set up', 'w0 started', 'w0 exit 0')
+  result = run('tpu_vm.sh', 'run', 'vm1', '--zone=z', '--type=v6e-8', '--spot', '--watch', '--',
+               '--config=c.py', env=env)
+  assert result.returncode == 0, result.stderr
+  verbs = [' '.join(c.split()[3:5]) for c in calls(log)]
+  assert verbs.count('tpu-vm create') == 1 and verbs[-1] == 'tpu-vm ssh'
 
 
 def test_watch_reports_a_failed_worker(fake_env):
