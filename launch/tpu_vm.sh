@@ -140,7 +140,8 @@ start() {  # starts rest=(ARGS) detached on every worker of $name, as run $run_i
 preempted() {  # whether the VM (or its queued resource) was preempted; unknown counts as not
   local state
   if [[ -n $queued ]]; then
-    state=$(tpu queued-resources describe "$name" --zone="$zone" --format='value(state.state)') || return 1
+    state=$(tpu queued-resources describe "$name" --zone="$zone" \
+              --format='value(state.state)') || return 1
     [[ $state == SUSPENDED || $state == FAILED ]]
   else
     state=$(tpu tpu-vm describe "$name" --zone="$zone" --format='value(state)') || return 1

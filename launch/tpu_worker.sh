@@ -15,9 +15,9 @@
 #                                             TPU, removes the libtpu lock file
 #
 # ROOT is relative to the home directory (where SSH commands start) or absolute. The venv's
-# Python comes from uv (installed with pip --user when missing), so the image's own Python
-# version does not matter. Every process gets JAXROBUST_MULTIHOST=1: each worker of a slice
-# joins jax.distributed, which finds the others through the TPU metadata server.
+# Python comes from uv (installed with pip --user, or uv's installer, when missing), so the
+# image's own Python version does not matter. Every run gets JAXROBUST_MULTIHOST=1: each worker
+# of a slice joins jax.distributed, which finds the others through the TPU metadata server.
 set -euo pipefail
 
 SUDO=${SUDO:-sudo}
@@ -44,7 +44,7 @@ stop() {
   # shellcheck disable=SC2086  # one device per word
   [[ -z $devices ]] || holders=$("$SUDO" lsof -t $devices 2>/dev/null || true)
   if [[ -n $holders ]]; then
-    echo "$(hostname): killing stale TPU processes $holders" >&2
+    echo "$(hostname): killing stale TPU processes ${holders//$'\n'/ }" >&2
     # shellcheck disable=SC2086  # one pid per word
     "$SUDO" kill -9 $holders || true
   fi
@@ -55,7 +55,8 @@ case $cmd in
   setup)
     release=$1 python=$2
     export PATH=$HOME/.local/bin:$PATH
-    command -v uv >/dev/null || python3 -m pip install -q --user 'uv>=0.5'
+    command -v uv >/dev/null || python3 -m pip install -q --user 'uv>=0.5' \
+      || curl -LsSf https://astral.sh/uv/install.sh | sh
     venv=$root/venv-$python
     [[ -x $venv/bin/python ]] || uv venv -q --python "$python" "$venv"
     uv pip install -q --python "$venv/bin/python" -e "$root/releases/${release}[tpu]"
@@ -63,7 +64,8 @@ case $cmd in
     ln -sfn "venv-$python" "$root/venv"
     # The newest releases stay (the current one among them), older ones go.
     find "$root/releases" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -r \
-      | tail -n +$((KEEP_RELEASES + 1)) | while read -r old; do rm -rf "${root:?}/releases/$old"; done
+      | tail -n +$((KEEP_RELEASES + 1)) \
+      | while read -r old; do rm -rf "${root:?}/releases/$old"; done
     echo "$(hostname): $("$venv/bin/python" --version) in $venv, code $release" ;;
   start)
     run_id=$1

@@ -228,12 +228,15 @@ def test_a_second_setup_makes_the_new_code_current(fake_env, tmp_path):
   env, _ = fake_env
   env['FAKE_HOME'] = str(tmp_path)
   root = tmp_path / 'jaxrobust'
-  old = root / 'releases' / '20000101-000000'
-  old.mkdir(parents=True)
-  (root / 'current').symlink_to('releases/20000101-000000')
+  olds = ['20000101-000000', '20000102-000000', '20000103-000000']
+  for old in olds:
+    (root / 'releases' / old).mkdir(parents=True)
+  (root / 'current').symlink_to(f'releases/{olds[-1]}')
   assert run('tpu_vm.sh', 'setup', 'vm1', '--zone=z', env=env).returncode == 0
-  assert (root / 'current').resolve() != old
+  assert (root / 'current').resolve().name not in olds
   assert (root / 'current' / 'launch' / 'tpu_vm.sh').exists()
+  kept = sorted(p.name for p in (root / 'releases').iterdir())  # the newest three
+  assert kept == [*olds[1:], (root / 'current').resolve().name]
 
 
 def test_tpu_script_rejects_bad_usage_with_a_hint(fake_env):
