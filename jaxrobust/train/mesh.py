@@ -9,8 +9,6 @@ import numpy as np
 from jaxrobust.errors import ConfigError
 
 DATA_AXIS = 'data'
-
-
 MULTIHOST_VAR = 'JAXROBUST_MULTIHOST'  # launch/tpu_vm.sh sets it to 1 on every TPU VM worker
 
 
@@ -51,7 +49,7 @@ def _slurm_local_device_ids() -> list[int] | None:
 
 
 def _cluster_processes() -> int:
-  """Number of processes an auto-detectable launcher (srun, Open MPI, GKE TPU) started."""
+  """Number of processes Open MPI or a GKE TPU pod started (JAX detects both)."""
   if 'OMPI_COMM_WORLD_SIZE' in os.environ:
     return int(os.environ['OMPI_COMM_WORLD_SIZE'])
   hostnames = os.environ.get('TPU_WORKER_HOSTNAMES', '')
