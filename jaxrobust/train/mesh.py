@@ -16,11 +16,11 @@ def _srun_tasks() -> int:
   """Tasks of this SLURM job step when started by srun; 1 in the batch script or outside SLURM.
 
   A plain process inside a multi-task allocation has SLURM_NTASKS too, but no peers: only an
-  srun step (SLURM_STEP_ID) starts them.
+  srun step (SLURM_STEP_ID, SLURM_STEP_NUM_TASKS) starts them.
   """
   if 'SLURM_STEP_ID' not in os.environ:
     return 1
-  return int(os.environ.get('SLURM_STEP_NUM_TASKS', os.environ.get('SLURM_NTASKS', '1')))
+  return int(os.environ.get('SLURM_STEP_NUM_TASKS', '1'))
 
 
 def _tasks_on_this_node() -> int:

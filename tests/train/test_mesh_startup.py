@@ -89,8 +89,11 @@ def test_a_single_process_does_not_start_the_distributed_runtime(env, initialize
 SLURM_BATCH_SCRIPT = {k: v for k, v in SLURM.items() if not k.startswith('SLURM_STEP')}
 
 
-@pytest.mark.parametrize('env', [SLURM_BATCH_SCRIPT, {'SLURM_STEP_ID': '0', 'SLURM_NTASKS': '1'}],
-                         ids=['batch_script', 'srun_one_task'])
+@pytest.mark.parametrize('env', [
+    SLURM_BATCH_SCRIPT,
+    {**SLURM_BATCH_SCRIPT, 'SLURM_STEP_ID': '4294967291'},  # a batch step that names itself
+    {**SLURM, 'SLURM_STEP_NUM_TASKS': '1', 'SLURM_NTASKS': '1'}],
+    ids=['batch_script', 'batch_step_id', 'srun_one_task'])
 def test_slurm_joins_only_under_srun_with_peers(env, initialize_calls, monkeypatch):
   for name, value in env.items():
     monkeypatch.setenv(name, value)
