@@ -34,6 +34,8 @@ MAX_RETRIES = 5         # per task, for dead workers and nodes; every retry resu
 POLL_SECONDS = 2.0      # how often the driver asks which runs started
 CONNECT_SECONDS = 5.0   # an address that does not answer in this time is an error
 _ACCELERATORS = ('TPU', 'GPU')
+_TPU_CHIPS_PER_TASK = (1, 2, 4, 8)  # what Ray can bind to one task: chips of one host
+_CORES_PER_CHIP = {'v2': 2, 'v3': 2, 'v4': 2, 'v5p': 2}  # in accelerator type names; else 1
 
 
 def runtime_env() -> dict[str, Any]:
@@ -72,8 +74,36 @@ def task_resources(config: ml_collections.ConfigDict, node: dict[str, float]) ->
   if gpus:
     options['num_gpus'] = gpus
   if tpus:
+    _check_tpu_chips(config, tpus, node)
     options['resources'] = {'TPU': tpus}
   return options
+
+
+def _slice_chips(node: dict[str, float]) -> tuple[str, int] | None:
+  """('v4-16', 8): the TPU slice type and chip count Ray names on a slice's first host."""
+  for resource in node:
+    if resource.startswith('TPU-') and resource.endswith('-head'):
+      pod_type = resource.removeprefix('TPU-').removesuffix('-head')
+      generation, _, cores = pod_type.rpartition('-')
+      return pod_type, int(cores) // _CORES_PER_CHIP.get(generation, 1)
+  return None
+
+
+def _check_tpu_chips(config: ml_collections.ConfigDict, chips: float,
+                     node: dict[str, float]) -> None:
+  """Refuses TPU requests Ray cannot place on one host, and runs that would span a pod slice."""
+  field = f'config.{config.kind}.resources.tpus={chips:g}'
+  host_chips = node.get('TPU', 0)
+  if chips not in _TPU_CHIPS_PER_TASK or chips > host_chips:
+    raise errors.ConfigError(f'{field}: Ray gives a task 1, 2, 4 or 8 TPU chips of one host '
+                             f'(here at most {host_chips:g}); for a run across the hosts of a '
+                             'TPU pod slice use launch/tpu_vm.sh.')
+  pod = _slice_chips(node)
+  if pod and pod[1] > host_chips and chips == host_chips:
+    raise errors.ConfigError(f'{field}: a whole host of a multi-host {pod[0]} slice would start '
+                             'JAX on every host of the slice, which Ray does not place; run '
+                             'multi-host training with launch/tpu_vm.sh, or build the Ray '
+                             'cluster from single-host TPU VMs.')
 
 
 def largest_node() -> dict[str, float]:
@@ -187,13 +217,14 @@ class RayExecutor(contextlib.AbstractContextManager):
           progress: StudyProgress, train_fn: stages.TrainFn | None
           ) -> tuple[dict[str, stages.RunOutcome], dict[str, str]]:
     """Submits every run of `todo`, then reports them as they start, finish or fail."""
+    resources = {run.run_id: task_resources(run.config, self._node) for run in todo}  # checked
     here = ray.get_runtime_context().get_node_id()
     starts = _Starts.options(
         scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote()
     refs = {}
     for run in todo:
       after = [refs[run.pretrain_id]] if run.pretrain_id in refs else []
-      task = _task(_RUN_TASKS, {'name': run.run_id, **task_resources(run.config, self._node)})
+      task = _task(_RUN_TASKS, {'name': run.run_id, **resources[run.run_id]})
       refs[run.run_id] = task.remote(config, run, workdir, train_fn, starts, *after)
     pending = {refs[run.run_id]: run for run in todo}
     outcomes, failures = {}, {}
@@ -232,7 +263,7 @@ def _connect(address: str | None) -> None:
              **({'include_dashboard': False} if address is None else {}))
   except ConnectionError as e:
     raise errors.UserError(f'--ray_address={address}: {str(e).splitlines()[0]} Start a cluster '
-                           '(see README, Scaling out) or drop the flag for a local one.') from None
+                           '(see docs/scaling.md) or drop the flag for a local one.') from None
 
 
 def _check_reachable(address: str) -> None:

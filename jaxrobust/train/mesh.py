@@ -9,12 +9,47 @@ import numpy as np
 from jaxrobust.errors import ConfigError
 
 DATA_AXIS = 'data'
+MULTIHOST_VAR = 'JAXROBUST_MULTIHOST'  # launch/tpu_vm.sh sets it to 1 on every TPU VM worker
+
+
+def _srun_tasks() -> int:
+  """Tasks of this SLURM job step when started by srun; 1 in the batch script or outside SLURM.
+
+  A plain process inside a multi-task allocation has SLURM_NTASKS too, but no peers: only an
+  srun step (SLURM_STEP_ID, SLURM_STEP_NUM_TASKS) starts them.
+  """
+  if 'SLURM_STEP_ID' not in os.environ:
+    return 1
+  return int(os.environ.get('SLURM_STEP_NUM_TASKS', '1'))
+
+
+def _tasks_on_this_node() -> int:
+  """This node's task count from SLURM_STEP_TASKS_PER_NODE ('8(x2),4': 8, 8, 4 by node)."""
+  counts = []
+  for part in os.environ['SLURM_STEP_TASKS_PER_NODE'].split(','):
+    count, _, repeat = part.partition('(x')
+    counts += [int(count)] * int(repeat.rstrip(')') or 1)
+  return counts[int(os.environ.get('SLURM_NODEID', '0'))]
+
+
+def _slurm_local_device_ids() -> list[int] | None:
+  """This task's GPUs: all it sees when they are bound to it, else its share by SLURM_LOCALID.
+
+  None (JAX's default, the device SLURM_LOCALID) without CUDA_VISIBLE_DEVICES or a task layout.
+  """
+  visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+  if not visible or 'SLURM_STEP_TASKS_PER_NODE' not in os.environ:
+    return None
+  gpus, tasks = len(visible.split(',')), _tasks_on_this_node()
+  if gpus < tasks:  # --gpus-per-task / --gpu-bind: each task sees only its own GPUs
+    return list(range(gpus))
+  share = gpus // tasks
+  first = int(os.environ['SLURM_LOCALID']) * share
+  return list(range(first, first + share))
 
 
 def _cluster_processes() -> int:
-  """Number of processes an auto-detectable launcher (SLURM, Open MPI, TPU pod) started."""
-  if 'SLURM_NTASKS' in os.environ:
-    return int(os.environ['SLURM_NTASKS'])
+  """Number of processes Open MPI or a GKE TPU pod started (JAX detects both)."""
   if 'OMPI_COMM_WORLD_SIZE' in os.environ:
     return int(os.environ['OMPI_COMM_WORLD_SIZE'])
   hostnames = os.environ.get('TPU_WORKER_HOSTNAMES', '')
@@ -25,8 +60,10 @@ def initialize_distributed() -> None:
   """Joins the other processes with `jax.distributed.initialize()` when there are any.
 
   Explicit set-up (e.g. several processes on one machine): JAX_COORDINATOR_ADDRESS
-  (host:port), JAX_NUM_PROCESSES and JAX_PROCESS_ID. Otherwise SLURM, Open MPI and
-  multi-host TPU VMs are detected by JAX itself. A single process does nothing.
+  (host:port), JAX_NUM_PROCESSES and JAX_PROCESS_ID. On Cloud TPU VMs the launcher sets
+  JAXROBUST_MULTIHOST=1 and JAX finds the slice's workers through the metadata server. SLURM
+  joins only under srun, with all the GPUs a task owns; Open MPI and GKE TPU pods are detected
+  by JAX itself. A single process does nothing.
   """
   if jax.distributed.is_initialized():
     return
@@ -37,6 +74,10 @@ def initialize_distributed() -> None:
         coordinator_address=os.environ['JAX_COORDINATOR_ADDRESS'],
         num_processes=int(os.environ['JAX_NUM_PROCESSES']),
         process_id=int(os.environ['JAX_PROCESS_ID']))
+  elif os.environ.get(MULTIHOST_VAR) == '1':
+    jax.distributed.initialize()
+  elif _srun_tasks() > 1:
+    jax.distributed.initialize(local_device_ids=_slurm_local_device_ids())
   elif _cluster_processes() > 1:
     jax.distributed.initialize()
   else:

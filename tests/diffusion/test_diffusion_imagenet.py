@@ -91,6 +91,9 @@ def test_workers_take_disjoint_shards_that_cover_the_dataset():
   assert shards.worker_from_env({'SLURM_ARRAY_TASK_ID': '5', 'SLURM_ARRAY_TASK_COUNT': '4',
                                  'SLURM_ARRAY_TASK_MIN': '3'}) == (2, 4)
   assert shards.worker_from_env({}) == (0, 1)
+  srun_task = {'SLURM_PROCID': '3', 'SLURM_NTASKS': '8', 'SLURM_STEP_NUM_TASKS': '8'}
+  assert shards.worker_from_env(srun_task) == (3, 8)
+  assert shards.worker_from_env({'SLURM_PROCID': '0', 'SLURM_NTASKS': '8'}) == (0, 1)  # sbatch
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):

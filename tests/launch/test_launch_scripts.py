@@ -1,93 +1,46 @@
-"""Launch scripts drive gcloud / srun exactly as documented (fake binaries on PATH)."""
+"""The SLURM and Ray launch scripts drive srun / ray exactly as documented (fakes on PATH)."""
 import importlib.resources
 import json
-import os
-import pathlib
+import re
+import shutil
 import subprocess
 
 import jsonschema
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKE = '#!/usr/bin/env bash\necho "$(basename "$0") $*" >> "$FAKE_LOG"\n'
+from tests.helpers.launch import RECORDER, ROOT, run
 
 
-@pytest.fixture
-def fake_env(tmp_path):
-  bin_dir = tmp_path / 'bin'
-  bin_dir.mkdir()
-  for name in ('gcloud', 'srun'):
-    (bin_dir / name).write_text(FAKE)
-    (bin_dir / name).chmod(0o755)
-  log = tmp_path / 'calls.log'
-  env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', FAKE_LOG=str(log))
-  return env, log
+def sbatch_options(script: str) -> dict[str, str]:
+  """The #SBATCH options of launch/<script>, as sbatch reads them (before the first command)."""
+  options = {}
+  for line in (ROOT / 'launch' / script).read_text().splitlines()[1:]:
+    if line.startswith('#SBATCH '):
+      name, _, value = line.removeprefix('#SBATCH ').partition('=')
+      options[name] = value
+    elif line and not line.startswith('#'):
+      break
+  return options
 
 
-def run(script, *args, env):
-  return subprocess.run(['bash', str(ROOT / 'launch' / script), *args], env=env,
-                        capture_output=True, text=True, check=False)
-
-
-def test_tpu_lifecycle_issues_gcloud_commands_in_order(fake_env, tmp_path):
+def test_slurm_script_runs_one_process_per_node_with_its_gpus_and_cpus_under_srun(fake_env):
+  options = sbatch_options('slurm.sbatch')
+  assert options['--ntasks-per-node'] == '1' and options['--gpus-per-node']
+  assert '--gpus-per-task' not in options and '--gres' not in options
   env, log = fake_env
-  for args in (['create', 'vm1', '--zone=us-central2-b', '--type=v4-32', '--spot'],
-               ['setup', 'vm1', '--zone=us-central2-b'],
-               ['run', 'vm1', '--zone=us-central2-b', '--', '--config=configs/quantity.py',
-                '--workdir=gs://b/w'],
-               ['pull', 'vm1', '--zone=us-central2-b', '--from=w', f'--to={tmp_path}/res'],
-               ['delete', 'vm1', '--zone=us-central2-b']):
-    assert run('tpu_vm.sh', *args, env=env).returncode == 0
-  calls = log.read_text().splitlines()
-  assert calls[0] == ('gcloud compute tpus tpu-vm create vm1 --zone=us-central2-b '
-                      '--accelerator-type=v4-32 --version=tpu-ubuntu2204-base --spot')
-  assert calls[1].startswith('gcloud compute tpus tpu-vm scp --recurse ')
-  assert "pip install -q -e '.[tpu]'" in calls[2] and '--worker=all' in calls[2]
-  assert 'python3 -m jaxrobust.main --config=configs/quantity.py --workdir=gs://b/w' in calls[3]
-  assert calls[4].endswith('--worker=0') and 'vm1:w' in calls[4]
-  assert calls[5] == 'gcloud compute tpus tpu-vm delete vm1 --zone=us-central2-b --quiet'
-
-
-def test_tpu_queued_resource_create(fake_env):
-  env, log = fake_env
-  assert run('tpu_vm.sh', 'create', 'vm1', '--zone=z', '--queued', env=env).returncode == 0
-  assert log.read_text().startswith('gcloud compute tpus queued-resources create vm1 --zone=z')
-
-
-def test_fanout_runs_one_disjoint_slice_per_vm(fake_env):
-  env, log = fake_env
-  result = run('tpu_vm.sh', 'fanout', '--zone=z', '--config=configs/quantity.py',
-               '--workdir=gs://b/w', 'vm1=pretrain-*', 'vm2=scratch-*', env=env)
-  assert result.returncode == 0, result.stderr
-  calls = sorted(log.read_text().splitlines())
-  assert len(calls) == 2
-  assert "vm1 --zone=z --worker=all" in calls[0] and "--only='pretrain-*'" in calls[0]
-  assert "vm2 --zone=z --worker=all" in calls[1] and "--only='scratch-*'" in calls[1]
-
-
-def test_tpu_script_rejects_bad_usage_with_a_hint(fake_env):
-  env, _ = fake_env
-  result = run('tpu_vm.sh', 'create', 'vm1', env=env)
-  assert result.returncode == 2 and '--zone is required' in result.stderr
-  result = run('tpu_vm.sh', 'explode', '--zone=z', env=env)
-  assert result.returncode == 2 and 'create|setup|run|fanout|pull|delete' in result.stderr
-
-
-def test_slurm_script_runs_main_under_srun(fake_env):
-  env, log = fake_env
-  env = dict(env, SRUN='srun')
+  env = dict(env, SRUN='srun', SLURM_CPUS_PER_TASK=options['--cpus-per-task'])
   result = run('slurm.sbatch', '--config=configs/scratch.py', '--workdir=/w', env=env)
   assert result.returncode == 0, result.stderr
   assert log.read_text().strip() == (
-      'srun --kill-on-bad-exit=1 python3 -m jaxrobust.main --config=configs/scratch.py '
-      '--workdir=/w')
+      f'srun --kill-on-bad-exit=1 --cpus-per-task={options["--cpus-per-task"]} python3 -m '
+      'jaxrobust.main --config=configs/scratch.py --workdir=/w')
 
 
 def test_ray_slurm_script_starts_a_head_and_workers_then_the_study_on_them(fake_env, tmp_path):
   env, log = fake_env
   for name in ('ray', 'python3'):
-    (tmp_path / 'bin' / name).write_text(FAKE)
+    (tmp_path / 'bin' / name).write_text(RECORDER)
     (tmp_path / 'bin' / name).chmod(0o755)
   (tmp_path / 'bin' / 'scontrol').write_text('#!/usr/bin/env bash\nprintf "n1\\nn2\\nn3\\n"\n')
   (tmp_path / 'bin' / 'scontrol').chmod(0o755)
@@ -96,8 +49,10 @@ def test_ray_slurm_script_starts_a_head_and_workers_then_the_study_on_them(fake_
   assert result.returncode == 0, result.stderr
   calls = log.read_text().splitlines()
   resources = '--num-cpus=32 --num-gpus=8 --block'
-  assert f'srun --nodes=1 --ntasks=1 -w n1 ray start --head --port=6379 {resources}' in calls
-  assert f'srun --nodes=2 --ntasks=2 -x n1 ray start --address=n1:6379 {resources}' in calls
+  assert (f'srun --nodes=1 --ntasks=1 --cpus-per-task=32 -w n1 ray start --head --port=6379 '
+          f'{resources}') in calls
+  assert (f'srun --nodes=2 --ntasks=2 --cpus-per-task=32 -x n1 ray start --address=n1:6379 '
+          f'{resources}') in calls
   study = ('python3 -m jaxrobust.main --config=configs/quantity.py --workdir=/w '
            '--executor=ray --ray_address=n1:6379')
   assert calls.index('ray status --address=n1:6379') < calls.index(study)  # the head is up first
@@ -111,4 +66,24 @@ def test_ray_tpu_cluster_config_is_valid_for_ray_up():
   workers = [t for name, t in config['available_node_types'].items()
              if name != config['head_node_type']]
   assert workers and all(t['resources'].get('TPU') for t in workers)
-  assert any(".[tpu,ray]" in c for c in config['worker_setup_commands'])
+  assert all(t['node_config']['schedulingConfig'] == {'spot': True} for t in workers)
+  # Every node: a Python 3.11 venv, the shared workdir mounted; the same Ray everywhere.
+  assert any('uv venv -q --python 3.11 ~/venv' in c for c in config['setup_commands'])
+  assert any('mount' in c and '/mnt/study' in c for c in config['setup_commands'])
+  (head_install,) = config['head_setup_commands']
+  (worker_install,) = config['worker_setup_commands']
+  pins = {re.search(r"'ray\[default\]==([\d.]+)'", c).group(1)
+          for c in (head_install, worker_install)}
+  assert len(pins) == 1 and "'[tpu,ray]'" in worker_install
+  header = (ROOT / 'launch' / 'ray_tpu.yaml').read_text().split('\ncluster_name')[0]
+  assert f"pip install 'ray[default]=={pins.pop()}'" in header and 'ray job submit' in header
+
+
+@pytest.mark.skipif(shutil.which('shellcheck') is None,
+                    reason='shellcheck is not installed (apt-get install shellcheck)')
+def test_launch_scripts_pass_shellcheck():
+  scripts = sorted(map(str, [*ROOT.glob('launch/*.sh'), *ROOT.glob('launch/*.sbatch')]))
+  assert len(scripts) >= 6
+  result = subprocess.run(['shellcheck', '--shell=bash', *scripts], capture_output=True,
+                          text=True, check=False)
+  assert result.returncode == 0, result.stdout

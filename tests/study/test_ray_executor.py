@@ -114,6 +114,34 @@ def test_config_resources_override_the_defaults():
     ray_executor.task_resources(config, {'CPU': 96, 'GPU': 8})
 
 
+@pytest.mark.parametrize('node, kind, expected', [
+    ({'CPU': 240, 'TPU': 4, 'TPU-v4-8-head': 1}, 'pretrain', {'TPU': 4}),  # one host
+    ({'CPU': 180, 'TPU': 8, 'TPU-v6e-8-head': 1}, 'pretrain', {'TPU': 8}),
+    ({'CPU': 240, 'TPU': 4, 'TPU-v4-16-head': 1}, 'finetune', {'TPU': 1}),  # part of a host
+])
+def test_tpu_requests_ray_can_place_on_one_host(node, kind, expected):
+  config = load_config('quickstart', 'test')[kind]
+  config.kind = kind
+  assert ray_executor.task_resources(config, node)['resources'] == expected
+
+
+@pytest.mark.parametrize('node, kind, chips, message', [
+    ({'CPU': 240, 'TPU': 4}, 'finetune', 3, r'finetune.resources.tpus=3: Ray gives a task 1, 2, '
+     r'4 or 8 TPU chips of one host \(here at most 4\); .* use launch/tpu_vm.sh'),
+    ({'CPU': 240, 'TPU': 4}, 'pretrain', 8, r'pretrain.resources.tpus=8: .*at most 4'),
+    ({'CPU': 240, 'TPU': 4, 'TPU-v4-16-head': 1}, 'pretrain', None,
+     r'pretrain.resources.tpus=4: a whole host of a multi-host v4-16 slice .* launch/tpu_vm.sh'),
+    ({'CPU': 112, 'TPU': 4, 'TPU-v5litepod-16-head': 1}, 'pretrain', None,
+     r'multi-host v5litepod-16 slice'),
+], ids=['not_1_2_4_8', 'more_than_a_host', 'v4_slice', 'v5e_slice'])
+def test_tpu_requests_ray_cannot_place_are_one_line_errors(node, kind, chips, message):
+  config = load_config('quickstart', 'test')[kind]
+  config.kind, config.resources.tpus = kind, chips
+  with pytest.raises(errors.ConfigError, match=message) as raised:
+    ray_executor.task_resources(config, node)
+  assert '\n' not in str(raised.value)
+
+
 def _worker_pid(run_id: str) -> int | None:
   """The pid of the Ray worker executing the task named `run_id` (its title is ray::<name>)."""
   for pid in filter(str.isdigit, os.listdir('/proc')):

@@ -57,12 +57,12 @@ def worker_shards(shards: Sequence[Shard], worker: int, num_workers: int) -> lis
 
 
 def worker_from_env(env: Mapping[str, str] = os.environ) -> tuple[int, int]:
-  """(worker, num_workers) of this process: a SLURM array task, a SLURM task, a torchrun
-  rank, or (0, 1)."""
+  """(worker, num_workers) of this process: a SLURM array task, a task of an srun step (not
+  the batch script of a multi-task job: it has no peers), a torchrun rank, or (0, 1)."""
   if 'SLURM_ARRAY_TASK_ID' in env and 'SLURM_ARRAY_TASK_COUNT' in env:
     first = int(env.get('SLURM_ARRAY_TASK_MIN', 0))
     return int(env['SLURM_ARRAY_TASK_ID']) - first, int(env['SLURM_ARRAY_TASK_COUNT'])
-  for rank, size in (('SLURM_PROCID', 'SLURM_NTASKS'), ('RANK', 'WORLD_SIZE')):
+  for rank, size in (('SLURM_PROCID', 'SLURM_STEP_NUM_TASKS'), ('RANK', 'WORLD_SIZE')):
     if rank in env and size in env:
       return int(env[rank]), int(env[size])
   return 0, 1
