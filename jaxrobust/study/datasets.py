@@ -11,6 +11,12 @@ import tensorflow_datasets as tfds
 import jaxrobust.data  # noqa: F401  (registers the project's builders)
 
 _DEFAULT_DATA_DIR = '~/tensorflow_datasets'
+# Train split sizes of the real sources as released, so a dry run before the build can say
+# what a whole-source pre-training run's steps mean in epochs.
+PUBLISHED_TRAIN_EXAMPLES = {
+    'imagenet2012': 1_281_167, 'inaturalist/2017': 579_184,
+    'inaturalist/2021_mini': 500_000, 'inaturalist/2021': 2_686_843,
+}
 
 
 @dataclasses.dataclass(frozen=True)

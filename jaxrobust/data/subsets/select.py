@@ -162,6 +162,8 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   """Superclasses from r of their subclasses, a fixed number of images per superclass."""
   div = quota.diversity
   ancestors = hierarchy.ancestors[hierarchy.check_level(div.level, 'diversity.level')]
+  if div.max_ratio is not None:
+    pool = _shared_pool(pool, sizes, ancestors, div, quota.where)
   supers = _rng(quota, 'superclasses').permutation(np.unique(ancestors[pool]))
   k = quota.num_classes
   if k is not None:
@@ -194,3 +196,17 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   counts = np.concatenate([balanced_counts(per_super, r) for _ in subs])
   return _take(by_class, classes, counts, quota)
 
+
+
+def _shared_pool(pool: np.ndarray, sizes: np.ndarray, ancestors: np.ndarray,
+                 div: spec_lib.Diversity, where: str) -> np.ndarray:
+  """Subclasses holding images_per_superclass each, under superclasses with max_ratio of them."""
+  pool = pool[sizes[pool] >= div.images_per_superclass]
+  counts = np.bincount(ancestors[pool], minlength=int(ancestors.max()) + 1)
+  pool = pool[counts[ancestors[pool]] >= div.max_ratio]
+  if not pool.size:
+    raise spec_lib.SpecError(
+        f'diversity.max_ratio={div.max_ratio}: no superclass at level {div.level!r} of {where} '
+        f'has {div.max_ratio} subclasses of at least {div.images_per_superclass} images; lower '
+        'diversity.images_per_superclass or diversity.max_ratio.')
+  return pool

@@ -37,10 +37,15 @@ class Source:
 
 @dataclasses.dataclass(frozen=True)
 class Diversity:
-  """Superclasses at `level`, each built from r of its subclasses, fixed images each."""
+  """Superclasses at `level`, each built from r of its subclasses, fixed images each.
+
+  `max_ratio` R (optional): the pool is the superclasses with at least R subclasses that each
+  hold `images_per_superclass` images, so every r up to R draws from the same superclasses.
+  """
   level: str
   subclasses_per_superclass: int
   images_per_superclass: int
+  max_ratio: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +63,10 @@ class SubsetSpec:
   nested: bool = True
 
   def to_json(self) -> dict[str, Any]:
-    return json.loads(json.dumps(dataclasses.asdict(self)))
+    plain = json.loads(json.dumps(dataclasses.asdict(self)))
+    if self.diversity is not None and self.diversity.max_ratio is None:
+      del plain['diversity']['max_ratio']  # unset: the same JSON (and name) as without the field
+    return plain
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -119,7 +127,8 @@ def as_spec(config: Any) -> SubsetSpec:
         subclasses_per_superclass=_optional_int(
             _get(diversity, 'subclasses_per_superclass'), 'diversity.subclasses_per_superclass'),
         images_per_superclass=_optional_int(
-            _get(diversity, 'images_per_superclass'), 'diversity.images_per_superclass'))
+            _get(diversity, 'images_per_superclass'), 'diversity.images_per_superclass'),
+        max_ratio=_optional_int(_get(diversity, 'max_ratio'), 'diversity.max_ratio'))
   label_level = _get(config, 'label_level')
   spec = SubsetSpec(
       sources=tuple(sources),
@@ -175,6 +184,10 @@ def validate(spec: SubsetSpec) -> SubsetSpec:
       raise SpecError(
           f'diversity.level={div.level!r} must be a coarser level than the fine '
           'classes it groups.')
+    if div.max_ratio is not None and div.max_ratio < div.subclasses_per_superclass:
+      raise SpecError(
+          f'diversity.max_ratio={div.max_ratio} is less than subclasses_per_superclass='
+          f'{div.subclasses_per_superclass}; set it to the largest ratio of the study.')
     if div.images_per_superclass < div.subclasses_per_superclass:
       raise SpecError(
           f'diversity.subclasses_per_superclass={div.subclasses_per_superclass} is more than '
