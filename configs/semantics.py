@@ -1,8 +1,10 @@
 """Label semantics: pre-training on animal vs non-animal classes at matched size.
 
 Paper scale: ImageNet-1k's 398 animal vs 602 non-animal classes (WordNet `animal` subtree;
-groups of the committed hierarchy), 300 classes x 500 images each; and iNaturalist 2021
-(train_mini) animal vs non-animal (plants, fungi, ...) species, 2000 x 50 each. The fine-tune
+groups of the committed hierarchy), 300 classes x 500 images each; and iNaturalist 2017
+(`--config.releases.inaturalist=2021_mini` for 2021's train_mini) animal vs non-animal (plants,
+fungi, ...) species by supercategory, 2000 x 50 each. Pre-training length: 100k steps of 256 =
+171 epochs of each 150K ImageNet subset, 256 of each 100K iNaturalist one. The fine-tune
 target (camera-trap animals) is the point: does pre-training on animals help more?
 Arg `local`: `synthetic_nature`'s animal vs object kingdoms, at matched size.
 """
