@@ -6,6 +6,7 @@ import tensorflow_datasets as tfds
 
 from jaxrobust.data import archives
 from jaxrobust.data import hierarchy
+from jaxrobust.data import subsets
 from tests.helpers.real_formats import INAT_TAXA, INAT_TRAIN, INAT_VAL, RANKS, build_dataset
 
 TAXON_FEATURES = tuple(f'label_{r}' for r in RANKS)
@@ -153,3 +154,14 @@ def test_missing_2021_files_are_all_named_with_manual_dir_and_source(tmp_path):
     assert name in message
   assert 'val.tar.gz' not in message  # The extracted val/ folder is there.
   assert str(manual) in message and 'github.com/visipedia/inat_comp' in message
+
+
+def test_2017_granularity_subset_trains_the_resolved_species_at_a_derived_rank(
+    built_2017_taxonomy):
+  _, data_dir = built_2017_taxonomy
+  name = subsets.materialize({'sources': [{'name': 'inaturalist/2017'}], 'label_level': 'family',
+                              'class_filter': 'resolved'}, str(data_dir))
+  records = _records(data_dir, name, 'train')
+  # Species 0 (2 images), 2 (1) and 3 (2), relabelled 0, 1, 2; Turdus merula is left out.
+  assert sorted(int(r['label']) for r in records) == [0, 0, 1, 2, 2]
+  assert sorted({int(r['label_family']) for r in records}) == [0, 1, 2]
