@@ -157,8 +157,8 @@ def test_dry_run_of_diversity_trains_both_sources_at_ratios_1_to_3_for_90_epochs
   out = _dry_run(config, tmp_path / 'w', capsys)
   for r in (1, 2, 3):
     # 90 x (44 x 700 // 256) and 90 x (100 x 50 // 256) steps.
-    assert re.search(rf'pretrain-imagenet_r{r}-\w+ .*_k44_div-longest_d7-r{r}-i700_.* '
+    assert re.search(rf'pretrain-imagenet_r{r}-\w+ .*_k44_div-longest_d7-r{r}-i700-of3_.* '
                      r'90 ep \(~10800 steps\)', out)
-    assert re.search(rf'pretrain-inat_r{r}-\w+ .*inaturalist-2017_k100_div-genus-r{r}-i50_.* '
+    assert re.search(rf'pretrain-inat_r{r}-\w+ .*inaturalist-2017_k100_div-genus-r{r}-i50-of3_.* '
                      r'90 ep \(~1710 steps\)', out)
   assert 'r4' not in out and 'r8' not in out

@@ -181,3 +181,14 @@ def test_a_mixture_splits_classes_and_examples_by_weight():
   for quota, num_classes in ((first, 6), (second, 2)):
     counts = per_class(select_lib.select(LABELS, HIERARCHY, quota))
     assert len(counts) == num_classes and set(counts.values()) == {5}
+
+
+def test_min_images_per_class_draws_only_from_classes_that_hold_that_many():
+  fields = {'num_classes': 12, 'images_per_class': 12}
+  with pytest.raises(spec_lib.SpecError, match=r'^images_per_class=12'):
+    choose(**fields)  # 6 of the 24 classes hold 10 images
+  counts = per_class(choose(min_images_per_class=12, **fields))
+  assert len(counts) == 12 and set(counts.values()) == {12}
+  assert min(toy_class_size(c) for c in counts) >= 12
+  with pytest.raises(spec_lib.SpecError, match=r'^num_classes=19 is more than the 18 classes'):
+    choose(min_images_per_class=12, num_classes=19, images_per_class=12)

@@ -58,14 +58,18 @@ class SubsetSpec:
   images_per_class: int | None = None
   label_level: str | None = None
   class_filter: str | tuple[str, ...] | None = None
+  min_images_per_class: int | None = None  # classes with fewer images are left out of the pool
   diversity: Diversity | None = None
   seed: int = 0
   nested: bool = True
 
   def to_json(self) -> dict[str, Any]:
     plain = json.loads(json.dumps(dataclasses.asdict(self)))
+    # Optional fields left unset stay out of the JSON, so they leave a spec's name alone.
+    if self.min_images_per_class is None:
+      del plain['min_images_per_class']
     if self.diversity is not None and self.diversity.max_ratio is None:
-      del plain['diversity']['max_ratio']  # unset: the same JSON (and name) as without the field
+      del plain['diversity']['max_ratio']
     return plain
 
 
@@ -137,6 +141,8 @@ def as_spec(config: Any) -> SubsetSpec:
       images_per_class=_optional_int(_get(config, 'images_per_class'), 'images_per_class'),
       label_level=None if label_level is None else str(label_level),
       class_filter=class_filter,
+      min_images_per_class=_optional_int(_get(config, 'min_images_per_class'),
+                                         'min_images_per_class'),
       diversity=diversity,
       seed=int(_get(config, 'seed', 0)),
       nested=bool(_get(config, 'nested', True)))
@@ -227,10 +233,13 @@ def config_name(spec: SubsetSpec) -> str:
   elif spec.class_filter is not None:
     names = '-'.join(_slug(c) for c in spec.class_filter)
     parts.append(f'f-{names}' if len(names) <= 24 else f'f{len(spec.class_filter)}')
+  if spec.min_images_per_class is not None:
+    parts.append(f'min{spec.min_images_per_class}')
   if spec.diversity is not None:
     d = spec.diversity
     parts.append(f'div-{_slug(d.level, 16)}-r{d.subclasses_per_superclass}'
-                 f'-i{d.images_per_superclass}')
+                 f'-i{d.images_per_superclass}' + ('' if d.max_ratio is None else
+                                                   f'-of{d.max_ratio}'))
   parts.append(f's{spec.seed}')
   if not spec.nested:
     parts.append('unnested')
