@@ -15,9 +15,11 @@ its largest class (`balanced_5/17/37/85/232`: 4/16/36/91/231 classes) instead, w
 animal classes from 36 classes on. Arg `dag`: the WordNet DAG cut at longest-path depths
 2/4/5/6/7 (`longest_d2..d7`: 6/17/37/81/201 classes), the rule that gives the paper's 17 and 37
 exactly (not its 5/85/232); those levels are not nested (a class's longest paths may pass
-through several coarser classes). Pre-training length: 100k steps of 256 over the full 1.28M
-ImageNet images (or iNaturalist's 579K) = 20 (44) epochs for every level. Granularity variants
-of one image set share one materialized subset.
+through several coarser classes), and the animal classes share one class up to depth 6 (5
+classes at depth 7). Pre-training length: 100k steps of 256 at every level = 20
+epochs of the 1.28M ImageNet images; on iNaturalist 2017 44 epochs if all 579K images are of
+resolved species, more the fewer are (the dry run prints it once the subset is materialized).
+Granularity variants of one image set share one materialized subset.
 Arg `local`: every level of `synthetic_nature` (5 orders, 20 families, 100 species).
 """
 import ml_collections
