@@ -47,6 +47,11 @@ def prepared_dir(name: str, data_dir: str) -> str | None:
   return None
 
 
+def builder_config_names(builder: str) -> list[str]:
+  """The config names of a registered TFDS builder (e.g. `inaturalist`: 2017, 2018, ...)."""
+  return list(tfds.builder_cls(builder).builder_configs)
+
+
 def train_examples(name: str, data_dir: str, split: str = 'train') -> int | None:
   """Examples in `split` of a built dataset (from its dataset_info.json); None if not built."""
   path = prepared_dir(name, data_dir)

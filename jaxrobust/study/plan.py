@@ -160,6 +160,11 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
   selection.check_rule(config.selection)
+  for builder, release in (config.get('releases') or {}).items():
+    known = datasets.builder_config_names(builder)
+    if release not in known:
+      raise errors.ConfigError(f'config.releases.{builder}={release!r}: use one of '
+                               f'{", ".join(known)}.')
   if len(config.pretrain_settings) and not len(config.finetune_settings):
     raise errors.ConfigError('config.pretrain_settings is set but config.finetune_settings is '
                              'empty: add a fine-tune setting or the pre-trained models are unused.')

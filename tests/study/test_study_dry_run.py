@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from jaxrobust.errors import ConfigError
 from jaxrobust.study import plan_study, run_study
 
 from tests.helpers.configs import REPO, load_config
@@ -137,6 +138,14 @@ def test_paper_inaturalist_settings_read_2017_unless_a_release_is_picked(study, 
   assert 'inaturalist/2021_mini' in names and 'inaturalist/2017' not in names
   assert 'MISSING manual data for inaturalist/2021_mini' in _dry_run(config, tmp_path / 'w',
                                                                       capsys)
+
+
+def test_an_unknown_release_is_refused_with_the_known_ones():
+  config = load_config('sources')
+  config.releases.inaturalist = '2019'
+  with pytest.raises(ConfigError, match=r"releases.inaturalist='2019': use one of 2017, 2018, "
+                                        r'2021, 2021_mini\.'):
+    plan_study(config)
 
 
 def test_dry_run_prints_epochs_beside_steps_for_every_pre_training_run(tmp_path, capsys):
