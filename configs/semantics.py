@@ -5,9 +5,9 @@ groups of the committed hierarchy), 300 classes x 500 images each; and iNaturali
 (`--config.releases.inaturalist=2021_mini` for 2021's train_mini) animal vs non-animal (plants,
 fungi, ...) species by supercategory, 2000 x 50 each, drawn from the species with at least 50
 training images (2017 is long-tailed; its counts are not checked offline: if fewer species
-qualify, the subset build names the largest feasible `num_classes`). Pre-training length: 100k steps of 256 =
-171 epochs of each 150K ImageNet subset, 256 of each 100K iNaturalist one. The fine-tune
-target (camera-trap animals) is the point: does pre-training on animals help more?
+qualify, the subset build names the largest feasible `num_classes`). Pre-training length: 100k
+steps of 256 = 171 epochs of each 150K ImageNet subset, 256 of each 100K iNaturalist one.
+The fine-tune target (camera-trap animals) is the point: does pre-training on animals help more?
 Arg `local`: `synthetic_nature`'s animal vs object kingdoms, at matched size.
 """
 import ml_collections
