@@ -1,45 +1,71 @@
 """Image diversity: superclasses built from r of their subclasses at a fixed total.
 
-Paper scale: ImageNet-1k superclasses at the WordNet cut `longest_d7` that have at least 8
-subclasses (20 of them), each trained as one class from r = 1, 2, 4 or 8 of its subclasses,
-700 images per superclass whatever r (ImageNet's smallest class has 732 images), so only the
-within-class diversity changes. Arg `local`: `synthetic_nature`'s 20 families (middle level) from
-r of their 5 fine classes, 40 images each.
+Paper scale, on both sources, r = 1, 2, 3 (per-class diversity reduced up to 3x at a fixed
+total), each superclass trained as one class:
+  ImageNet-1k: the 44 superclasses at the WordNet cut `longest_d7` with at least 3 subclasses,
+    700 images each whatever r (ImageNet's smallest class has 732): 30,800 images.
+  iNaturalist 2017: 100 genera (the genus is the first word of a species' name) with at least 3
+    species of 50 or more training images, 50 images each: 5,000 images. 2017's per-species
+    counts at this rule are not checked offline; if it has fewer such genera the subset build
+    names the largest feasible `num_classes`.
+Every r of a source draws from the same superclasses and subclasses (`diversity.max_ratio`), so
+only the within-class diversity changes. Pre-training length: 90 epochs of each subset (same
+steps for every r of a source: 10,800 steps of 256 on ImageNet's 30,800 images, 1,710 on
+iNaturalist's 5,000), warm-up 5 epochs; equal steps at the paper recipe's 100k would mean
+830 and 5,120 epochs. Arg `local`: `synthetic_nature`'s 20 families (middle level) from r of
+their 5 fine classes, 40 images each.
 """
 import ml_collections
 import numpy as np
 
 from jaxrobust.study import recipes as sc
 
-IMAGENET_LEVEL = 'longest_d7'
-# Superclass level, ratios r and images per superclass (at most r_min x the images of a class).
+RATIOS = {'paper': (1, 2, 3), 'local': (1, 2, 4), 'test': (1, 2)}
+# Paper scale: source -> (setting prefix, superclass level, superclasses, images per superclass).
+PAPER_ARMS = {
+    sc.IMAGENET: ('imagenet', 'longest_d7', None, 700),  # None: every eligible superclass
+    sc.INATURALIST: ('inat', 'genus', 100, 50),
+}
+PAPER_EPOCHS = 90.0
+WARMUP_EPOCHS = 5
+# Local: superclass level and images per superclass (at most r_min x the images of a class).
 LOCAL_LEVEL = {'local': 'level2', 'test': 'level1'}  # small: 20 x 5 subclasses; tiny: 2 x 3
-RATIOS = {'paper': (1, 2, 4, 8), 'local': (1, 2, 4), 'test': (1, 2)}
-IMAGES_PER_SUPERCLASS = {'paper': 700, 'local': 40, 'test': 8}
+LOCAL_IMAGES_PER_SUPERCLASS = {'local': 40, 'test': 8}
 
 
-def imagenet_classes_under_rich_superclasses(level: str, min_subclasses: int) -> list[str]:
-  """wnids of the ImageNet classes whose superclass at `level` has >= min_subclasses of them."""
+def imagenet_superclasses_with(level: str, min_subclasses: int) -> int:
+  """How many ImageNet superclasses at `level` have >= min_subclasses classes (WordNet table)."""
   from jaxrobust.datasets import hierarchy  # pylint: disable=g-import-not-at-top
   h = hierarchy.load_hierarchy(sc.IMAGENET, None)  # the committed WordNet table
-  ancestors = h.ancestors[level]
-  counts = np.bincount(ancestors, minlength=len(h.classes[level]))
-  return [h.classes['label'][i] for i in np.flatnonzero(counts[ancestors] >= min_subclasses)]
+  return int((np.bincount(h.ancestors[level]) >= min_subclasses).sum())
+
+
+def _paper_settings(c: ml_collections.ConfigDict) -> None:
+  ratios = RATIOS['paper']
+  c.pretrain_length = 'epochs'
+  c.pretrain_epochs = PAPER_EPOCHS
+  for source, (prefix, level, supers, per_superclass) in PAPER_ARMS.items():
+    if supers is None:
+      supers = imagenet_superclasses_with(level, max(ratios))
+    warmup = WARMUP_EPOCHS * supers * per_superclass // c.pretrain.batch_size
+    for r in ratios:
+      c.pretrain_settings[f'{prefix}_r{r}'] = sc.pretrain_setting(
+          sc.subset(source, num_classes=supers,
+                    diversity=sc.diversity(level, subclasses_per_superclass=r,
+                                           images_per_superclass=per_superclass,
+                                           max_ratio=max(ratios))),
+          optimizer={'warmup_steps': warmup})
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The diversity study; arg: see jaxrobust/study/recipes.py."""
   c = sc.study_defaults('diversity', arg, 'Subclasses per superclass at a fixed total.')
-  ratios, per_superclass = RATIOS[c.scale], IMAGES_PER_SUPERCLASS[c.scale]
   if c.scale == 'paper':
-    source, level = sc.IMAGENET, IMAGENET_LEVEL
-    class_filter = imagenet_classes_under_rich_superclasses(level, max(ratios))
-  else:
-    source, level, class_filter = (sc.sources_for(c.scale)['hierarchy'], LOCAL_LEVEL[c.scale],
-                                   None)
-  for r in ratios:
+    _paper_settings(c)
+    return c
+  source, level = sc.sources_for(c.scale)['hierarchy'], LOCAL_LEVEL[c.scale]
+  for r in RATIOS[c.scale]:
     c.pretrain_settings[f'r{r}'] = sc.pretrain_setting(sc.subset(
-        source, class_filter=class_filter,
-        diversity=sc.diversity(level, subclasses_per_superclass=r,
-                               images_per_superclass=per_superclass)))
+        source, diversity=sc.diversity(level, subclasses_per_superclass=r,
+                                       images_per_superclass=LOCAL_IMAGES_PER_SUPERCLASS[c.scale])))
   return c

@@ -4,7 +4,9 @@ Paper scale: class-balanced ImageNet-1k subsets of 5K, 25K, 50K, 100K and 150K i
 each is a subset of the next) and the full 1.28M, plus 250 classes x 600 images against the
 150K setting (= 1000 classes x 150). Every setting trains the same number of steps (see
 docs/studies.md; `:epochs` trains a fixed number of epochs instead), then is fine-tuned on
-iWildCam-WILDS. Arg `local`: the same on `synthetic_nature` + `synthetic_wildcam`.
+iWildCam-WILDS. Pre-training length: 100k steps of 256 = 5,120 epochs of the 5K subset, 171 of
+150K, 20 of the full 1.28M (`:epochs`: 90 epochs each).
+Arg `local`: the same on `synthetic_nature` + `synthetic_wildcam`.
 """
 import ml_collections
 

@@ -18,9 +18,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def plan_table(runs: Sequence[PlannedRun], states: dict[str, str]) -> str:
-  """One row per run: id, kind, dataset, length, state."""
+  """One row per run: id, kind, dataset, length (steps and epochs), state."""
   return format_table(
-      ['run id', 'kind', 'dataset', 'steps', 'state'],
+      ['run id', 'kind', 'dataset', 'length', 'state'],
       [[r.run_id, r.kind, r.dataset, r.length, states[r.run_id]] for r in runs])
 
 

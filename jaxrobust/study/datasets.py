@@ -11,6 +11,12 @@ import tensorflow_datasets as tfds
 import jaxrobust.datasets  # noqa: F401  (registers the project's builders)
 
 _DEFAULT_DATA_DIR = '~/tensorflow_datasets'
+# Train split sizes of the real sources as released, so a dry run before the build can say
+# what a whole-source pre-training run's steps mean in epochs.
+PUBLISHED_TRAIN_EXAMPLES = {
+    'imagenet2012': 1_281_167, 'inaturalist/2017': 579_184,
+    'inaturalist/2021_mini': 500_000, 'inaturalist/2021': 2_686_843,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +45,11 @@ def prepared_dir(name: str, data_dir: str) -> str | None:
     if found:
       return os.path.dirname(found[-1])
   return None
+
+
+def builder_config_names(builder: str) -> list[str]:
+  """The config names of a registered TFDS builder (e.g. `inaturalist`: 2017, 2018, ...)."""
+  return list(tfds.builder_cls(builder).builder_configs)
 
 
 def train_examples(name: str, data_dir: str, split: str = 'train') -> int | None:

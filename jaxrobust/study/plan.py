@@ -47,6 +47,7 @@ class PlannedRun:
   dataset: str                     # TFDS name[/config] it trains on
   subset: dict[str, Any] | None    # the subset spec behind `dataset` (pre-training)
   steps: int | None                # optimization steps (None: unknown until the data exists)
+  train_examples: int | None = None  # examples it trains on (None: unknown until built)
 
   def run_dir(self, workdir: str) -> str:
     """DIR/runs/<run_id>."""
@@ -57,7 +58,10 @@ class PlannedRun:
     """Training length as the dry-run table shows it."""
     c = self.config
     if c.num_train_steps is not None:
-      return f'{c.num_train_steps} steps'
+      if self.train_examples is None:
+        return f'{c.num_train_steps} steps (epochs known once built)'
+      epochs = c.num_train_steps * c.batch_size / self.train_examples
+      return f'{c.num_train_steps} steps ({epochs:,.1f} ep)'
     approx = f' (~{self.steps} steps)' if self.steps is not None else ''
     return f'{c.num_epochs:g} ep{approx}'
 
@@ -156,6 +160,11 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
   selection.check_rule(config.selection)
+  for builder, release in (config.get('releases') or {}).items():
+    known = datasets.builder_config_names(builder)
+    if release not in known:
+      raise errors.ConfigError(f'config.releases.{builder}={release!r}: use one of '
+                               f'{", ".join(known)}.')
   if len(config.pretrain_settings) and not len(config.finetune_settings):
     raise errors.ConfigError('config.pretrain_settings is set but config.finetune_settings is '
                              'empty: add a fine-tune setting or the pre-trained models are unused.')
@@ -231,7 +240,7 @@ def _finish(run_cfg, kind, setting, pretrain_setting, pretrain_id, subset, train
       run_id=runs.run_id(run_cfg.name, ident), kind=kind, setting=setting,
       pretrain_setting=pretrain_setting, pretrain_id=pretrain_id, config=run_cfg,
       identity_hash=runs.config_hash(ident), dataset=run_cfg.data.name, subset=subset,
-      steps=steps)
+      steps=steps, train_examples=train_examples)
 
 
 def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
@@ -240,7 +249,8 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
                              '(field `subset`, see docs/studies.md).')
   spec = setting.subset.to_dict()
   for source in spec['sources']:
-    source['name'] = generated.reseeded(source['name'], config.get('data_seed'))
+    source['name'] = generated.reseeded(_release(source['name'], config.get('releases')),
+                                        config.get('data_seed'))
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
   try:
     run.data.name = subsets.subset_name(spec)
@@ -250,9 +260,17 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   if config.pretrain_length == 'epochs':
     run.num_train_steps = None
     run.num_epochs = config.pretrain_epochs
-  size = _subset_size(spec) or datasets.train_examples(run.data.name, data_dir,
-                                                       run.data.train_split)
+  size = (_subset_size(spec) or datasets.train_examples(run.data.name, data_dir,
+                                                        run.data.train_split)
+          or _whole_source_size(spec, data_dir))
   return _finish(run, 'pretrain', name, name, None, spec, size)
+
+
+def _release(name: str, releases: ml_collections.ConfigDict | None) -> str:
+  """`builder/config` with the config the study field `releases.<builder>` picks, if it has one."""
+  builder, has_config, _ = name.partition('/')
+  release = releases.get(builder) if releases else None
+  return f'{builder}/{release}' if has_config and release else name
 
 
 def _finetune_run(config, pre: PlannedRun, name, setting, workdir, data_dir) -> PlannedRun:
@@ -278,4 +296,15 @@ def _subset_size(spec: dict[str, Any]) -> int | None:
     return spec['num_examples']
   if spec.get('num_classes') and spec.get('images_per_class'):
     return spec['num_classes'] * spec['images_per_class']
+  if spec.get('num_classes') and spec.get('diversity'):
+    return spec['num_classes'] * spec['diversity']['images_per_superclass']
   return None
+
+
+def _whole_source_size(spec: dict[str, Any], data_dir: str) -> int | None:
+  """Train examples of a subset that is one whole source (relabelled at most), else None."""
+  (source, *others) = spec['sources']
+  if others or spec.get('class_filter') or spec.get('diversity'):
+    return None
+  return (datasets.train_examples(source['name'], data_dir, source['split'])
+          or datasets.PUBLISHED_TRAIN_EXAMPLES.get(source['name']))

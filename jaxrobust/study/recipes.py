@@ -21,7 +21,7 @@ from jaxrobust import config_args as args
 from jaxrobust.train import defaults
 
 IMAGENET = 'imagenet2012'
-INATURALIST = 'inaturalist/2021_mini'
+INATURALIST = 'inaturalist/2017'  # the paper's release; see study_defaults: releases
 FRACTALDB = 'fractaldb/1k'
 DIFFUSION = 'diffusion_imagenet/sd15'   # Stable Diffusion v1.5 images of ImageNet's classes
 IWILDCAM = 'iwildcam/448'
@@ -64,7 +64,7 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
   spec = ml_collections.ConfigDict({
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
-      'diversity': None, 'seed': 0, 'nested': True})
+      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True})
   for key, value in fields.items():
     if key not in spec:
       raise ValueError(f'{key} is not a subset spec field ({", ".join(spec)}).')
@@ -72,11 +72,14 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
   return spec
 
 
-def diversity(level: str, subclasses_per_superclass: int,
-              images_per_superclass: int) -> dict[str, object]:
+def diversity(level: str, subclasses_per_superclass: int, images_per_superclass: int,
+              max_ratio: int | None = None) -> dict[str, object]:
   """The `diversity` field of a subset spec."""
-  return {'level': level, 'subclasses_per_superclass': subclasses_per_superclass,
-          'images_per_superclass': images_per_superclass}
+  field = {'level': level, 'subclasses_per_superclass': subclasses_per_superclass,
+           'images_per_superclass': images_per_superclass}
+  if max_ratio is not None:
+    field['max_ratio'] = max_ratio
+  return field
 
 
 def pretrain_setting(spec: ml_collections.ConfigDict, **overrides) -> ml_collections.ConfigDict:
@@ -304,6 +307,9 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   c.data_dir = ml_collections.config_dict.placeholder(str)  # None: TFDS_DATA_DIR, else <workdir>/data
   # Re-seeds every generated dataset of the study (another world; part of run identity).
   c.data_seed = 0
+  # The release each real source's settings read (a source `builder/config` gets this config):
+  # iNaturalist 2017 as the paper used; '2021_mini' | '2021' | '2018' are built the same way.
+  c.releases = ml_collections.ConfigDict({'inaturalist': '2017'})
   # 'steps': every pre-training setting runs pretrain.num_train_steps, so quantity is not
   # confounded with compute; 'epochs': each runs pretrain_epochs over its own data.
   c.pretrain_length = 'epochs' if flags.epochs else 'steps'

@@ -46,10 +46,7 @@ def inat2021_manual(tmp_path_factory) -> pathlib.Path:
   return manual
 
 
-@pytest.fixture(scope='module')
-def inat2017_manual(tmp_path_factory) -> pathlib.Path:
-  """2017 files: train_val2017.zip (both JSONs) + extracted train_val_images/."""
-  manual = tmp_path_factory.mktemp('inat2017')
+def _write_inat2017(manual: pathlib.Path) -> pathlib.Path:
   cats = [{'id': i, 'name': f'{t[5]} {t[6]}', 'supercategory': t[2] if t[0] == 'Animalia'
            else t[0]} for i, t in enumerate(INAT_TAXA)]
   path_of = lambda c: f'{cats[c]["supercategory"]}/{cats[c]["name"]}'
@@ -59,6 +56,32 @@ def inat2017_manual(tmp_path_factory) -> pathlib.Path:
     z.writestr('train2017.json', json.dumps(coco_json(train, cats, 2017)))
     z.writestr('val2017.json', json.dumps(coco_json(val, cats, 2017)))
   write_images(manual, train + val)
+  return manual
+
+
+@pytest.fixture(scope='module')
+def inat2017_manual(tmp_path_factory) -> pathlib.Path:
+  """2017 files: train_val2017.zip (both JSONs) + extracted train_val_images/."""
+  return _write_inat2017(tmp_path_factory.mktemp('inat2017'))
+
+
+@pytest.fixture(scope='module')
+def inat2017_taxonomy_manual(tmp_path_factory) -> pathlib.Path:
+  """The 2017 files and 2021's val.json.tar.gz, whose taxonomy differs from 2017's names.
+
+  2021 knows Prunella vulgaris by name; Vanessa atalanta only by its genus (2021 has Vanessa
+  cardui); Prunella modularis by its genus in its kingdom (2021's Prunella collaris, beside the
+  plant genus Prunella); Turdus merula not at all (no Turdus in 2021).
+  """
+  manual = _write_inat2017(tmp_path_factory.mktemp('inat2017_taxonomy'))
+  renamed = {'Vanessa atalanta': 'cardui', 'Prunella modularis': 'collaris'}
+  cats = []
+  for c in inat_categories_2021():
+    if c['genus'] == 'Turdus':
+      continue
+    epithet = renamed.get(c['name'], c['specific_epithet'])
+    cats.append({**c, 'name': f'{c["genus"]} {epithet}', 'specific_epithet': epithet})
+  write_json_tar_gz(manual / 'val.json.tar.gz', 'val.json', coco_json([], cats, 2021))
   return manual
 
 

@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
+from jaxrobust.errors import ConfigError
 from jaxrobust.study import plan_study, run_study
 
 from tests.helpers.configs import REPO, load_config
 from tests.helpers.study import STUDIES
 
 # The real datasets the paper-scale configs read, as prepared TFDS folders (name -> version dir).
-REAL = {'imagenet2012': 'imagenet2012/5.1.0', 'inaturalist/2021_mini': 'inaturalist/2021_mini/1.0.0',
+REAL = {'imagenet2012': 'imagenet2012/5.1.0', 'inaturalist/2017': 'inaturalist/2017/1.1.0',
         'iwildcam/448': 'iwildcam/448/2.0.0'}
 
 
@@ -105,7 +106,69 @@ def test_dry_run_of_sources_names_the_diffusion_dataset_and_the_command_that_gen
   out = _dry_run(config, tmp_path / 'w', capsys)
   assert re.search(r'diffusion_imagenet/sd15 +will be generated +python -m jaxrobust.datasets '
                    r'generate diffusion_imagenet/sd15 --data_dir=\S+ --pipeline_dir=', out)
-  for setting in ('diffusion', 'diffusion_n5k', 'diffusion_n100k', 'imagenet_diffusion25',
+  for setting in ('diffusion', 'diffusion_n5k', 'diffusion_n100k', 'imagenet_n5k',
+                  'imagenet_n25k', 'imagenet_n50k', 'imagenet_n100k', 'imagenet_diffusion25',
                   'imagenet_diffusion75', 'imagenet_inat25', 'imagenet_fractaldb75',
                   'resnext50_32x4d_lr1e4'):
     assert re.search(rf'(pretrain|scratch)-{setting}-\w+ ', out), setting
+
+
+def test_dry_run_of_granularity_dag_shows_the_paper_counts_17_and_37(tmp_path, capsys):
+  config = load_config('granularity', 'dag')
+  config.data_dir = str(tmp_path / 'empty')
+  out = _dry_run(config, tmp_path / 'w', capsys)
+  for level, count in (('longest_d2', 6), ('longest_d4', 17), ('longest_d5', 37),
+                       ('longest_d6', 81), ('longest_d7', 201)):
+    assert re.search(rf'\n\s*{level} +{count} ', out), level
+    assert f'pretrain-imagenet_{level}-' in out
+  assert 'tree_d' not in out  # the nested tree stays the default, without `dag`
+  assert 'tree_d4' in _dry_run(load_config('granularity'), tmp_path / 'w2', capsys)
+
+
+@pytest.mark.parametrize('study', ('granularity', 'semantics', 'diversity', 'sources'))
+def test_paper_inaturalist_settings_read_2017_unless_a_release_is_picked(study, tmp_path,
+                                                                         capsys):
+  config = load_config(study)
+  config.data_dir = str(tmp_path / 'empty')
+  inat = [r for r in plan_study(config) if r.subset and any(
+      s['name'].startswith('inaturalist/') for s in r.subset['sources'])]
+  assert inat and all(s['name'] == 'inaturalist/2017' for r in inat
+                      for s in r.subset['sources'] if s['name'].startswith('inaturalist/'))
+  config.releases.inaturalist = '2021_mini'
+  names = {s['name'] for r in plan_study(config) if r.subset for s in r.subset['sources']}
+  assert 'inaturalist/2021_mini' in names and 'inaturalist/2017' not in names
+  assert 'MISSING manual data for inaturalist/2021_mini' in _dry_run(config, tmp_path / 'w',
+                                                                      capsys)
+
+
+def test_an_unknown_release_is_refused_with_the_known_ones():
+  config = load_config('sources')
+  config.releases.inaturalist = '2019'
+  with pytest.raises(ConfigError, match=r"releases.inaturalist='2019': use one of 2017, 2018, "
+                                        r'2021, 2021_mini\.'):
+    plan_study(config)
+
+
+def test_dry_run_prints_epochs_beside_steps_for_every_pre_training_run(tmp_path, capsys):
+  config = load_config('quantity')
+  config.data_dir = str(tmp_path / 'empty')
+  out = _dry_run(config, tmp_path / 'w', capsys)
+  assert re.search(r'pretrain-n5k-\w+ .* 100000 steps \(5,120\.0 ep\)', out)
+  assert re.search(r'pretrain-full-\w+ .* 100000 steps \(20\.0 ep\)', out)  # 1,281,167 images
+  for run in plan_study(config):
+    if run.kind == 'pretrain':
+      assert re.search(rf'{run.run_id} .* 100000 steps \([\d,.]+ ep\)', out), run.run_id
+
+
+def test_dry_run_of_diversity_trains_both_sources_at_ratios_1_to_3_for_90_epochs(tmp_path,
+                                                                                capsys):
+  config = load_config('diversity')
+  config.data_dir = str(tmp_path / 'empty')
+  out = _dry_run(config, tmp_path / 'w', capsys)
+  for r in (1, 2, 3):
+    # 90 x (44 x 700 // 256) and 90 x (100 x 50 // 256) steps.
+    assert re.search(rf'pretrain-imagenet_r{r}-\w+ .*_k44_div-longest_d7-r{r}-i700-of3_.* '
+                     r'90 ep \(~10800 steps\)', out)
+    assert re.search(rf'pretrain-inat_r{r}-\w+ .*inaturalist-2017_k100_div-genus-r{r}-i50-of3_.* '
+                     r'90 ep \(~1710 steps\)', out)
+  assert 'r4' not in out and 'r8' not in out

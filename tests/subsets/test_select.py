@@ -68,6 +68,27 @@ def test_diversity_takes_r_subclasses_and_fixed_images_per_superclass():
   assert set(counts.values()) == {10}
 
 
+def test_max_ratio_draws_every_ratio_from_the_same_superclasses_and_subclasses():
+  diversity = {'level': 'mid', 'images_per_superclass': 12, 'max_ratio': 3}
+  picks = [choose(num_classes=4, diversity=dict(diversity, subclasses_per_superclass=r))
+           for r in (1, 2, 3)]
+  supers = [set(HIERARCHY.ancestors['mid'][p.fine_ids].tolist()) for p in picks]
+  assert len(supers[0]) == 4 and supers[0] == supers[1] == supers[2]
+  for r, pick in zip((1, 2, 3), picks):
+    counts = per_class(pick)
+    assert len(counts) == 4 * r and sum(counts.values()) == 4 * 12
+    assert min(toy_class_size(c) for c in counts) >= 12  # each could hold 12 alone
+
+
+def test_max_ratio_refuses_a_pool_without_enough_large_subclasses():
+  with pytest.raises(spec_lib.SpecError, match=r'^diversity.max_ratio=3: no superclass'):
+    choose(diversity={'level': 'mid', 'subclasses_per_superclass': 1,
+                      'images_per_superclass': 14, 'max_ratio': 3})
+  with pytest.raises(spec_lib.SpecError, match=r'^diversity.max_ratio=2 is less than'):
+    choose(diversity={'level': 'mid', 'subclasses_per_superclass': 3,
+                      'images_per_superclass': 12, 'max_ratio': 2})
+
+
 def test_same_seed_same_selection_other_seed_other_selection():
   a, b, c = choose(num_examples=60), choose(num_examples=60), choose(num_examples=60, seed=1)
   np.testing.assert_array_equal(a.record_ids, b.record_ids)
@@ -160,3 +181,14 @@ def test_a_mixture_splits_classes_and_examples_by_weight():
   for quota, num_classes in ((first, 6), (second, 2)):
     counts = per_class(select_lib.select(LABELS, HIERARCHY, quota))
     assert len(counts) == num_classes and set(counts.values()) == {5}
+
+
+def test_min_images_per_class_draws_only_from_classes_that_hold_that_many():
+  fields = {'num_classes': 12, 'images_per_class': 12}
+  with pytest.raises(spec_lib.SpecError, match=r'^images_per_class=12'):
+    choose(**fields)  # 6 of the 24 classes hold 10 images
+  counts = per_class(choose(min_images_per_class=12, **fields))
+  assert len(counts) == 12 and set(counts.values()) == {12}
+  assert min(toy_class_size(c) for c in counts) >= 12
+  with pytest.raises(spec_lib.SpecError, match=r'^num_classes=19 is more than the 18 classes'):
+    choose(min_images_per_class=12, num_classes=19, images_per_class=12)

@@ -59,3 +59,13 @@ def test_weights_split_exactly():
 def test_impossible_specs_are_refused_before_reading_data(fields, message):
   with pytest.raises(spec_lib.SpecError, match=message):
     subsets.subset_name(spec(**fields))
+
+
+def test_diversity_max_ratio_names_its_own_subset_and_unset_leaves_the_name_alone():
+  diversity = {'level': 'mid', 'subclasses_per_superclass': 2, 'images_per_superclass': 8}
+  plain = spec_lib.as_spec(spec(diversity=diversity))
+  assert 'max_ratio' not in plain.to_json()['diversity']
+  shared = spec_lib.as_spec(spec(diversity=dict(diversity, max_ratio=3)))
+  assert shared.diversity.max_ratio == 3
+  assert subsets.subset_name(spec(diversity=diversity)) != subsets.subset_name(
+      spec(diversity=dict(diversity, max_ratio=3)))

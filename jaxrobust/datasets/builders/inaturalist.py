@@ -4,7 +4,7 @@ Reads the official competition files (https://github.com/visipedia/inat_comp) fr
 manual dir: the COCO-style JSON annotations (plain or in their .zip/.tar.gz) and the
 images (the image archive or its extracted folder). TFDS's own iNaturalist builders keep
 only species and supercategory; this one keeps what each year's JSON carries:
-  2017             supercategory (categories have no other rank)
+  2017             supercategory; kingdom ... genus derived (below)
   2018             supercategory, kingdom, phylum, class, order, family, genus
                    (obfuscated in the JSON; the un-obfuscated `categories.json[.tar.gz]`
                    is used when present)
@@ -12,7 +12,16 @@ only species and supercategory; this one keeps what each year's JSON carries:
 as features `label_<rank>`, with `label` = the category (species) id. Splits: `train`
 (`train_mini` files for 2021_mini) and `val`. The hierarchy is stored in the metadata
 and as `hierarchy.json` (Hierarchy JSON: levels supercategory, kingdom ... genus, label;
-groups `animal` / `non_animal` by supercategory).
+groups `animal` / `non_animal` by supercategory, and `resolved`: the species whose every rank
+is known).
+
+2017's categories carry only supercategory and the scientific name. Its genus is the name's
+first word (binomial names). Kingdom ... family come from a 2021 taxonomy, 2021's
+`val.json[.tar.gz]` put beside the 2017 files: a species takes the ranks of the 2021 species
+of the same name, else of the 2021 genus of its genus name when that genus has one path from
+the kingdom in the species' kingdom (from its supercategory: Plantae, Fungi, Chromista,
+Protozoa, else Animalia). A rank not found this way is the taxon `unresolved` and the species
+is left out of the group `resolved`; without the 2021 file no species is resolved.
 """
 from __future__ import annotations
 
@@ -22,6 +31,7 @@ import dataclasses
 import json
 import pathlib
 
+from absl import logging
 import numpy as np
 import tensorflow_datasets as tfds
 
@@ -34,6 +44,8 @@ from jaxrobust.datasets.builders import ArrayRecordBuilder
 
 TAXONOMY = ('kingdom', 'phylum', 'class', 'order', 'family', 'genus')
 SUPERCATEGORY = 'supercategory'
+UNRESOLVED = 'unresolved'  # a rank that a 2017 species' name does not resolve
+KINGDOM_SUPERCATEGORIES = frozenset({'Plantae', 'Fungi', 'Chromista', 'Protozoa'})
 NON_ANIMAL_SUPERCATEGORIES = frozenset(
     {'Plantae', 'Plants', 'Fungi', 'Chromista', 'Protozoa', 'Bacteria'})
 
@@ -43,12 +55,14 @@ class InaturalistConfig(tfds.core.BuilderConfig):
   """Where one competition year keeps its files, and which ranks its categories carry.
 
   `annotations` and `images` map a split to (plain file or folder, archive) names in the
-  manual dir; `categories` names an optional replacement category list.
+  manual dir; `categories` names an optional replacement category list (matched by id);
+  `taxonomy` an optional annotation file whose categories give the ranks by species name.
   """
   ranks: tuple[str, ...] = ()
   annotations: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
   images: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
   categories: tuple[str, str] | None = None
+  taxonomy: tuple[str, str] | None = None
   source: str = ''
 
 
@@ -59,13 +73,13 @@ def _inat_url(year: str) -> str:
 _VAL_2021 = ('val.json', 'val.json.tar.gz')
 CONFIGS = (
     InaturalistConfig(
-        name='2017', description='iNat 2017: 5,089 categories, supercategory only.',
-        ranks=(SUPERCATEGORY,),
+        name='2017', description='iNat 2017: 5,089 species; ranks from the name and 2021.',
+        ranks=(SUPERCATEGORY,) + TAXONOMY,
         annotations={'train': ('train2017.json', 'train_val2017.zip'),
                      'val': ('val2017.json', 'train_val2017.zip')},
         images={'train': ('train_val_images', 'train_val_images.tar.gz'),
                 'val': ('train_val_images', 'train_val_images.tar.gz')},
-        source=_inat_url('2017')),
+        taxonomy=_VAL_2021, source=_inat_url('2017')),
     InaturalistConfig(
         name='2018', description='iNat 2018: 8,142 species, kingdom..genus.',
         ranks=(SUPERCATEGORY,) + TAXONOMY,
@@ -130,9 +144,42 @@ def taxonomy_table(categories: Sequence[Mapping], ranks: Sequence[str]) -> dict:
   ancestors[hierarchy.FINE_LEVEL] = list(range(len(cats)))
   animal = [i for i, c in enumerate(cats)
             if str(c[SUPERCATEGORY]) not in NON_ANIMAL_SUPERCATEGORIES]
+  resolved = [i for i, c in enumerate(cats) if UNRESOLVED not in (c[r] for r in taxonomy)]
   return {'levels': levels, 'classes': classes, 'ancestors': ancestors,
           'groups': {'animal': animal,
-                     'non_animal': sorted(set(range(len(cats))) - set(animal))}}
+                     'non_animal': sorted(set(range(len(cats))) - set(animal)),
+                     'resolved': resolved}}
+
+
+def _kingdom(supercategory: str) -> str:
+  return supercategory if supercategory in KINGDOM_SUPERCATEGORIES else 'Animalia'
+
+
+def with_taxonomy(categories: Sequence[Mapping], taxonomy: Sequence[Mapping] | None
+                  ) -> list[dict]:
+  """2017 categories with kingdom..genus: genus from the name, the rest by name from `taxonomy`.
+
+  `taxonomy`: categories carrying every rank (2021's); None: nothing above genus resolves.
+  """
+  above_genus = TAXONOMY[:-1]
+  by_name, by_genus = {}, collections.defaultdict(set)
+  for t in taxonomy or ():
+    path = tuple(str(t[r]) for r in TAXONOMY)
+    by_name[str(t['name'])] = path
+    by_genus[path[-1]].add(path)
+  out = []
+  for c in categories:
+    genus = str(c['name']).split()[0]
+    path = by_name.get(str(c['name']))
+    if path is None:
+      kingdom = _kingdom(str(c[SUPERCATEGORY]))
+      paths = {p for p in by_genus.get(genus, ()) if p[0] == kingdom}
+      path = paths.pop() if len(paths) == 1 else (UNRESOLVED,) * len(above_genus) + (genus,)
+    out.append({**c, **dict(zip(TAXONOMY, path))})
+  resolved = sum(UNRESOLVED not in (c[r] for r in above_genus) for c in out)
+  logging.info('inaturalist: ranks of %d of %d species resolved%s.', resolved, len(out),
+               '' if taxonomy else ' (no 2021 taxonomy file in the manual dir)')
+  return out
 
 
 def _category_names(cats: Sequence[Mapping]) -> list[str]:
@@ -145,14 +192,16 @@ def _category_names(cats: Sequence[Mapping]) -> list[str]:
 class Inaturalist(ArrayRecordBuilder):
   """iNaturalist competitions with the full taxonomy of each year as label features."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'All taxonomy ranks as label features; hierarchy.json.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {'1.0.0': 'All taxonomy ranks as label features; hierarchy.json.',
+                   '1.1.0': 'Group `resolved`; 2017: kingdom..genus from the name and 2021.'}
   BUILDER_CONFIGS = list(CONFIGS)
   DEFAULT_CONFIG_NAME = '2021_mini'
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       'Put the official iNaturalist competition files of the chosen year (annotation JSON '
       'files or their .zip/.tar.gz, and the image archives or their extracted folders) into '
-      'the manual dir: 2017: train_val2017.zip, train_val_images.tar.gz; 2018: '
+      'the manual dir: 2017: train_val2017.zip, train_val_images.tar.gz (and 2021\'s '
+      'val.json.tar.gz for the ranks above genus); 2018: '
       'train2018.json.tar.gz, val2018.json.tar.gz, train_val2018.tar.gz (optional '
       'categories.json.tar.gz); 2021: train.json.tar.gz, val.json.tar.gz, train.tar.gz, '
       'val.tar.gz (2021_mini: train_mini.* instead of train.*). Source: '
@@ -194,6 +243,8 @@ class Inaturalist(ArrayRecordBuilder):
                      for s, p in zip(splits, found[len(splits):])}
     annotations = {s: read_json(annotation_files[s], config.annotations[s][0]) for s in splits}
     categories = self._categories(manual_dir, annotations['train']['categories'])
+    if config.taxonomy is not None:
+      categories = with_taxonomy(categories, self._taxonomy(manual_dir))
     table = taxonomy_table(categories, config.ranks)
     self.info.features['label'].names = table['classes']['label']
     for rank in config.ranks:
@@ -214,6 +265,12 @@ class Inaturalist(ArrayRecordBuilder):
       return categories
     plain = {int(c['id']): c for c in read_json(present[0], names[0])}
     return [{**c, **plain.get(int(c['id']), {})} for c in categories]
+
+  def _taxonomy(self, manual_dir: pathlib.Path) -> list[dict] | None:
+    """The categories of the optional taxonomy file, None when it is absent."""
+    names = self.builder_config.taxonomy
+    present = [manual_dir / n for n in names if (manual_dir / n).exists()]
+    return read_json(present[0], names[0])['categories'] if present else None
 
   def _generate_examples(self, source, annotations, table, split):
     ranks = self.builder_config.ranks

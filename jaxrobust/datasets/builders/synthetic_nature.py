@@ -4,8 +4,9 @@ Many classes of animal-like and object-like individuals under a three-level taxo
 (order > family > species, `jaxrobust.datasets.synthetic.taxonomy`), each photo on a random
 natural scene with random exposure, tint, blur, noise and night-time IR
 (`jaxrobust.datasets.synthetic.nature`). Animals come from the body-plan space of the
-`synthetic_wildcam` benchmark's classes, but the species are their own and no
-background is tied to a label: pre-training here teaches what an animal's silhouette,
+`synthetic_wildcam` benchmark's classes: the benchmark's species are drawn from this
+source's fauna at the same seed (as iWildCam's species appear in ImageNet and iNaturalist), and
+no background is tied to a label: pre-training here teaches what an animal's silhouette,
 coat colour and pattern look like regardless of the scene, which is what a model needs
 at the benchmark's unseen cameras (see `synthetic_wildcam` for the shift's cause).
 

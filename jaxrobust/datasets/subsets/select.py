@@ -23,6 +23,7 @@ class Quota:
   num_classes: int | None
   images_per_class: int | None
   class_filter: str | tuple[str, ...] | None
+  min_images_per_class: int | None
   diversity: spec_lib.Diversity | None
   seed: int
   nested: bool
@@ -44,7 +45,8 @@ def quotas(spec: spec_lib.SubsetSpec) -> list[Quota]:
   ks = (spec_lib.split_by_weight(spec.num_classes, weights)
         if spec.num_classes is not None else [None] * len(weights))
   return [Quota(num_examples=n, num_classes=k, images_per_class=spec.images_per_class,
-                class_filter=spec.class_filter, diversity=spec.diversity, seed=spec.seed,
+                class_filter=spec.class_filter, min_images_per_class=spec.min_images_per_class,
+                diversity=spec.diversity, seed=spec.seed,
                 nested=spec.nested, where=f'{s.name}:{s.split}')
           for s, n, k in zip(spec.sources, ns, ks)]
 
@@ -129,6 +131,13 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
   by_class = _records_by_class(fine_labels, hierarchy.num_fine)
   sizes = np.array([len(r) for r in by_class], dtype=np.int64)
   pool = _class_pool(hierarchy, sizes, quota.class_filter, quota.where)
+  if quota.min_images_per_class is not None:
+    pool = pool[sizes[pool] >= quota.min_images_per_class]
+    if not pool.size:
+      raise spec_lib.SpecError(
+          f'min_images_per_class={quota.min_images_per_class} leaves no class in '
+          f'{quota.where}; the largest feasible min_images_per_class is '
+          f'{int(sizes.max())}.')
   if quota.diversity is not None:
     return _select_diverse(by_class, sizes, pool, hierarchy, quota)
   order = _rng(quota, 'classes').permutation(pool)
@@ -162,6 +171,8 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   """Superclasses from r of their subclasses, a fixed number of images per superclass."""
   div = quota.diversity
   ancestors = hierarchy.ancestors[hierarchy.check_level(div.level, 'diversity.level')]
+  if div.max_ratio is not None:
+    pool = _shared_pool(pool, sizes, ancestors, div, quota.where)
   supers = _rng(quota, 'superclasses').permutation(np.unique(ancestors[pool]))
   k = quota.num_classes
   if k is not None:
@@ -194,3 +205,17 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
   counts = np.concatenate([balanced_counts(per_super, r) for _ in subs])
   return _take(by_class, classes, counts, quota)
 
+
+
+def _shared_pool(pool: np.ndarray, sizes: np.ndarray, ancestors: np.ndarray,
+                 div: spec_lib.Diversity, where: str) -> np.ndarray:
+  """Subclasses holding images_per_superclass each, under superclasses with max_ratio of them."""
+  pool = pool[sizes[pool] >= div.images_per_superclass]
+  counts = np.bincount(ancestors[pool], minlength=int(ancestors.max()) + 1)
+  pool = pool[counts[ancestors[pool]] >= div.max_ratio]
+  if not pool.size:
+    raise spec_lib.SpecError(
+        f'diversity.max_ratio={div.max_ratio}: no superclass at level {div.level!r} of {where} '
+        f'has {div.max_ratio} subclasses of at least {div.images_per_superclass} images; lower '
+        'diversity.images_per_superclass or diversity.max_ratio.')
+  return pool

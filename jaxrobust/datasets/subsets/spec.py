@@ -37,10 +37,15 @@ class Source:
 
 @dataclasses.dataclass(frozen=True)
 class Diversity:
-  """Superclasses at `level`, each built from r of its subclasses, fixed images each."""
+  """Superclasses at `level`, each built from r of its subclasses, fixed images each.
+
+  `max_ratio` R (optional): the pool is the superclasses with at least R subclasses that each
+  hold `images_per_superclass` images, so every r up to R draws from the same superclasses.
+  """
   level: str
   subclasses_per_superclass: int
   images_per_superclass: int
+  max_ratio: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,12 +58,19 @@ class SubsetSpec:
   images_per_class: int | None = None
   label_level: str | None = None
   class_filter: str | tuple[str, ...] | None = None
+  min_images_per_class: int | None = None  # classes with fewer images are left out of the pool
   diversity: Diversity | None = None
   seed: int = 0
   nested: bool = True
 
   def to_json(self) -> dict[str, Any]:
-    return json.loads(json.dumps(dataclasses.asdict(self)))
+    plain = json.loads(json.dumps(dataclasses.asdict(self)))
+    # Optional fields left unset stay out of the JSON, so they leave a spec's name alone.
+    if self.min_images_per_class is None:
+      del plain['min_images_per_class']
+    if self.diversity is not None and self.diversity.max_ratio is None:
+      del plain['diversity']['max_ratio']
+    return plain
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -119,7 +131,8 @@ def as_spec(config: Any) -> SubsetSpec:
         subclasses_per_superclass=_optional_int(
             _get(diversity, 'subclasses_per_superclass'), 'diversity.subclasses_per_superclass'),
         images_per_superclass=_optional_int(
-            _get(diversity, 'images_per_superclass'), 'diversity.images_per_superclass'))
+            _get(diversity, 'images_per_superclass'), 'diversity.images_per_superclass'),
+        max_ratio=_optional_int(_get(diversity, 'max_ratio'), 'diversity.max_ratio'))
   label_level = _get(config, 'label_level')
   spec = SubsetSpec(
       sources=tuple(sources),
@@ -128,6 +141,8 @@ def as_spec(config: Any) -> SubsetSpec:
       images_per_class=_optional_int(_get(config, 'images_per_class'), 'images_per_class'),
       label_level=None if label_level is None else str(label_level),
       class_filter=class_filter,
+      min_images_per_class=_optional_int(_get(config, 'min_images_per_class'),
+                                         'min_images_per_class'),
       diversity=diversity,
       seed=int(_get(config, 'seed', 0)),
       nested=bool(_get(config, 'nested', True)))
@@ -175,6 +190,10 @@ def validate(spec: SubsetSpec) -> SubsetSpec:
       raise SpecError(
           f'diversity.level={div.level!r} must be a coarser level than the fine '
           'classes it groups.')
+    if div.max_ratio is not None and div.max_ratio < div.subclasses_per_superclass:
+      raise SpecError(
+          f'diversity.max_ratio={div.max_ratio} is less than subclasses_per_superclass='
+          f'{div.subclasses_per_superclass}; set it to the largest ratio of the study.')
     if div.images_per_superclass < div.subclasses_per_superclass:
       raise SpecError(
           f'diversity.subclasses_per_superclass={div.subclasses_per_superclass} is more than '
@@ -214,10 +233,13 @@ def config_name(spec: SubsetSpec) -> str:
   elif spec.class_filter is not None:
     names = '-'.join(_slug(c) for c in spec.class_filter)
     parts.append(f'f-{names}' if len(names) <= 24 else f'f{len(spec.class_filter)}')
+  if spec.min_images_per_class is not None:
+    parts.append(f'min{spec.min_images_per_class}')
   if spec.diversity is not None:
     d = spec.diversity
     parts.append(f'div-{_slug(d.level, 16)}-r{d.subclasses_per_superclass}'
-                 f'-i{d.images_per_superclass}')
+                 f'-i{d.images_per_superclass}' + ('' if d.max_ratio is None else
+                                                   f'-of{d.max_ratio}'))
   parts.append(f's{spec.seed}')
   if not spec.nested:
     parts.append('unnested')
