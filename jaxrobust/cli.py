@@ -2,8 +2,9 @@
 
 Entry points import this module first: it hides TensorFlow's and XLA's C++ INFO chatter (the
 oneDNN notice, the `absl::InitializeLog()` banner) before either library starts. By default the
-console shows jaxrobust's own records and every library's warnings; `--verbosity=N` shows every
-record at that level and the traceback behind an error.
+console shows what the commands print (a study: one line per run and its progress) and every
+warning; `--verbosity=0` adds jaxrobust's own log lines (each logged step and evaluation);
+`--verbosity=1` shows every library's records too, and the traceback behind an error.
 """
 from collections.abc import Iterator, Sequence
 import contextlib
@@ -15,6 +16,9 @@ import sys
 from typing import Any
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # before TensorFlow or XLA log anything
+# TensorFlow only writes TensorBoard events here (clu's writer); its oneDNN kernels never run,
+# and turning them off also spares the notice it logs at import.
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
 if not sys.stderr.isatty():  # a log file: a progress bar (tqdm) line every 30 s, not 10 a second
   os.environ.setdefault('TQDM_MININTERVAL', '30')
 
@@ -39,8 +43,13 @@ _STUDY_FIELDS_FILE = 'jaxrobust/study/recipes.py'
 
 
 def verbosity_given(argv: Sequence[str] | None = None) -> bool:
-  """Whether the command line sets --verbosity (or -v): then nothing is hidden."""
+  """Whether the command line sets --verbosity (or -v)."""
   return any(re.match(r'^--?(verbosity|v)(=|$)', a) for a in (argv or sys.argv)[1:])
+
+
+def _debugging() -> bool:
+  """--verbosity=1 or more: every record, and tracebacks behind errors."""
+  return verbosity_given() and logging.get_verbosity() >= 1
 
 
 def _module_of(record: pylogging.LogRecord) -> str:
@@ -57,9 +66,10 @@ def _module_of(record: pylogging.LogRecord) -> str:
 
 
 def _console_filter(record: pylogging.LogRecord) -> bool:
-  """Our records, and warnings of libraries except the expected ones."""
+  """Warnings except the expected ones, and our own records under --verbosity=0."""
   module = _module_of(record)
-  if module.split('.')[0] in _OUR_MODULES:
+  if module.split('.')[0] in _OUR_MODULES and (record.levelno >= pylogging.WARNING
+                                              or verbosity_given()):
     return True
   if record.levelno < pylogging.WARNING:
     return False
@@ -69,8 +79,8 @@ def _console_filter(record: pylogging.LogRecord) -> bool:
 
 
 def quiet_libraries() -> None:
-  """Unless --verbosity is given, library records below WARNING stay off the console."""
-  if not verbosity_given():
+  """Below --verbosity=1, records under WARNING stay off the console (ours show at 0)."""
+  if not _debugging():
     logging.get_absl_handler().addFilter(_console_filter)
 
 
@@ -87,7 +97,7 @@ def one_line_errors() -> Iterator[None]:
   try:
     yield
   except errors.UserError as e:
-    if verbosity_given():
+    if _debugging():
       raise
     logging.flush()
     sys.exit(f'error: {e}')

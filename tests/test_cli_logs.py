@@ -1,4 +1,5 @@
-"""The console log filter: below WARNING only jaxrobust's records, judged by module name."""
+"""The console log filter: by default warnings only; under --verbosity=0 jaxrobust's own records
+too, judged by module name."""
 import logging as pylogging
 
 from absl import logging
@@ -19,7 +20,8 @@ class _Kept(pylogging.Handler):
 
 
 @pytest.fixture(name='kept')
-def _kept():
+def _kept(monkeypatch):
+  monkeypatch.setattr(cli.sys, 'argv', ['jaxrobust.main', '--verbosity=0'])
   handler = _Kept()
   root = pylogging.getLogger()
   root.addHandler(handler)
@@ -46,6 +48,14 @@ def test_named_loggers_are_judged_by_their_name(kept, monkeypatch):
   pylogging.getLogger('jax._src.xla_bridge').info("Unable to initialize backend 'tpu'")
   pylogging.getLogger('jaxrobust.fake').info('ours')
   assert kept == ['ours']
+
+
+def test_without_verbosity_only_warnings_show(kept, monkeypatch):
+  monkeypatch.setattr(cli.sys, 'argv', ['jaxrobust.main'])
+  _log_from('jaxrobust.train.fake', "logging.info('step 100/1000')")
+  _log_from('jaxrobust.train.fake', "logging.warning('our warning')")
+  _log_from('orbax.checkpoint.fake', "logging.info('orbax info')")
+  assert kept == ['our warning']
 
 
 def test_expected_library_warnings_are_hidden(kept):

@@ -6,8 +6,10 @@ it checks every manual download the needs read, and names all the missing ones i
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+import contextlib
 import dataclasses
+import io
 import shutil
 import sys
 import time
@@ -37,6 +39,20 @@ class Built:
   seconds: float
 
 
+@contextlib.contextmanager
+def _tfds_notices_to_log() -> Iterator[None]:
+  """TFDS prints 'Downloading and preparing dataset ...' for every build, though nothing is
+  downloaded here: its notices go to the log (--verbosity=0), the summary table says the rest."""
+  printed = io.StringIO()
+  try:
+    with contextlib.redirect_stdout(printed):
+      yield
+  finally:
+    for line in printed.getvalue().splitlines():
+      if line.strip():
+        logging.info('%s', line.strip())
+
+
 def remove_incomplete(builder: tfds.core.DatasetBuilder) -> None:
   """Removes the `incomplete.*` folders an interrupted (killed) build of `builder` left."""
   data_path = epath.Path(builder.data_path)
@@ -64,8 +80,9 @@ def generate_if_missing(name: str, data_dir: str | None) -> None:
   logging.info('Dataset %s is not built in %s; generating it (config.data.auto_prepare).',
                name, builder.data_dir)
   remove_incomplete(builder)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+  with _tfds_notices_to_log():
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False))
 
 
 def _manual_instructions(builder: tfds.core.DatasetBuilder) -> str | None:
@@ -123,7 +140,8 @@ def build_source(name: str, data_dir: str, manual_dir: str | None) -> str:
         '--manual_dir=<that folder>.')
   config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False)
   remove_incomplete(builder)
-  builder.download_and_prepare(download_config=config)
+  with _tfds_notices_to_log():
+    builder.download_and_prepare(download_config=config)
   return 'built' if instructions else 'generated'
 
 
@@ -141,7 +159,8 @@ def build_datasets(needs: Iterable[Mapping[str, Any]], data_dir: str | None,
     if need.get('subset') is not None:
       name = subsets.subset_name(need['subset'])
       action = 'ready' if subsets.is_materialized(name, data_dir) else 'materialized'
-      subsets.materialize(need['subset'], data_dir)
+      with _tfds_notices_to_log():
+        subsets.materialize(need['subset'], data_dir)
     else:
       name = need['name']
       action = build_source(name, data_dir, manual_dir)

@@ -28,7 +28,7 @@ from jaxrobust import xla_flags
 from jaxrobust.study import stages
 from jaxrobust.study import state as state_lib
 from jaxrobust.study.plan import PlannedRun
-from jaxrobust.study.progress import format_seconds, StudyProgress
+from jaxrobust.study.progress import StudyProgress
 
 MAX_RETRIES = 5         # per task, for dead workers and nodes; every retry resumes, none restarts
 POLL_SECONDS = 2.0      # how often the driver asks which runs started
@@ -247,8 +247,7 @@ class RayExecutor(contextlib.AbstractContextManager):
           print(f'study: FAILED {run.run_id}{at}: {failures[run.run_id]}', flush=True)
         else:
           progress.finished(run, outcomes[run.run_id].seconds)
-          print(f'study: finished {run.run_id}{at} in '
-                f'{format_seconds(outcomes[run.run_id].seconds)}', flush=True)
+          print(outcomes[run.run_id].line(run.run_id, where), flush=True)
       if started or ready:
         print(progress.line(), flush=True)
     return outcomes, failures

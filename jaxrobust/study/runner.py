@@ -104,7 +104,8 @@ class LocalExecutor(contextlib.AbstractContextManager):
       outcomes[run.run_id] = stages.execute_run(
           run, workdir, stages.train_fn_for(config, run, workdir, train_fn, self._engine_cache))
       progress.finished(run, outcomes[run.run_id].seconds)
-      print(progress.line(), flush=True)
+      print(outcomes[run.run_id].line(run.run_id) + ' | '
+            + progress.line().removeprefix('study: '), flush=True)
     return outcomes, {}
 
 

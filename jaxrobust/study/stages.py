@@ -9,6 +9,7 @@ engine (which trusts its caller) starts.
 from collections.abc import Callable
 import dataclasses
 import functools
+import json
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import state as state_lib
 from jaxrobust.study.plan import PlannedRun
+from jaxrobust.study.progress import format_seconds
 from jaxrobust.train.result import RunResult
 
 TrainFn = Callable[[ml_collections.ConfigDict, epath.Path], RunResult]
@@ -35,6 +37,24 @@ class RunOutcome:
   """How one execution of a planned run went."""
   seconds: float
   resumed_at: int | None  # the checkpoint step it resumed from; None: it started at step 0
+  summary: str = ''       # what it scored, for the console: ID / OOD, or the train loss
+
+  def line(self, run_id: str, where: str = '') -> str:
+    """'study: finished <run id>[ on <where>] in 12s: ID id_test macro-F1 0.812, ...'."""
+    at = f' on {where}' if where else ''
+    summary = f': {self.summary}' if self.summary else ''
+    return f'study: finished {run_id}{at} in {format_seconds(self.seconds)}{summary}'
+
+
+def _summary(run: PlannedRun, run_dir: str, result: RunResult) -> str:
+  """ID and OOD macro-F1 of the selected model (finetune, scratch), else the train loss."""
+  path = os.path.join(run_dir, plan_lib.RESULT_FILE)
+  if run.kind in plan_lib.RESULT_KINDS and os.path.exists(path):
+    with open(path) as f:
+      metrics = json.load(f)['metrics']
+    return ', '.join(f'{role.upper()} {m["split"]} macro-F1 {m["macro_f1"]:.3f}'
+                     for role, m in ((r, metrics[r]) for r in ('id', 'ood')))
+  return '' if result.train_loss is None else f'train loss {result.train_loss:.3f}'
 
 
 def prepare_data(needs: list[dict[str, Any]], data_dir: str) -> None:
@@ -97,7 +117,8 @@ def execute_run(run: PlannedRun, workdir: str, train_fn: TrainFn) -> RunOutcome:
       raise RuntimeError(f'{run.run_id} finished without writing {run_dir}/result.json; the '
                          'fine-tune stage writes it at the end of every finetune/scratch run.')
     state_lib.mark_finished(run, workdir, seconds, outcome.summary())
-  return RunOutcome(seconds=seconds, resumed_at=step or None)
+  return RunOutcome(seconds=seconds, resumed_at=step or None,
+                    summary=_summary(run, run_dir, outcome) if is_chief() else '')
 
 
 def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None) -> RunResult:

@@ -31,7 +31,9 @@ def selection_splits(config: ml_collections.ConfigDict) -> tuple[str, ...]:
 
 
 def _log_scores(step: int, scores: Mapping[str, Mapping[str, float]]) -> None:
-  """One line per evaluation: each split's macro-F1 and accuracy."""
+  """One line per evaluation that scored a split: each split's macro-F1 and accuracy."""
+  if not scores:
+    return
   logging.info('eval @ step %d: %s', step, ' | '.join(
       f'{split} macro-F1 {s["macro_f1"]:.4f} acc {s["accuracy"]:.4f} ({s["num_examples"]})'
       for split, s in scores.items()))

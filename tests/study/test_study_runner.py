@@ -186,7 +186,11 @@ def test_progress_line_counts_runs_and_gives_an_eta(study, tmp_path, capsys):
   lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith('study: ') and
            'runs done' in l]
   assert lines[0].startswith('study: 0/9 runs done (0 skipped)') and 'ETA ?' in lines[0]
-  assert lines[-1].startswith('study: 9/9 runs done') and 'ETA 0s' in lines[-1]
+  assert lines[-1].startswith('study: finished scratch-') and 'ETA 0s' in lines[-1]
+  assert '| 9/9 runs done (0 skipped) |' in lines[-1]
+  finished = [l for l in lines if l.startswith('study: finished finetune-')]
+  assert len(finished) == 4  # one line per run: its ID and OOD scores, then the progress
+  assert all(' macro-F1 ' in l and 'OOD test' in l for l in finished)
 
 
 def test_console_ends_with_er_per_pretraining_setting_and_the_report_path(study, tmp_path,

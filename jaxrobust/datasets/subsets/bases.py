@@ -76,7 +76,7 @@ def read_chunks(source, ids: np.ndarray, desc: str):
   """Yields (ids chunk, records) reading `ids` in order, the next chunk read ahead."""
   chunks = [ids[start:start + _READ_CHUNK] for start in range(0, len(ids), _READ_CHUNK)]
   with futures.ThreadPoolExecutor(1) as pool, \
-      tqdm.tqdm(total=len(ids), desc=desc, unit='rec', leave=False) as bar:
+      tqdm.tqdm(total=len(ids), desc=desc, unit='rec', leave=False, disable=None) as bar:
     ahead = [pool.submit(source.__getitems__, c.tolist()) for c in chunks[:1]]
     for i, chunk in enumerate(chunks):
       records = ahead.pop().result()
