@@ -91,3 +91,12 @@ def test_dry_run_prints_device_hours_per_run_and_for_the_study(tmp_path, capsys,
   line, = [l for l in out.splitlines() if l.startswith(runs[0].run_id) and 'px' in l]
   assert f'{expected:.3g}' in line.split()
   assert 'Study total:' in out and 'device-hours' in out
+
+
+def test_a_study_with_no_priced_run_says_unknown_not_zero(tmp_path, capsys, monkeypatch):
+  monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+  config = load_config('quickstart', 'test')
+  config.data_dir = str(tmp_path / 'data')
+  table = cost.cost_table(plan_study(config), 'a chip never measured', [])
+  assert any(l.startswith('Study total: unknown (9 run(s)') for l in table.splitlines())
+  assert '0 device-hours' not in table

@@ -102,6 +102,14 @@ def device_hours(run: PlannedRun, est: Estimate | None) -> float | None:
   return run.steps * run.config.batch_size / est.images_per_s * est.devices / 3600
 
 
+def _total_line(hours: float, unknown: int, num_runs: int) -> str:
+  """The study's total: `unknown` where no run could be priced, never a bare 0."""
+  if unknown == num_runs:
+    return f'Study total: unknown ({num_runs} run(s) with no measured step time on this device)'
+  return (f'Study total: {hours:.3g} device-hours'
+          + (f' + {unknown} run(s) of unknown cost' if unknown else ''))
+
+
 def cost_table(runs: Sequence[PlannedRun], device: str, rows: Sequence[dict]) -> str:
   """One line per run (model, images/s, device-hours) and the study's total, on `device`."""
   lines, total, unknown, missing = [], 0.0, 0, set()
@@ -124,8 +132,7 @@ def cost_table(runs: Sequence[PlannedRun], device: str, rows: Sequence[dict]) ->
           'resolution):',
           format_table(['run id', 'model @ resolution', 'steps', 'images/s', 'device-hours'],
                        lines),
-          f'Study total: {total:.3g} device-hours'
-          + (f' + {unknown} run(s) of unknown cost' if unknown else '')]
+          _total_line(total, unknown, len(runs))]
   if missing:
     text.append(f'No step time measured on this device for {len(missing)} model(s); a short '
                 f'probe measures each once (cached in {cache_path()}):')

@@ -14,6 +14,7 @@ import ml_collections
 
 from jaxrobust import errors
 from jaxrobust import runs
+from jaxrobust.datasets import sizes
 from jaxrobust.study import console
 from jaxrobust.study import cost
 from jaxrobust.study import datasets as datasets_lib
@@ -164,6 +165,9 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
   for s in missing:
     print(f'MISSING manual data for {s.name}: {s.detail}')
   if missing:
+    note = sizes.space_note([s.name for s in missing])
+    if note:
+      print(note)
     print(f'Put those files in a folder M, then run: python -m jaxrobust.study prepare '
           f'--config=<this study config> --data_dir={data_dir} --manual_dir=M')
   print()

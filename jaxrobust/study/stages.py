@@ -22,6 +22,7 @@ import ml_collections
 from jaxrobust import errors
 from jaxrobust import runs
 from jaxrobust.datasets import build
+from jaxrobust.datasets import sizes
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import state as state_lib
@@ -62,10 +63,12 @@ def prepare_data(needs: list[dict[str, Any]], data_dir: str) -> None:
   statuses = [datasets_lib.dataset_status(n, data_dir) for n in needs]
   missing = [s.name for s in statuses if s.state == 'missing']
   if missing:
+    note = sizes.space_note(missing)
     raise errors.DatasetNotBuiltError(
         f'{", ".join(missing)} not prepared in {data_dir}: put the manual downloads in a folder '
         f'(--dry_run says which files), run python -m jaxrobust.study prepare --config=<this '
-        f'study config> --data_dir={data_dir} --manual_dir=<that folder>, then rerun.')
+        f'study config> --data_dir={data_dir} --manual_dir=<that folder>, then rerun.'
+        + (f' {note}' if note else ''))
   todo = [n for n, s in zip(needs, statuses) if s.state != 'ready']
   if todo and is_chief():
     print(f'study: preparing {len(todo)} datasets in {data_dir}', flush=True)
