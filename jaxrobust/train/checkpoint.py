@@ -20,6 +20,8 @@ customization: its type-handler registry (below) and partial restoration.
 """
 from collections.abc import Iterator
 import contextlib
+import gc
+import sys
 from typing import Any
 import zlib
 
@@ -79,6 +81,7 @@ def _reading(step_dir: epath.Path) -> Iterator[None]:
   """Turns orbax's errors on damaged files into a one-line CheckpointReadError."""
   try:
     yield
+    return
   except Exception as e:  # pylint: disable=broad-exception-caught
     if type(e) is Exception and e.__cause__ is not None:  # orbax's wrapper of a read error
       e = e.__cause__
@@ -86,8 +89,25 @@ def _reading(step_dir: epath.Path) -> Iterator[None]:
       raise
     reason = ' '.join(str(e).split())
     reason = reason if len(reason) <= 200 else reason[:200] + '...'
-    raise CheckpointReadError(
-        f'Checkpoint {step_dir} cannot be read ({type(e).__name__}: {reason}).') from None
+    message = f'Checkpoint {step_dir} cannot be read ({type(e).__name__}: {reason}).'
+  _finalize_abandoned_reads()
+  raise CheckpointReadError(message)
+
+
+def _finalize_abandoned_reads() -> None:
+  """Finalizes the read coroutines a failed restore abandoned, quietly.
+
+  When one array of a checkpoint cannot be read, orbax gives up on its other pending reads;
+  the garbage collector then reports each as 'Exception ignored in <coroutine ...>' with a
+  long traceback, though they are the same damaged read the caller reports in one line.
+  """
+  hook = sys.unraisablehook
+  sys.unraisablehook = lambda unraisable: logging.debug(
+      'Abandoned checkpoint read: %r', unraisable.exc_value)
+  try:
+    gc.collect()
+  finally:
+    sys.unraisablehook = hook
 
 
 def _state_handler() -> ocp.PyTreeCheckpointHandler:
