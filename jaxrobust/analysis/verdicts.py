@@ -18,10 +18,10 @@ EQUIVALENT = 'equivalent'
 INCONCLUSIVE = 'inconclusive'
 VERDICTS = (DIFFERENT, EQUIVALENT, INCONCLUSIVE)
 # ER points: the smallest difference worth reporting that groups of a practical size can
-# bound. Groups of 8 runs show equivalence within 2 points 80% of the time when runs of one
-# setting spread by up to 1.4 points (`analysis power`), about one model's test-set noise
-# with a few thousand OOD examples; 2 points is also under a fifth of the quantity effect the
-# quickstart resolves. Studies with noisier runs need more runs or a declared wider margin.
+# bound. Groups of 8 runs show two settings without a difference `equivalent` 80% of the
+# time when one run's ER spreads by about 1 point between runs, test-set noise included
+# (`analysis power`); 2 points is also under a fifth of the quantity effect the quickstart
+# resolves. Studies with noisier runs need more runs or a declared wider margin.
 DEFAULT_MARGIN = 2.0
 
 
