@@ -5,10 +5,12 @@ the trend, and two groups' difference with sqrt(2 s^2 / n) (they share the trend
 resamples, so tau cancels): s is the sd of one model's ER between runs of one setting
 (pooled within groups of a pilot study; it holds their test-set noise) and tau the sd of the
 trend's expected OOD at the groups' ID scores. The intervals the verdicts read are the
-two-stage bootstrap's, whose sd is se_b = sqrt(s^2 (n - 1) / n^2 + v / n + tau^2) (2 (...)
-for a pair, without tau): resampling n runs sees (n - 1) / n of their variance and each
-run's own test-set resamples (variance v) add theirs again. With normal quantiles z, level L
-and a true difference D:
+two-stage bootstrap's, whose sd is se_b = sqrt(s^2 (n - 1) / n^2 + v (2n - 1) / n^2 + tau^2)
+(2 (...) for a pair, without tau): resampling n runs sees (n - 1) / n of their variance, and
+each drawn run adds its own test-set replicate (variance v) again, the same one as often as
+the run is drawn (n draws with replacement repeat runs: E[sum of squared counts] = 2n - 1).
+With normal quantiles z (the percentile intervals are about normal ones), level L and a true
+difference D:
 - resolve: P(different | D = margin) = Phi((margin - z_{(1+L)/2} se_b) / se);
 - equivalence: P(equivalent | D = 0) = 2 Phi((margin - z_L se_b) / se) - 1;
 and a plan is the least n (from MIN_GROUP_MODELS, below which a group's interval
@@ -53,12 +55,11 @@ def verdict_probability(aim: str, n, spread_sd: float, margin: float, trend_sd: 
   n = np.asarray(n, np.float64)
   k, tau2 = (2.0, 0.0) if pair else (1.0, trend_sd ** 2)
   se = np.sqrt(k * spread_sd ** 2 / n + tau2)
-  se_b = np.sqrt(k * (spread_sd ** 2 * (n - 1) / n ** 2 + test_sd ** 2 / n) + tau2)
-  def quantile(p):  # t on the runs' degrees of freedom: se_b is estimated from them
-    return stats.t.ppf(p, k * (n - 1))
+  se_b = np.sqrt(k * (spread_sd ** 2 * (n - 1) + test_sd ** 2 * (2 * n - 1)) / n ** 2 + tau2)
+  z = stats.norm.ppf
   if aim == 'resolve':
-    return stats.norm.cdf((margin - quantile((1 + level) / 2) * se_b) / se)
-  return np.clip(2 * stats.norm.cdf((margin - quantile(level) * se_b) / se) - 1, 0, 1)
+    return stats.norm.cdf((margin - z((1 + level) / 2) * se_b) / se)
+  return np.clip(2 * stats.norm.cdf((margin - z(level) * se_b) / se) - 1, 0, 1)
 
 
 def _least_models(aim: str, power: float, **figures) -> int | None:
