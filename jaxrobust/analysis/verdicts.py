@@ -18,8 +18,8 @@ EQUIVALENT = 'equivalent'
 INCONCLUSIVE = 'inconclusive'
 VERDICTS = (DIFFERENT, EQUIVALENT, INCONCLUSIVE)
 # ER points: the smallest difference worth reporting that groups of a practical size can
-# bound. Groups of 8 runs show two settings without a difference `equivalent` 80% of the
-# time when one run's ER spreads by about 1 point between runs, test-set noise included
+# bound. Groups of 9 runs show two settings without a difference `equivalent` 80% of the
+# time when one run's ER spreads by 1 point between runs, test-set noise included
 # (`analysis power`); 2 points is also under a fifth of the quantity effect the quickstart
 # resolves. Studies with noisier runs need more runs or a declared wider margin.
 DEFAULT_MARGIN = 2.0
