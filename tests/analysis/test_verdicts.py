@@ -4,6 +4,7 @@ import pytest
 
 from jaxrobust.analysis import errors
 from jaxrobust.analysis import verdicts
+from jaxrobust.configs import study_common
 
 
 def _replicates(centre: float, sd: float, num_resamples: int = 20_000) -> np.ndarray:
@@ -55,3 +56,8 @@ def test_a_non_default_level_moves_both_intervals():
 def test_a_margin_that_is_not_a_positive_number_is_a_clear_error(margin):
   with pytest.raises(errors.AnalysisError, match='equivalence margin must be a positive'):
     verdicts.check_margin(margin)
+
+
+def test_studies_declare_the_analysis_default_margin_unless_they_choose_theirs():
+  config = study_common.study_defaults('any', 'local,test', 'a study')
+  assert config.analysis.equivalence_margin == verdicts.DEFAULT_MARGIN
