@@ -67,7 +67,7 @@ def _power(inputs: Sequence[str]) -> None:
   analysis = pipeline.analyze(df, **_options())
   spread, trend_sd, test_sd, dof = power.measured_spread(analysis)
   plan = power.plan_power(spread, _MARGIN.value, trend_sd, test_sd, analysis.level)
-  print('\n'.join(power.describe(plan, dof)))
+  print('\n'.join(power.describe(plan, spread, dof)))
   if _JSON.value:
     print(json.dumps(dataclasses.asdict(plan)))
 

@@ -70,13 +70,19 @@ def _least_models(aim: str, power: float, **figures) -> int | None:
 
 def plan_power(spread_sd: float, margin: float, trend_sd: float = 0.0, test_sd: float = 0.0,
                level: float = 0.95, power: float = POWER) -> PowerPlan:
-  """Models per group for each aim, from the spread between runs, the trend's sd and test sd."""
+  """Models per group for each aim, from the spread between runs, the trend's sd and test sd.
+
+  The spread is taken as at least the test sd (the spread between runs includes it).
+  """
   margin = verdicts.check_margin(margin)
   figures = (spread_sd, trend_sd, test_sd)
   if not all(np.isfinite(f) and f >= 0 for f in figures):
     raise errors.AnalysisError(
         f'The spread between runs, the trend sd and the test sd must be non-negative numbers '
         f'of ER points, got {figures}.')
+  # Runs of one setting differ at least by their test-set noise; a small pilot can measure
+  # less spread than that by chance, so the plan never assumes less.
+  spread_sd = max(spread_sd, test_sd)
   common = dict(spread_sd=spread_sd, margin=margin, trend_sd=trend_sd, test_sd=test_sd,
                 level=level)
   plans = [_least_models(aim, power, pair=pair, **common)
@@ -114,18 +120,20 @@ def plan_from_analysis(analysis: pipeline.Analysis, margin: float,
   return plan_power(spread, margin, trend_sd, test_sd, analysis.level, power)
 
 
-def describe(plan: PowerPlan, dof: int | None = None) -> list[str]:
-  """The plan in sentences, one per figure."""
+def describe(plan: PowerPlan, measured_sd: float | None = None,
+             dof: int | None = None) -> list[str]:
+  """The plan in sentences, one per figure; `measured_sd` and `dof`: the pilot's spread."""
   def count(n):
     return f'{n} models per group' if n is not None else (
         f'more than {MAX_MODELS} models per group (where the trend is too uncertain, train '
         f'more scratch runs; else widen the margin)')
-  pooled = f' (pooled, {dof} degrees of freedom)' if dof is not None else ''
+  measured = '' if measured_sd is None else (
+      f'measured sd {measured_sd:.2f} points (pooled, {dof} degrees of freedom); ')
   m, p = f'{plan.margin:g}', f'{plan.power:.0%}'
   return [
-      f'Spread between runs of one setting: sd {plan.spread_sd:.2f} ER points{pooled}, '
-      f'{plan.test_sd:.2f} of one model from its test set; the baseline trend at the '
-      f'groups\' ID scores: sd {plan.trend_sd:.2f} points.',
+      f'Spread of one run\'s ER between runs of one setting: {measured}planned with '
+      f'{plan.spread_sd:.2f} (never below one run\'s test-set sd, {plan.test_sd:.2f}). '
+      f'Baseline trend at the groups\' ID scores: sd {plan.trend_sd:.2f} points.',
       f'Resolve a true difference of {m} points between two groups ({p} of the time): '
       f'{count(plan.models_to_resolve)}.',
       f'Show two groups that do not differ equivalent within ±{m} points ({p}): '

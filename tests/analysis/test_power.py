@@ -71,7 +71,7 @@ def test_cli_prints_the_plan_and_ends_with_its_json(study_dir):
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     plans[margin] = json.loads(lines[-1])
-    assert lines[0].startswith('Spread between runs of one setting: sd ')
+    assert lines[0].startswith("Spread of one run's ER between runs of one setting: measured sd ")
   assert plans[2.0]['margin'] == 2.0
   assert plans[2.0]['models_to_resolve'] > plans[5.0]['models_to_resolve']
   assert plans[2.0]['models_for_equivalence'] > plans[5.0]['models_for_equivalence']
