@@ -51,7 +51,8 @@ def _residual_sd(x: np.ndarray, y: np.ndarray, slopes, intercepts) -> np.ndarray
 
 
 def bootstrap_trend(id_scores, ood_scores, transform: str = 'logit',
-                    num_resamples: int = NUM_RESAMPLES, seed: int = 0) -> TrendSamples:
+                    num_resamples: int = NUM_RESAMPLES, seed: int = 0,
+                    name: str = 'trend') -> TrendSamples:
   """Trend lines drawn by a studentized (bootstrap-t) residual bootstrap over the baseline models.
 
   Keeps the baseline ID scores fixed and redraws each model's scatter around the
@@ -63,6 +64,7 @@ def bootstrap_trend(id_scores, ood_scores, transform: str = 'logit',
   OLS widens for the uncertainty of s with few models. Resamples without residual
   spread are redrawn. With two models, or models exactly on a line, there is no
   residual spread to resample and every line is the fit (a band of zero width).
+  `name` picks the random stream (rng_for), so lines of different model sets are independent.
   """
   t = transforms.get_transform(transform)
   x, y = t(id_scores), t(ood_scores)
@@ -78,7 +80,7 @@ def bootstrap_trend(id_scores, ood_scores, transform: str = 'logit',
   leverage = 1 / n + centred ** 2 / (centred ** 2).sum()
   residuals = (y - fitted) / np.sqrt(1 - leverage)
   residuals = np.concatenate([residuals - residuals.mean(), residuals.mean() - residuals])
-  rng = rng_for(seed, 'trend')
+  rng = rng_for(seed, name)
   redo = np.ones(num_resamples, bool)
   while redo.any():
     y_star = fitted + residuals[rng.integers(0, residuals.size, size=(redo.sum(), n))]

@@ -1,4 +1,4 @@
-"""Pre-training settings as groups: labels, a line per group, mean ER with interval."""
+"""Pre-training settings as groups: labels, mean ER with interval and verdict, differences."""
 from collections.abc import Sequence
 import itertools
 
@@ -7,7 +7,7 @@ import pandas as pd
 
 from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import errors
-from jaxrobust.analysis import trend as trend_lib
+from jaxrobust.analysis import verdicts
 
 SCRATCH_GROUP = 'scratch'
 MIN_GROUP_MODELS = 3  # fewer: no line of its own, and a caveat in the findings
@@ -107,12 +107,11 @@ def mean_replicates(member_replicates: np.ndarray, rng: np.random.Generator) -> 
 
 
 def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
-                group_by: Sequence[str], transform: str, level: float = 0.95,
+                group_by: Sequence[str], margin: float, level: float = 0.95,
                 seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-  """Per group: size, mean ID/OOD/ER, the ER interval and the group's own line.
+  """Per group: size, mean ID/OOD/ER, the ER interval and its verdict against the trend.
 
-  A group's own line (slope, intercept) needs MIN_GROUP_MODELS models, else nan.
-
+  The scratch group gets no verdict (its ER is measured from its own line).
   Returns the table (scratch first, then in order of the group_by values) and
   each group's (B,) mean-ER replicates.
   """
@@ -120,19 +119,13 @@ def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
   for label, members in table.groupby('group', sort=False):
     reps = np.stack([er_replicates[r] for r in members['run_id']])
     replicates[label] = mean_replicates(reps, bootstrap.rng_for(seed, f'group:{label}'))
-    low, high = bootstrap.percentile_interval(replicates[label], level)
-    slope = intercept = np.nan  # no line through fewer than MIN_GROUP_MODELS points
-    if len(members) >= MIN_GROUP_MODELS:
-      try:
-        line = trend_lib.fit_trend(members['id'], members['ood'], transform)
-        slope, intercept = line.slope, line.intercept
-      except errors.AnalysisError:  # the members share one ID score
-        pass
+    judged = verdicts.judge(replicates[label], margin, level).columns('er_')
+    if label == SCRATCH_GROUP:
+      judged['verdict'] = None
     rows.append({
         'group': label, **{c: members[c].iloc[0] for c in group_by},
         'n_models': len(members), 'id_mean': members['id'].mean(),
-        'ood_mean': members['ood'].mean(), 'er': members['er'].mean(),
-        'er_low': float(low), 'er_high': float(high), 'slope': slope, 'intercept': intercept,
+        'ood_mean': members['ood'].mean(), 'er': members['er'].mean(), **judged,
     })
   groups = pd.DataFrame(rows)
   groups['_scratch'] = groups['group'] != SCRATCH_GROUP
@@ -140,9 +133,13 @@ def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
   return groups.drop(columns='_scratch').reset_index(drop=True), replicates
 
 
-def group_differences(groups: pd.DataFrame, replicates: dict[str, np.ndarray],
+DIFFERENCE_COLUMNS = ['group_a', 'group_b', 'er_difference', 'low', 'high', 'equivalence_low',
+                      'equivalence_high', 'verdict', 'margin']
+
+
+def group_differences(groups: pd.DataFrame, replicates: dict[str, np.ndarray], margin: float,
                       level: float = 0.95) -> pd.DataFrame:
-  """Mean ER of group a minus group b, with interval, for each pair of pre-trained groups.
+  """Mean ER of group a minus group b, with intervals and verdict, per pair of pre-trained groups.
 
   Both means use the same trend resamples, so the trend's uncertainty largely
   cancels in the difference.
@@ -151,7 +148,7 @@ def group_differences(groups: pd.DataFrame, replicates: dict[str, np.ndarray],
   er = dict(zip(groups['group'], groups['er']))
   rows = []
   for a, b in itertools.combinations(labels, 2):
-    low, high = bootstrap.percentile_interval(replicates[a] - replicates[b], level)
+    judged = verdicts.judge(replicates[a] - replicates[b], margin, level)
     rows.append({'group_a': a, 'group_b': b, 'er_difference': er[a] - er[b],
-                 'low': float(low), 'high': float(high)})
-  return pd.DataFrame(rows, columns=['group_a', 'group_b', 'er_difference', 'low', 'high'])
+                 **judged.columns()})
+  return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)

@@ -8,14 +8,19 @@ What the intervals cover (bootstrap percentiles, `level` = 95% by default):
   residual bootstrap, so the band widens like the t band of OLS with few models.
 - er: both at once: replicate b pairs the model's b-th ID and OOD test resamples
   with the b-th trend resample. A model without predictions files gets the
-  trend part only (column `interval_covers` says which).
+  trend part only (column `interval_covers` says which); `er_test_sd` is the
+  sd of its ER over the test resamples alone (the trend fixed).
 - group er (mean over a group's models): additionally resamples the group's
   models, so it covers the spread between runs of one setting (conservative
   with 4 runs; with 2 runs resampling them understates that spread).
-Measured coverage of each: README.md in this folder.
+- a group's own line: its models' scatter around it, resampled as the trend's.
+Each group against the trend, each pair of groups and each pair of lines gets a verdict
+(verdicts.py): different, equivalent within `equivalence_margin` ER points, or inconclusive.
+Measured coverage and verdict error rates: README.md in this folder.
 """
 from collections.abc import Callable, Sequence
 import dataclasses
+import itertools
 import json
 
 from absl import logging
@@ -24,8 +29,10 @@ import pandas as pd
 
 from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import groups as groups_lib
+from jaxrobust.analysis import lines as lines_lib
 from jaxrobust.analysis import load
 from jaxrobust.analysis import trend as trend_lib
+from jaxrobust.analysis import verdicts
 
 FEW_BASELINE_MODELS = 5  # coverage of the trend band measured from here up (README.md)
 Predictions = Callable[[pd.Series, str], tuple[np.ndarray, np.ndarray] | None]
@@ -51,6 +58,9 @@ class Analysis:
   seed: int = 0
   baseline: str = "kind == 'scratch'"  # how the baseline rows were chosen
   selection: str | None = None  # the model selection rule of the rows (None: not recorded)
+  margin: float = verdicts.DEFAULT_MARGIN  # equivalence margin of the verdicts, ER points
+  group_lines: dict[str, lines_lib.GroupLine] = dataclasses.field(default_factory=dict)
+  line_differences: pd.DataFrame | None = None  # pairs of group lines (line_differences.csv)
 
 
 def _split_name(df: pd.DataFrame, column: str, default: str) -> str:
@@ -59,7 +69,8 @@ def _split_name(df: pd.DataFrame, column: str, default: str) -> str:
 
 
 def _model_intervals(row: pd.Series, id_split: str, ood_split: str, metric: str,
-                     samples: bootstrap.TrendSamples, predictions: Predictions,
+                     trend: trend_lib.Trend, samples: bootstrap.TrendSamples,
+                     predictions: Predictions,
                      num_resamples: int, level: float, seed: int, notes: list[str]):
   """(interval columns, (B,) ER replicates in points) of one model."""
   id_column, ood_column = load.metric_columns(metric)
@@ -77,7 +88,8 @@ def _model_intervals(row: pd.Series, id_split: str, ood_split: str, metric: str,
       notes.append(f'{row["run_id"]}: {metric} recomputed from predictions_{split}.npz '
                    f'({recomputed:.6f}) differs from result.json ({reported:.6f}).')
   er = 100 * (scores['ood'] - samples.expected_ood_paired(scores['id']))
-  columns = {}
+  test_only = 100 * (scores['ood'] - trend.expected_ood(scores['id']))
+  columns = {'er_test_sd': float(np.std(test_only))}
   for name, replicates in (('id', scores['id']), ('ood', scores['ood']), ('er', er)):
     columns[f'{name}_low'], columns[f'{name}_high'] = map(
         float, bootstrap.percentile_interval(replicates, level))
@@ -102,8 +114,10 @@ def _skipped_eval_notes(df: pd.DataFrame) -> list[str]:
 def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit',
             baseline: trend_lib.Baseline = None, group_by: Sequence[str] | None = None,
             num_resamples: int = bootstrap.NUM_RESAMPLES, level: float = 0.95, seed: int = 0,
-            predictions: Predictions = load.load_predictions) -> Analysis:
-  """Fits the baseline trend, each model's ER and each group's mean ER, with intervals."""
+            predictions: Predictions = load.load_predictions,
+            equivalence_margin: float = verdicts.DEFAULT_MARGIN) -> Analysis:
+  """Fits the baseline trend, each model's ER, each group's mean ER and line, with intervals."""
+  margin = verdicts.check_margin(equivalence_margin)
   complete, skipped = load.split_complete(df, metric)
   notes = [f'{len(skipped)} run(s) without {metric} skipped: {", ".join(skipped["run_id"])}.'
            ] if len(skipped) else []
@@ -140,26 +154,40 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
   rows, er_replicates = [], {}
   for (_, row), run_id in zip(complete.iterrows(), table['run_id']):
     columns, er_replicates[run_id] = _model_intervals(
-        row, id_split, ood_split, metric, samples, predictions, num_resamples, level, seed, notes)
+        row, id_split, ood_split, metric, trend, samples, predictions, num_resamples, level, seed,
+        notes)
     rows.append(columns)
   intervals = pd.DataFrame(rows)
   table = pd.concat([table, intervals], axis=1)
   table['expected_ood_low'], table['expected_ood_high'] = expected_low, expected_high
   table = table[[*table.columns[:4 + len(group_by)], 'id', 'id_low', 'id_high', 'ood', 'ood_low',
                  'ood_high', 'expected_ood', 'expected_ood_low', 'expected_ood_high', 'er',
-                 'er_low', 'er_high', 'interval_covers']]
+                 'er_low', 'er_high', 'er_test_sd', 'interval_covers']]
   without = (table['interval_covers'] == 'trend').sum()
   if without:
     notes.append(f'{without} model(s) have no predictions_*.npz: their ER interval covers the '
                  f'trend uncertainty only.')
 
   groups, group_replicates = groups_lib.group_table(
-      table, er_replicates, group_by, transform, level, seed)
-  differences = groups_lib.group_differences(groups, group_replicates, level)
+      table, er_replicates, group_by, margin, level, seed)
+  differences = groups_lib.group_differences(groups, group_replicates, margin, level)
+  group_lines = lines_lib.fit_group_lines(table, transform, num_resamples, seed)
+  groups = pd.concat([groups, pd.DataFrame(
+      [lines_lib.line_columns(group_lines.get(g), level) for g in groups['group']])], axis=1)
+  pretrained = [g for g in groups['group'] if g != groups_lib.SCRATCH_GROUP]
+  line_differences = lines_lib.line_differences(group_lines, pretrained, transform, margin,
+                                                level)
+  compared = {frozenset(pair) for pair in zip(line_differences['group_a'],
+                                              line_differences['group_b'])}
+  apart = [f'{a} / {b}' for a, b in itertools.combinations(
+      [g for g in pretrained if g in group_lines], 2) if frozenset((a, b)) not in compared]
+  if apart:
+    notes.append(f'No common ID range, so their lines are not compared: {", ".join(apart)}.')
   for note in notes:
     logging.warning('%s', note)
   return Analysis(metric, transform, level, trend, samples, table, groups, differences,
                   group_by, skipped, notes, id_split, ood_split, num_resamples, seed,
                   baseline if isinstance(baseline, str) else (
                       "kind == 'scratch'" if baseline is None else 'custom selection'),
-                  _split_name(complete, 'selection.rule', None))
+                  _split_name(complete, 'selection.rule', None), margin, group_lines,
+                  line_differences)

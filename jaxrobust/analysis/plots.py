@@ -71,7 +71,7 @@ def _error(values, low, high) -> np.ndarray:
 
 
 def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
-  """OOD vs ID of every model on transformed axes, y = x, the baseline band and group lines."""
+  """OOD vs ID of every model on transformed axes, y = x, the baseline band, group lines + bands."""
   t = transforms.get_transform(analysis.transform)
   table, groups = analysis.table, analysis.groups
   fig = figure.Figure(figsize=(9, 5.5), layout='constrained')
@@ -100,15 +100,20 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
                 yerr=_error(members['ood'], members['ood_low'], members['ood_high']),
                 fmt='s' if scratch else 'o', ms=4.5, color=colors[g.group], elinewidth=0.7,
                 alpha=0.85, label=summary.sized(g.group, g.n_models))
-    if not scratch and np.isfinite(g.slope):  # only groups of MIN_GROUP_MODELS or more
-      span = t(members['id'])
-      margin = 0.1 * (span.max() - span.min())
-      line = t.inverse(np.linspace(span.min() - margin, span.max() + margin, 50))
-      ax.plot(line, t.inverse(g.slope * t(line) + g.intercept), color=colors[g.group], lw=1.2)
+    line = analysis.group_lines.get(g.group)
+    if not scratch and line is not None:  # only groups of MIN_GROUP_MODELS or more
+      span = t(np.array(line.id_range))
+      margin = 0.1 * (span[1] - span[0])
+      xs = t.inverse(np.linspace(span[0] - margin, span[1] + margin, 50))
+      ax.plot(xs, line.fit.expected_ood(xs), color=colors[g.group], lw=1.2)
+      band_low, band_high = bootstrap.trend_band(line.samples, xs, analysis.level)
+      ax.fill_between(xs, band_low, band_high, color=colors[g.group], alpha=0.12, lw=0)
       own_lines = True
   if own_lines:  # one neutral entry: each coloured line is the fit of its group's models
     ax.plot([], [], color='0.5', lw=1.2,
             label=f"a group's own line ({groups_lib.MIN_GROUP_MODELS}+ models)")
+    ax.fill_between([], [], [], color='0.5', alpha=0.12, lw=0,
+                    label=f'{analysis.level:.0%} band of its line')
   ax.set_xlim(x_lo, x_hi)
   ax.set_ylim(y_lo, y_hi)
   metric = summary.metric_name(analysis.metric)

@@ -1,4 +1,4 @@
-"""The report folder: er_table.csv, group_table.csv, figures (PNG + SVG) and report.md."""
+"""The report folder: er_table.csv, group and line tables, figures (PNG + SVG) and report.md."""
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +11,7 @@ from jaxrobust.analysis import load
 from jaxrobust.analysis import plots
 from jaxrobust.analysis import summary
 from jaxrobust.analysis import transforms
+from jaxrobust.analysis import verdicts
 
 MAX_DIFFERENCE_ROWS = 45  # beyond this, group_differences.csv only
 _SELECTION_TEXT = {
@@ -45,12 +46,17 @@ def model_rows(table: pd.DataFrame) -> pd.DataFrame:
   })
 
 
-def difference_rows(differences: pd.DataFrame) -> pd.DataFrame:
-  """Pairwise group differences as text."""
+def difference_rows(differences: pd.DataFrame, level: float, value: str = 'er_difference',
+                    title: str = 'ER a - b (points)') -> pd.DataFrame:
+  """Pairwise differences (of group means, or of lines with value='distance') as text."""
   return pd.DataFrame({
       'group a': differences['group_a'], 'group b': differences['group_b'],
-      'ER a - b (points)': [summary.with_interval(*v, signed=True) for v in zip(
-          differences['er_difference'], differences['low'], differences['high'])]})
+      title: [summary.with_interval(*v, signed=True) for v in zip(
+          differences[value], differences['low'], differences['high'])],
+      f'{verdicts.equivalence_level(level):.0%} interval': [
+          summary.interval_text(*v, signed=True) for v in zip(
+              differences['equivalence_low'], differences['equivalence_high'])],
+      'verdict': differences['verdict']})
 
 
 def _trend_text(analysis: pipeline.Analysis) -> str:
@@ -81,7 +87,16 @@ noise and the uncertainty of the baseline trend; models without predictions file
 part only. Group mean ER also resamples the group's models, covering the spread between runs of
 one setting (slightly conservative with 4 runs per group in simulation; with 2 runs, resampling
 them understates that spread).
-Differences between groups share trend resamples, so the trend's uncertainty mostly cancels."""
+Differences between groups share trend resamples, so the trend's uncertainty mostly cancels.
+A group's own line: its models' scatter around it, resampled as the trend's (its models' ID
+scores fixed); two lines are compared by their mean vertical distance over the ID range both
+groups cover.
+
+Verdicts, for each group against the trend and each pair of groups or lines, with a margin of
+{margin:g} ER points: `different` when the {level:.0%} interval excludes 0; `equivalent` when the
+{inner:.0%} interval lies within ±{margin:g} (two one-sided tests at {alpha:.0%}), also when the
+difference is resolved but smaller than the margin; `inconclusive` otherwise.
+Measured error rates: jaxrobust/analysis/README.md."""
 
 
 def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()) -> str:
@@ -89,7 +104,9 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   out = load.open_path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   for name, df in (('er_table', analysis.table), ('group_table', analysis.groups),
-                   ('group_differences', analysis.differences), ('skipped', analysis.skipped)):
+                   ('group_differences', analysis.differences),
+                   ('line_differences', analysis.line_differences),
+                   ('skipped', analysis.skipped)):
     (out / f'{name}.csv').write_text(df.to_csv(index=False))
   figures = {'id_vs_ood': plots.plot_id_vs_ood(analysis)}
   for column in analysis.group_by:
@@ -106,23 +123,30 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   md += [f'Metric: {metric} (ID split `{analysis.id_split}`, OOD split `{analysis.ood_split}`). '
          f'{len(analysis.table)} models, {len(analysis.groups)} groups'
          + (f' by {", ".join(analysis.group_by)}' if analysis.group_by else '') + '. '
-         + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.'),
+         + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.')
+         + f' Equivalence margin of the verdicts: {analysis.margin:g} ER points '
+         '(`--equivalence_margin`).',
          '',
          '## Baseline trend', '', _trend_text(analysis), '',
          '![OOD vs ID](id_vs_ood.png)', '']
   if analysis.notes:
     md += ['## Caveats', ''] + [f'- {n}' for n in analysis.notes] + ['']
   md += ['## What the intervals cover', '', _COVERAGE_TEXT.format(
-      level=analysis.level, resamples=analysis.num_resamples, seed=analysis.seed), '']
+      level=analysis.level, resamples=analysis.num_resamples, seed=analysis.seed,
+      margin=analysis.margin, inner=verdicts.equivalence_level(analysis.level),
+      alpha=1 - analysis.level), '']
   md += ['## Groups', '', 'Mean ER over the group\'s models, in OOD points above the baseline '
          'trend (`group_table.csv`).', '', markdown_table(summary.group_rows(analysis)), '']
   md += [f'![ER vs {name[len("er_vs_"):]}]({name}.png)' for name in figures if name != 'id_vs_ood']
-  if len(analysis.differences):
-    md += ['', '### Differences between groups', '']
-    if len(analysis.differences) <= MAX_DIFFERENCE_ROWS:
-      md += [markdown_table(difference_rows(analysis.differences))]
-    else:
-      md += [f'{len(analysis.differences)} pairs: see `group_differences.csv`.']
+  for title, df, csv, value, header in (
+      ('Differences between groups', analysis.differences, 'group_differences.csv',
+       'er_difference', 'ER a - b (points)'),
+      ('Differences between group lines (mean vertical distance over the common ID range)',
+       analysis.line_differences, 'line_differences.csv', 'distance', 'line a - b (points)')):
+    if len(df):
+      md += ['', f'### {title}', '']
+      md += [markdown_table(difference_rows(df, analysis.level, value, header))
+             if len(df) <= MAX_DIFFERENCE_ROWS else f'{len(df)} pairs: see `{csv}`.']
   md += ['', '## Models', '', 'ID/OOD in %, ER in points, intervals in brackets '
          '(`er_table.csv` holds the same in fractions and points).', '',
          markdown_table(model_rows(analysis.table)), '']

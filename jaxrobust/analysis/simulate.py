@@ -5,8 +5,8 @@ a prediction is right with probability q and otherwise uniform over the other
 classes; q is solved so that the population metric hits a target score. Test
 sets are finite samples of it, so measured scores carry real test-set noise.
 
-  python -m jaxrobust.analysis.simulate --reps=1000 --num_resamples=1000
-prints how often the 95% intervals cover the truth.
+  python -m jaxrobust.analysis.simulate --reps=1000 --num_resamples=1000 --group_ers=0,0,2
+prints how often the 95% intervals cover the truth and how often each verdict comes out.
 """
 from collections.abc import Sequence
 import dataclasses
@@ -22,6 +22,7 @@ from jaxrobust.analysis import bootstrap
 from jaxrobust import metrics
 from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import transforms
+from jaxrobust.analysis import verdicts
 
 
 def zipf_priors(num_classes: int, exponent: float = 1.0) -> np.ndarray:
@@ -136,21 +137,48 @@ def group_true_er(spec: StudySpec, num_draws: int = 200_000, seed: int = 0) -> d
   return out
 
 
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+  """Simulated interval coverage and verdict rates (see `coverage`)."""
+  intervals: pd.DataFrame  # interval, coverage, intervals_checked, mean_width_points
+  verdicts: pd.DataFrame   # comparison, true_difference, checked, different, equivalent, ...
+
+
+def _verdict_rows(result: pipeline.Analysis, shifts: dict[int, float]):
+  """(comparison, true difference, verdict) of each group, group pair and line pair."""
+  setting = dict(zip(result.groups['group'], result.groups['pretrain.num_examples']))
+  for g in result.groups.itertuples():
+    if g.group != groups_lib.SCRATCH_GROUP:
+      yield 'group vs trend', shifts[int(setting[g.group])], g.verdict
+  for name, df in (('group - group', result.differences),
+                   ('line - line', result.line_differences)):
+    for d in df.itertuples():
+      yield name, shifts[int(setting[d.group_a])] - shifts[int(setting[d.group_b])], d.verdict
+
+
 def coverage(spec: StudySpec, reps: int, num_resamples: int, seed: int = 0,
-             level: float = 0.95) -> pd.DataFrame:
-  """How often the intervals of `analyze` contain the truth, over `reps` synthetic studies."""
+             level: float = 0.95, margin: float = verdicts.DEFAULT_MARGIN) -> Coverage:
+  """How often the intervals of `analyze` contain the truth, and how often each verdict comes.
+
+  Over `reps` synthetic studies. Verdict rates are per comparison (a group against the
+  trend, two groups, two groups' lines) and true difference in points (the groups' shifts:
+  every group's runs share one ID distribution, so the true difference of two group means,
+  or of their lines at any ID, is the difference of their shifts).
+  """
   group_truth = group_true_er(spec, seed=seed)
+  shifts = {num_examples: shift for num_examples, _, shift in spec.groups}
   t = transforms.get_transform(spec.transform)
   grid = t.inverse(np.linspace(*t(np.array(spec.baseline_id_range)), 5))
   hits = {k: [] for k in ('id', 'ood', 'er (pre-trained)', 'er (baseline)', 'trend band',
-                          'group mean er')}
+                          'group mean er', 'group difference')}
   widths = {k: [] for k in hits}
+  judged = []
   for rep in range(reps):
     study = synthetic_study(spec, seed=seed * 100_003 + rep)
     result = pipeline.analyze(study.results, spec.metric, spec.transform,
-                                 group_by=['pretrain.num_examples'] if spec.groups else [],
-                                 num_resamples=num_resamples, level=level, seed=rep,
-                                 predictions=study.lookup)
+                              group_by=['pretrain.num_examples'] if spec.groups else [],
+                              num_resamples=num_resamples, level=level, seed=rep,
+                              predictions=study.lookup, equivalence_margin=margin)
     table = result.table.merge(study.truth, on='run_id', suffixes=('', '_true'))
     pretrained = ~table['baseline'].to_numpy()
     for name in ('id', 'ood', 'er'):
@@ -168,30 +196,61 @@ def coverage(spec: StudySpec, reps: int, num_resamples: int, seed: int = 0,
     truth = spec.trend_ood(grid)
     hits['trend band'] += list((low <= truth) & (truth <= high))
     widths['trend band'] += list(100 * (high - low))
+    setting = dict(zip(result.groups['group'], result.groups['pretrain.num_examples']))
     for _, g in result.groups.iterrows():
       if g['group'] != groups_lib.SCRATCH_GROUP:
         true_er = group_truth[int(g['pretrain.num_examples'])]
         hits['group mean er'].append(g['er_low'] <= true_er <= g['er_high'])
         widths['group mean er'].append(g['er_high'] - g['er_low'])
-  return pd.DataFrame({
-      'interval': list(hits), 'coverage': [np.mean(hits[k]) for k in hits],
+    for d in result.differences.itertuples():
+      true_difference = (group_truth[int(setting[d.group_a])]
+                         - group_truth[int(setting[d.group_b])])
+      hits['group difference'].append(d.low <= true_difference <= d.high)
+      widths['group difference'].append(d.high - d.low)
+    judged += list(_verdict_rows(result, shifts))
+  intervals = pd.DataFrame({
+      'interval': list(hits), 'coverage': [np.mean(hits[k]) if hits[k] else np.nan for k in hits],
       'intervals_checked': [len(hits[k]) for k in hits],
       'mean_width_points': [np.mean(widths[k]) * (100 if k in ('id', 'ood') else 1)
-                            for k in hits]})
+                            if widths[k] else np.nan for k in hits]})
+  judged = pd.DataFrame(judged, columns=['comparison', 'true_difference', 'verdict'])
+  judged['true_difference'] = judged['true_difference'].abs()
+  rates = pd.crosstab([judged['comparison'], judged['true_difference']], judged['verdict'],
+                      normalize='index').reindex(columns=list(verdicts.VERDICTS), fill_value=0.0)
+  rates.insert(0, 'checked', judged.groupby(['comparison', 'true_difference']).size())
+  return Coverage(intervals, rates.reset_index().rename_axis(columns=None))
+
+
+def verdict_rate(rates: pd.DataFrame, comparison: str, true_difference: float,
+                 verdict: str) -> float:
+  """The rate of `verdict` for a comparison at a true difference (|points|), from coverage."""
+  row = rates[(rates['comparison'] == comparison)
+              & np.isclose(rates['true_difference'], abs(true_difference))]
+  return float(row[verdict].iloc[0])
 
 
 _REPS = flags.DEFINE_integer('reps', 200, 'Synthetic studies to simulate.')
 _RESAMPLES = flags.DEFINE_integer('num_resamples', 1000, 'Bootstrap resamples per analysis.')
 _METRIC = flags.DEFINE_enum('metric', 'macro_f1', ['macro_f1', 'accuracy'], 'Metric.')
 _NUM_BASELINE = flags.DEFINE_integer('num_baseline', 10, 'Baseline (scratch) models per study.')
+_GROUP_ERS = flags.DEFINE_list('group_ers', ['0', '5'],
+                               'True ER (points) of each pre-training setting, one group each.')
+_GROUP_MODELS = flags.DEFINE_integer('group_models', 4, 'Runs per pre-training setting.')
+_MARGIN = flags.DEFINE_float('equivalence_margin', verdicts.DEFAULT_MARGIN,
+                             'Equivalence margin of the verdicts, ER points.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed.')
 
 
 def main(argv: Sequence[str]) -> None:
   del argv
-  spec = StudySpec(metric=_METRIC.value, num_baseline=_NUM_BASELINE.value)
+  groups = tuple((1000 * (i + 1), _GROUP_MODELS.value, float(er))
+                 for i, er in enumerate(_GROUP_ERS.value))
+  spec = StudySpec(metric=_METRIC.value, num_baseline=_NUM_BASELINE.value, groups=groups)
   print(spec)
-  print(coverage(spec, _REPS.value, _RESAMPLES.value, _SEED.value).to_string(index=False))
+  result = coverage(spec, _REPS.value, _RESAMPLES.value, _SEED.value,
+                    margin=_MARGIN.value)
+  print(result.intervals.to_string(index=False), '', result.verdicts.to_string(index=False),
+        sep='\n')
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ import pandas as pd
 from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import pipeline
+from jaxrobust.analysis import verdicts
 
 _METRIC_NAMES = {'macro_f1': 'macro-F1', 'accuracy': 'accuracy'}
 
@@ -21,11 +22,16 @@ def sized(group: str, n_models: int) -> str:
 
 def with_interval(value, low, high, scale: float = 1.0, signed: bool = False) -> str:
   """'52.3 [50.1, 54.6]', or '+4.1 [+1.2, +7.0]' when signed (no brackets when unknown)."""
-  spec = '+.1f' if signed else '.1f'
-  text = f'{scale * value:{spec}}'
+  text = f'{scale * value:{"+.1f" if signed else ".1f"}}'
   if np.isfinite(low) and np.isfinite(high):
-    text += f' [{_bound(scale * low, spec)}, {_bound(scale * high, spec)}]'
+    text += ' ' + interval_text(low, high, scale, signed)
   return text
+
+
+def interval_text(low, high, scale: float = 1.0, signed: bool = False) -> str:
+  """'[50.1, 54.6]', or '[+1.2, +7.0]' when signed."""
+  spec = '+.1f' if signed else '.1f'
+  return f'[{_bound(scale * low, spec)}, {_bound(scale * high, spec)}]'
 
 
 def _bound(x: float, spec: str) -> str:
@@ -37,14 +43,27 @@ def _bound(x: float, spec: str) -> str:
   return text
 
 
-def resolved(low: float, high: float) -> bool:
-  """Whether an interval excludes 0."""
-  return bool(low > 0 or high < 0)
+def verdict_text(verdict: str, low: float, high: float, equivalence_low: float,
+                 equivalence_high: float, margin: float, level: float) -> str:
+  """A verdict with its reason: 'different (the 95% interval excludes 0)'."""
+  inner = f'{verdicts.equivalence_level(level):.0%} interval'
+  bounds = interval_text(equivalence_low, equivalence_high, signed=True)
+  within = f'the {inner} {bounds} lies within ±{margin:g}'
+  if verdict == verdicts.EQUIVALENT and verdicts.resolved(low, high):
+    return (f'equivalent: resolved but smaller than the margin of {margin:g} points (the '
+            f'{level:.0%} interval excludes 0, {within})')
+  if verdict == verdicts.EQUIVALENT:
+    return f'equivalent within ±{margin:g} points ({within})'
+  if verdict == verdicts.DIFFERENT:
+    return f'different (the {level:.0%} interval excludes 0)'
+  return (f'inconclusive (the {level:.0%} interval includes 0 and the {inner} {bounds} '
+          f'reaches beyond ±{margin:g})')
 
 
-def _verdict(low: float, high: float) -> str:
-  return ('resolved (the interval excludes 0)' if resolved(low, high)
-          else 'not resolved (the interval includes 0)')
+def _judged_text(row, level: float, prefix: str = '') -> str:
+  """verdict_text of a table row holding `verdict`, `margin` and the interval columns."""
+  return verdict_text(row.verdict, getattr(row, f'{prefix}low'), getattr(row, f'{prefix}high'),
+                      row.equivalence_low, row.equivalence_high, row.margin, level)
 
 
 def group_rows(analysis: pipeline.Analysis) -> pd.DataFrame:
@@ -57,10 +76,17 @@ def group_rows(analysis: pipeline.Analysis) -> pd.DataFrame:
       f'ER ({metric_name(analysis.metric)} points)': [
           with_interval(*v, signed=True) for v in zip(
               groups['er'], groups['er_low'], groups['er_high'])],
-      'own line (slope, intercept)': [
-          f'{s:.2f}, {i:.2f}' if np.isfinite(s) else '-' for s, i in zip(
-              groups['slope'], groups['intercept'])],
+      'verdict vs trend': groups['verdict'].fillna('-'),
+      'own line slope': [_plain_interval(*v) for v in zip(
+          groups['slope'], groups['slope_low'], groups['slope_high'])],
+      'own line intercept': [_plain_interval(*v) for v in zip(
+          groups['intercept'], groups['intercept_low'], groups['intercept_high'])],
   })
+
+
+def _plain_interval(value: float, low: float, high: float) -> str:
+  """'1.04 [0.90, 1.29]', or '-' without a value."""
+  return f'{value:.2f} [{low:.2f}, {high:.2f}]' if np.isfinite(value) else '-'
 
 
 def console_group_table(analysis: pipeline.Analysis) -> str:
@@ -82,7 +108,7 @@ def _trend_findings(analysis: pipeline.Analysis) -> list[str]:
            f'{analysis.baseline}): {name}(OOD) = a * {name}(ID) + b with slope a = '
            f'{trend.slope:.2f} [{a_low:.2f}, {a_high:.2f}], intercept b = {trend.intercept:.2f} '
            f'[{b_low:.2f}, {b_high:.2f}].']
-  if not resolved(a_low, a_high):
+  if not verdicts.resolved(a_low, a_high):
     lines.append('Trend undetermined: the slope\'s interval includes 0, so the baseline '
                  'models\' ID scores do not pin down their OOD scores; every ER below is '
                  'measured from an uncertain line. Train more scratch runs over a wider range '
@@ -99,21 +125,31 @@ def _group_findings(analysis: pipeline.Analysis) -> list[str]:
   lines = []
   for g in _pretrained(analysis).itertuples():
     subject = f'Pre-training on {g.group}' if analysis.group_by else f'All {g.group} models'
-    where = ('above' if g.er_low > 0 else 'below') if resolved(g.er_low, g.er_high) else (
-        'relative to')
+    where = ('above' if g.er_low > 0 else 'below') if verdicts.resolved(
+        g.er_low, g.er_high) else 'relative to'
     lines.append(f'{sized(subject, g.n_models)}: '
                  f'{with_interval(g.er, g.er_low, g.er_high, signed=True)} {points} {where} '
-                 f'the baseline trend; {_verdict(g.er_low, g.er_high)}.')
+                 f'the baseline trend; {_judged_text(g, analysis.level, "er_")}.')
   return lines
 
 
-def _difference(differences: pd.DataFrame, a: str, b: str) -> tuple[float, float, float]:
-  """(ER of a minus b, low, high), whichever order group_differences stored the pair in."""
+def oriented(differences: pd.DataFrame, a: str, b: str, value: str) -> pd.Series | None:
+  """The row of pair (a, b) as a minus b, whichever order it is stored in; None if absent.
+
+  `value` names the difference column; a row stored as b minus a is negated, its
+  interval bounds swapped.
+  """
   pair = differences[(differences['group_a'] == a) & (differences['group_b'] == b)]
   if len(pair):
-    return tuple(float(pair.iloc[0][c]) for c in ('er_difference', 'low', 'high'))
-  pair = differences[(differences['group_a'] == b) & (differences['group_b'] == a)].iloc[0]
-  return -float(pair['er_difference']), -float(pair['high']), -float(pair['low'])
+    return pair.iloc[0]
+  pair = differences[(differences['group_a'] == b) & (differences['group_b'] == a)]
+  if not len(pair):
+    return None
+  row = pair.iloc[0].copy()
+  row['group_a'], row['group_b'], row[value] = a, b, -row[value]
+  for low, high in (('low', 'high'), ('equivalence_low', 'equivalence_high')):
+    row[low], row[high] = -pair.iloc[0][high], -pair.iloc[0][low]
+  return row
 
 
 def _comparisons(analysis: pipeline.Analysis) -> list[tuple[str, str, str, str]]:
@@ -139,13 +175,20 @@ def _comparisons(analysis: pipeline.Analysis) -> list[tuple[str, str, str, str]]
 
 
 def _comparison_findings(analysis: pipeline.Analysis) -> list[str]:
-  lines = []
+  lines, level = [], analysis.level
   for column, how, a, b in _comparisons(analysis):
-    difference, low, high = _difference(analysis.differences, a, b)
+    d = oriented(analysis.differences, a, b, 'er_difference')
     title = groups_lib.column_title(column)
     title = title[0].upper() + title[1:] + (f', {how}' if how else '')
-    lines.append(f'{title} ({a} minus {b}): {with_interval(difference, low, high, signed=True)} '
-                 f'ER points ({metric_name(analysis.metric)}); {_verdict(low, high)}.')
+    lines.append(f'{title} ({a} minus {b}): '
+                 f'{with_interval(d.er_difference, d.low, d.high, signed=True)} ER points '
+                 f'({metric_name(analysis.metric)}); {_judged_text(d, level)}.')
+    line = oriented(analysis.line_differences, a, b, 'distance')
+    if line is not None:
+      lines.append(f'Their lines ({a} minus {b}, mean vertical distance over ID '
+                   f'{100 * line.id_from:.1f}-{100 * line.id_to:.1f}%): '
+                   f'{with_interval(line.distance, line.low, line.high, signed=True)} OOD '
+                   f'points; {_judged_text(line, level)}.')
   return lines
 
 
@@ -165,8 +208,9 @@ def findings(analysis: pipeline.Analysis) -> list[str]:
 
   The trend (with 'Trend undetermined' when its slope's interval includes 0), each
   pre-trained group's mean ER against it, the groups that differ in one setting only
-  (largest minus smallest for a number), each resolved or not (interval excludes 0 or
-  not), and a warning for groups of fewer than MIN_GROUP_MODELS models.
+  (largest minus smallest for a number) and their lines, each with its verdict
+  (different, equivalent or inconclusive, verdicts.py), and a warning for groups of fewer
+  than MIN_GROUP_MODELS models.
   """
   return [*_trend_findings(analysis), *_group_findings(analysis),
           *_comparison_findings(analysis), *_few_model_findings(analysis)]

@@ -329,6 +329,9 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   c.analysis.metric = 'macro_f1'     # | 'accuracy'
   c.analysis.transform = 'logit'     # | 'probit' | 'identity'
   c.analysis.group_by = ()           # pretrain.* columns; () = those that differ
+  # ER points within which two groups (or a group and the trend) are `equivalent`; the
+  # analysis default (jaxrobust/analysis/verdicts.py says why). A study declares its own.
+  c.analysis.equivalence_margin = 2.0
   return c
 
 

@@ -91,7 +91,7 @@ def _rebuild_report(config: ml_collections.ConfigDict, results_csv: str, report_
   result = analysis.write_report(
       [results_csv], partial, metric=config.analysis.metric,
       transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None,
-      selection=config.selection)
+      equivalence_margin=config.analysis.equivalence_margin, selection=config.selection)
   _write_atomically(os.path.join(partial, RESULTS_HASH), csv_hash + '\n')
   if os.path.exists(report_dir):
     os.rename(report_dir, old)

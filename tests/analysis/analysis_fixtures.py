@@ -48,10 +48,10 @@ def pretrain_setting(num_examples, seed=0) -> dict:
           'steps': 100}
 
 
-def test_set(rng, score, metric='macro_f1'):
-  """(labels, predictions) whose population metric is `score`."""
+def test_set(rng, score, metric='macro_f1', num_examples=NUM_EXAMPLES):
+  """(labels, predictions) of `num_examples` whose population metric is `score`."""
   priors = simulate.zipf_priors(NUM_CLASSES)
-  return simulate.sample_predictions(rng, NUM_EXAMPLES, priors,
+  return simulate.sample_predictions(rng, num_examples, priors,
                                      simulate.correct_rate_for(score, priors, metric))
 
 

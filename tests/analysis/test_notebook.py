@@ -25,3 +25,4 @@ def test_notebook_runs_headless_on_the_results_in_jaxrobust_results(study_dir, m
   assert any('ft_1000000_2' in o['data']['text/html'] for o in tables)  # the per-model table
   printed = ''.join(o.get('text', '') for o in outputs)
   assert 'ER (macro-F1 points)' in printed and '- Pre-training on 1,000,000 images' in printed
+  assert 'verdict vs trend' in printed and 'different (the 95% interval excludes 0)' in printed

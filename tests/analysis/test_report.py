@@ -35,7 +35,7 @@ def test_cli_writes_the_report_into_the_workdir_without_importing_jax(study_dir)
   assert any(line.startswith('- Pre-training on 1,000,000 images (3 models): ')
              for line in findings)
   for name in ('report.md', 'er_table.csv', 'group_table.csv', 'group_differences.csv',
-               'id_vs_ood.png', 'id_vs_ood.svg', 'er_vs_num_examples.png',
+               'line_differences.csv', 'id_vs_ood.png', 'id_vs_ood.svg', 'er_vs_num_examples.png',
                'er_vs_num_examples.svg'):
     assert (out / name).stat().st_size > 0, name
   table = pd.read_csv(out / 'er_table.csv')
@@ -95,7 +95,7 @@ def test_id_vs_ood_axes_use_the_transform_with_percent_ticks_and_say_so(study_di
   assert ax.get_title()
   assert _legend(ax) == [
       'baseline trend (6 models)', '95% band of the trend', 'y = x',
-      "a group's own line (3+ models)", 'scratch (6 models)', '25,000 images (3 models)',
+      "a group's own line (3+ models)", '95% band of its line', 'scratch (6 models)', '25,000 images (3 models)',
       '1,000,000 images (3 models)']
 
 

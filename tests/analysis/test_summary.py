@@ -10,6 +10,7 @@ from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import load
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import summary
+from jaxrobust.analysis import verdicts
 
 
 @pytest.fixture
@@ -17,20 +18,30 @@ def analysis(study_dir) -> pipeline.Analysis:
   return pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
 
 
+def _judged(low, high, margin=2.0):
+  """Verdict columns of a 95% interval, its 90% interval taken as the normal one."""
+  middle, half = (low + high) / 2, (high - low) / 2 * 1.645 / 1.96
+  return [middle - half, middle + half,
+          verdicts.verdict(low, high, middle - half, middle + half, margin), margin]
+
+
 def _with_groups(analysis, rows, differences=None, group_by=('pretrain.num_examples',)):
-  """`analysis` with a hand-made group table and differences (its trend kept).
+  """`analysis` with a hand-made group table and differences (its trend kept, no lines).
 
   Without `differences`, each pair gets its ER difference -+ 1 point.
   """
-  groups = pd.DataFrame(rows, columns=['group', *group_by, 'n_models', 'er', 'er_low',
-                                       'er_high'])
+  judged = ['equivalence_low', 'equivalence_high', 'verdict', 'margin']
+  groups = pd.DataFrame([row + _judged(*row[-2:]) for row in rows], columns=[
+      'group', *group_by, 'n_models', 'er', 'er_low', 'er_high', *judged])
   if differences is None:
     er = dict(zip(groups['group'], groups['er']))
     differences = [[a, b, er[a] - er[b], er[a] - er[b] - 1, er[a] - er[b] + 1]
                    for i, a in enumerate(er) for b in list(er)[i + 1:] if 'scratch' not in (a, b)]
+  differences = pd.DataFrame([row + _judged(*row[-2:]) for row in differences], columns=[
+      'group_a', 'group_b', 'er_difference', 'low', 'high', *judged])
   return dataclasses.replace(
-      analysis, groups=groups, group_by=list(group_by), differences=pd.DataFrame(
-          differences, columns=['group_a', 'group_b', 'er_difference', 'low', 'high']))
+      analysis, groups=groups, group_by=list(group_by), differences=differences,
+      line_differences=analysis.line_differences.iloc[:0])
 
 
 def test_an_interval_bound_next_to_zero_keeps_its_side_of_it():
@@ -54,19 +65,25 @@ def test_labels_are_settings_in_words():
   assert groups_lib.column_title('pretrain.diversity_ratio') == 'pre-training diversity ratio'
 
 
-def test_findings_say_which_group_er_are_resolved(analysis):
+def test_findings_give_each_group_its_verdict_against_the_trend(analysis):
   analysis = _with_groups(analysis, [
       ['scratch', np.nan, 6, 0.1, -3.0, 3.0],
       ['2,000 images', 2000, 3, 4.1, 1.2, 7.0],
-      ['500 images', 500, 4, -0.5, -2.3, 1.5],
-      ['100 images', 100, 3, -3.0, -5.0, -0.5]])
+      ['500 images', 500, 4, -0.5, -2.8, 1.5],
+      ['100 images', 100, 3, -3.0, -5.0, -0.5],
+      ['50 images', 50, 3, 1.0, 0.2, 1.8]])
   lines = summary.findings(analysis)
   assert ('Pre-training on 2,000 images (3 models): +4.1 [+1.2, +7.0] OOD macro-F1 points above '
-          'the baseline trend; resolved (the interval excludes 0).') in lines
-  assert ('Pre-training on 500 images (4 models): -0.5 [-2.3, +1.5] OOD macro-F1 points relative '
-          'to the baseline trend; not resolved (the interval includes 0).') in lines
+          'the baseline trend; different (the 95% interval excludes 0).') in lines
+  assert ('Pre-training on 500 images (4 models): -0.5 [-2.8, +1.5] OOD macro-F1 points relative '
+          'to the baseline trend; inconclusive (the 95% interval includes 0 and the 90% '
+          'interval [-2.5, +1.2] reaches beyond ±2).') in lines
   assert ('Pre-training on 100 images (3 models): -3.0 [-5.0, -0.5] OOD macro-F1 points below '
-          'the baseline trend; resolved (the interval excludes 0).') in lines
+          'the baseline trend; different (the 95% interval excludes 0).') in lines
+  assert ('Pre-training on 50 images (3 models): +1.0 [+0.2, +1.8] OOD macro-F1 points above '
+          'the baseline trend; equivalent: resolved but smaller than the margin of 2 points '
+          '(the 95% interval excludes 0, the 90% interval [+0.3, +1.7] lies within ±2).'
+          ) in lines
   assert not any('scratch (' in line for line in lines)
   assert not any('Fewer than' in line for line in lines)
 
@@ -81,7 +98,7 @@ def test_findings_compare_the_largest_with_the_smallest_quantity_in_either_store
   lines = summary.findings(_with_groups(analysis, rows, stored))
   assert [line for line in lines if 'minus' in line] == [
       'Pre-training images, largest minus smallest (2,000 images minus 500 images): '
-      '+3.0 [+0.5, +5.5] ER points (macro-F1); resolved (the interval excludes 0).']
+      '+3.0 [+0.5, +5.5] ER points (macro-F1); different (the 95% interval excludes 0).']
 
 
 def test_findings_compare_groups_that_differ_in_one_setting_only(analysis):
@@ -93,9 +110,10 @@ def test_findings_compare_groups_that_differ_in_one_setting_only(analysis):
   lines = summary.findings(_with_groups(analysis, rows, stored, by))
   assert [line for line in lines if 'minus' in line] == [
       'Pre-training images, largest minus smallest (b minus a): +3.0 [+1.0, +5.0] ER points '
-      '(macro-F1); resolved (the interval excludes 0).',
-      'Pre-training label level (b minus c): +1.0 [-1.0, +3.0] ER points (macro-F1); not '
-      'resolved (the interval includes 0).']
+      '(macro-F1); different (the 95% interval excludes 0).',
+      'Pre-training label level (b minus c): +1.0 [-1.0, +3.0] ER points (macro-F1); '
+      'inconclusive (the 95% interval includes 0 and the 90% interval [-0.7, +2.7] reaches '
+      'beyond ±2).']
 
 
 def test_findings_warn_of_groups_with_fewer_than_three_models(analysis):

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 
+import pandas as pd
 import pytest
 
 from jaxrobust import analysis
@@ -88,7 +89,8 @@ def _report_is_built_from_results_csv(study, workdir, tmp_path):
   fresh = tmp_path / 'fresh'
   analysis.write_report([results_csv], str(fresh), metric=study.analysis.metric,
                         transform=study.analysis.transform,
-                        group_by=list(study.analysis.group_by) or None)
+                        group_by=list(study.analysis.group_by) or None,
+                        equivalence_margin=study.analysis.equivalence_margin)
   report = pathlib.Path(workdir, 'report')
   for name in ('er_table.csv', 'report.md'):
     assert (report / name).read_text() == (fresh / name).read_text(), name
@@ -113,6 +115,16 @@ def test_a_changed_result_rebuilds_the_report(study, tmp_path):
   run_study(study, workdir, train_fn=FakeEngine())
   assert pathlib.Path(workdir, 'report', 'er_table.csv').read_text() != before
   _report_is_built_from_results_csv(study, workdir, tmp_path)
+
+
+def test_the_studys_equivalence_margin_reaches_the_report(study, tmp_path):
+  study.analysis.equivalence_margin = 3.5
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  groups = pd.read_csv(pathlib.Path(workdir, 'report', 'group_table.csv'))
+  assert (groups['margin'] == 3.5).all()
+  assert set(groups['verdict'].dropna()) <= {'different', 'equivalent', 'inconclusive'}
+  assert groups['verdict'].notna().sum() == len(groups) - 1  # every group but scratch
 
 
 def test_a_kill_during_the_report_is_repaired_by_the_rerun(study, tmp_path, monkeypatch):
