@@ -109,8 +109,12 @@ def _check_manual_downloads(needs: Iterable[Mapping[str, Any]], data_dir: str,
 
 
 def build_source(name: str, data_dir: str, manual_dir: str | None) -> str:
-  """Builds the (non-subset) dataset `name` unless it is there; returns what it did."""
-  builder = tfds.builder(name, data_dir=data_dir)
+  """Builds the (non-subset) dataset `name` unless it is there; returns what it did.
+
+  Any registered TFDS builder (the user's own too) is written as array_record, the format
+  the engine and the subsets read at random.
+  """
+  builder = tfds.builder(name, data_dir=data_dir, file_format='array_record')
   if builder.is_prepared():
     return 'ready'
   if builder.name == imagenet.NAME:  # TFDS's own builder: name the missing tars, array_record

@@ -54,11 +54,14 @@ def scale(flags: ml_collections.ConfigDict) -> str:
 
 
 def subset(*sources, **fields) -> ml_collections.ConfigDict:
-  """A subset spec (jaxrobust.datasets.subsets): sources as names or (name, weight) pairs."""
+  """A subset spec (jaxrobust.datasets.subsets): sources as names, (name, weight) pairs or
+  {'name', 'split', 'weight'} dicts (split 'train' and weight 1 unless given)."""
   entries = []
   for s in sources:
-    name, weight = (s, 1.0) if isinstance(s, str) else s
-    entries.append({'name': name, 'split': 'train', 'weight': float(weight)})
+    entry = ({'name': s} if isinstance(s, str) else dict(s) if isinstance(s, dict)
+             else {'name': s[0], 'weight': s[1]})
+    entries.append({'name': entry['name'], 'split': entry.get('split', 'train'),
+                    'weight': float(entry.get('weight', 1.0))})
   spec = ml_collections.ConfigDict({
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
