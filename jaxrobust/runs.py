@@ -19,10 +19,11 @@ NON_RESULT_FIELDS = frozenset({
     'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
     'resources.cpus', 'resources.gpus', 'resources.tpus',
 })
-# Fields that join the hash only where they differ from these values: WILDS' split roles, the
-# default benchmark, so runs on iWildCam-schema datasets are named as when the roles were implied.
-HASHED_WHEN_CHANGED = {'data.id_val_split': 'id_val', 'data.id_split': 'id_test',
-                       'data.ood_val_split': 'val', 'data.ood_split': 'test'}
+# The run fields (under `data`) naming the role of each evaluated split (a study's benchmark).
+SPLIT_ROLES = ('id_val_split', 'id_split', 'ood_val_split', 'ood_split')
+# Fields that join the hash only where they differ from their default: the split roles default
+# to WILDS' names, which runs on iWildCam-schema datasets leave unnamed in their ids.
+HASHED_WHEN_CHANGED = {f'data.{role}': run_defaults().data[role] for role in SPLIT_ROLES}
 DEFAULTS_FILE = 'jaxrobust/train/defaults.py'  # where error messages send the user
 
 

@@ -51,6 +51,7 @@ class Analysis:
   seed: int = 0
   baseline: str = "kind == 'scratch'"  # how the baseline rows were chosen
   selection: str | None = None  # the model selection rule of the rows (None: not recorded)
+  selection_split: str | None = None  # the split that rule maximizes (None: not recorded)
 
 
 def _split_name(df: pd.DataFrame, column: str, default: str) -> str:
@@ -162,4 +163,5 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
                   group_by, skipped, notes, id_split, ood_split, num_resamples, seed,
                   baseline if isinstance(baseline, str) else (
                       "kind == 'scratch'" if baseline is None else 'custom selection'),
-                  _split_name(complete, 'selection.rule', None))
+                  _split_name(complete, 'selection.rule', None),
+                  _split_name(complete, 'selection.split', None))

@@ -15,9 +15,9 @@ from jaxrobust.analysis import transforms
 MAX_DIFFERENCE_ROWS = 45  # beyond this, group_differences.csv only
 _SELECTION_TEXT = {
     None: 'Model selection: none recorded (each run\'s model at the end of training).',
-    'ood_val': 'Model selection: each run\'s epoch with the best `val` (OOD validation) '
-               'macro-F1, as WILDS selects for iWildCam (`--selection` switches).',
-    'id_val': 'Model selection: each run\'s epoch with the best `id_val` (ID validation) '
+    'ood_val': 'Model selection: each run\'s epoch with the best `{split}` (OOD validation) '
+               'macro-F1, as WILDS selects (`--selection` switches).',
+    'id_val': 'Model selection: each run\'s epoch with the best `{split}` (ID validation) '
               'macro-F1 (`--selection` switches).',
     'last': 'Model selection: each run\'s last epoch (`--selection` switches).',
 }
@@ -106,7 +106,8 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   md += [f'Metric: {metric} (ID split `{analysis.id_split}`, OOD split `{analysis.ood_split}`). '
          f'{len(analysis.table)} models, {len(analysis.groups)} groups'
          + (f' by {", ".join(analysis.group_by)}' if analysis.group_by else '') + '. '
-         + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.'),
+         + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.')
+         .format(split=analysis.selection_split or 'validation'),
          '',
          '## Baseline trend', '', _trend_text(analysis), '',
          '![OOD vs ID](id_vs_ood.png)', '']

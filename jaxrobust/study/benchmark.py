@@ -10,29 +10,32 @@ validation and OOD test:
   ood_val_split  the `ood_val` selection rule (WILDS' default) maximizes its macro-F1
   ood_split      result.json's metrics.ood (the y axis)
   label_key      the label feature trained on
-WILDS' names (train, id_val, id_test, val, test) are the defaults. The plan writes the block
+WILDS' names (train, id_val, id_test, val, test; the run defaults) are the defaults. The plan writes the block
 into the fine-tune and scratch templates (`apply`); a setting may still override a run field.
 """
 from typing import Any
 
 import ml_collections
 
+from jaxrobust import runs
 from jaxrobust.errors import ConfigError
+from jaxrobust.train import defaults
 
 # Run fields (under `data`) of each split role, in the order the runs evaluate them.
-ROLES = ('id_val_split', 'id_split', 'ood_val_split', 'ood_split')
+ROLES = runs.SPLIT_ROLES
 SELECTION_ROLES = ('id_val_split', 'ood_val_split')  # scored at every evaluation
 FIELDS = ('name', 'train_split', *ROLES, 'label_key')
 
 
-def block(name: str, *, train_split: str = 'train', id_val_split: str = 'id_val',
-          id_split: str = 'id_test', ood_val_split: str = 'val', ood_split: str = 'test',
-          label_key: str = 'label') -> ml_collections.ConfigDict:
-  """A `config.benchmark` block; the split names default to WILDS'."""
-  return ml_collections.ConfigDict({
-      'name': name, 'train_split': train_split, 'id_val_split': id_val_split,
-      'id_split': id_split, 'ood_val_split': ood_val_split, 'ood_split': ood_split,
-      'label_key': label_key})
+def block(name: str, **fields: str) -> ml_collections.ConfigDict:
+  """A `config.benchmark` block; the fields left out take the run defaults (WILDS' names)."""
+  data = defaults.run_defaults().data
+  bench = ml_collections.ConfigDict({'name': name, **{f: data[f] for f in FIELDS[1:]}})
+  for key, value in fields.items():
+    if key not in bench:
+      raise ConfigError(f'{key} is not a benchmark field; the fields are {", ".join(FIELDS)}.')
+    bench[key] = value
+  return bench
 
 
 def _check_block(bench: ml_collections.ConfigDict) -> None:

@@ -2,7 +2,7 @@
 
 Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside it):
   <run_dir>/result.json, predictions_<split>.npz    the model the study's selection rule
-      picked (jaxrobust.study.selection; default: best `val` macro-F1, as WILDS)
+      picked (jaxrobust.study.selection; default: best OOD validation macro-F1, as WILDS)
   <run_dir>/selection/evaluations.json              scores of every evaluation (the curve)
   <run_dir>/selection/step_<s>/predictions_...      the models other rules picked (e.g. the
       last epoch), named in result.json's `selections.<rule>.predictions`
