@@ -114,7 +114,7 @@ def build_source(name: str, data_dir: str, manual_dir: str | None) -> str:
   Any registered TFDS builder (the user's own too) is written as array_record, the format
   the engine and the subsets read at random.
   """
-  builder = tfds.builder(name, data_dir=data_dir, file_format='array_record')
+  builder = tfds.builder(name, data_dir=data_dir)
   if builder.is_prepared():
     return 'ready'
   if builder.name == imagenet.NAME:  # TFDS's own builder: name the missing tars, array_record
@@ -127,7 +127,7 @@ def build_source(name: str, data_dir: str, manual_dir: str | None) -> str:
         '--manual_dir=<that folder>.')
   config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False)
   remove_incomplete(builder)
-  builder.download_and_prepare(download_config=config)
+  builder.download_and_prepare(download_config=config, file_format='array_record')
   return 'built' if instructions else 'generated'
 
 

@@ -95,6 +95,34 @@ def test_a_module_that_does_not_import_is_one_error_naming_it():
     user_modules.load('mylab_nowhere.data')
 
 
+def _installed(site: pathlib.Path, module: str) -> None:
+  """A distribution in `site` (as pip installs one) whose entry point names `module`."""
+  info = site / f'{module}-1.0.dist-info'
+  info.mkdir(parents=True)
+  (info / 'METADATA').write_text(f'Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n')
+  (info / 'entry_points.txt').write_text(
+      f'[{user_modules.ENTRY_POINT_GROUP}]\nbirds = {module}\n')
+
+
+def test_an_installed_packages_entry_point_is_imported_without_any_config(tmp_path,
+                                                                          monkeypatch):
+  _installed(tmp_path, 'mylab_installed')
+  (tmp_path / 'mylab_installed.py').write_text('')
+  monkeypatch.syspath_prepend(str(tmp_path))
+  monkeypatch.delitem(sys.modules, 'mylab_installed', raising=False)
+  user_modules.load('')
+  assert 'mylab_installed' in sys.modules
+  sys.modules.pop('mylab_installed')
+
+
+def test_an_entry_point_that_does_not_import_is_one_error_naming_it(tmp_path, monkeypatch):
+  _installed(tmp_path, 'mylab_broken')
+  monkeypatch.syspath_prepend(str(tmp_path))
+  with pytest.raises(errors.ConfigError, match=r"the jaxrobust.datasets entry point 'birds': "
+                     r"cannot import module 'mylab_broken'"):
+    user_modules.load('')
+
+
 def test_a_declared_split_the_dataset_lacks_is_refused_listing_its_splits(data_dir):
   from mylab import study  # pylint: disable=g-import-not-at-top  (the page's study config)
   config = study.get_config('local,test')
