@@ -304,6 +304,14 @@ def _check_splits(run: ml_collections.ConfigDict, data_dir: str) -> None:
     benchmark.check_splits(run, available)
 
 
+def check_benchmark_splits(plan: Sequence[PlannedRun], data_dir: str) -> None:
+  """After the data is prepared, before any run trains: every fine-tune and scratch run's
+  declared splits exist in its built dataset."""
+  for run in plan:
+    if run.kind in RESULT_KINDS:
+      _check_splits(run.config, data_dir)
+
+
 def _subset_size(spec: dict[str, Any]) -> int | None:
   if spec.get('num_examples'):
     return spec['num_examples']

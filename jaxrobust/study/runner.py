@@ -57,6 +57,7 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
     if todo:
       runs_executor.prepare(datasets_needed(plan, [r.run_id for r in todo]), data_dir, workdir,
                             with_engine=train_fn is None)
+      plan_lib.check_benchmark_splits(todo, data_dir)
     progress = progress_lib.StudyProgress(
         selected, {r.run_id for r in selected if states[r.run_id] == 'finished'})
     print(progress.line(), flush=True)

@@ -19,9 +19,13 @@ from jaxrobust import user_modules
 from jaxrobust.datasets import build
 from jaxrobust.datasets import hierarchy
 from jaxrobust.datasets import subsets
+from jaxrobust.study import benchmark
 from jaxrobust.study import plan_study
+from jaxrobust.study import recipes
+from jaxrobust.study import run_study
 
 from tests.helpers.configs import REPO
+from tests.helpers.study import FakeEngine
 
 DOC = REPO / 'docs' / 'own_data.md'
 SPLITS = {'fit': 6, 'home_check': 3, 'home_exam': 3, 'away_check': 3, 'away_exam': 3}
@@ -132,6 +136,24 @@ def test_a_declared_split_the_dataset_lacks_is_refused_listing_its_splits(data_d
       "dataset mylab_birds has no split ood_split='away_test' (config.benchmark); its splits "
       'are away_check, away_exam, fit, home_check, home_exam.')):
     plan_study(config)
+
+
+def test_a_missing_split_stops_a_study_after_building_its_data_before_any_run(user_folder,
+                                                                               tmp_path):
+  del user_folder
+  config = recipes.study_defaults('birds', 'local,test', 'scratch runs on the birds')
+  config.imports = 'mylab.datasets'
+  config.benchmark = benchmark.block('mylab_birds', train_split='fit', ood_split='away_exam',
+                                     id_val_split='home_check', id_split='home_exam',
+                                     ood_val_split='away_val')
+  config.pretrain_settings.birds = recipes.pretrain_setting(
+      recipes.subset({'name': 'mylab_birds', 'split': 'fit'}, images_per_class=2))
+  config.data_dir = str(tmp_path / 'data')  # nothing built: the plan cannot check yet
+  engine = FakeEngine()
+  with pytest.raises(errors.ConfigError, match=r"has no split ood_val_split='away_val'"):
+    run_study(config, str(tmp_path / 'w'), train_fn=engine)
+  assert os.path.isdir(tmp_path / 'data' / 'mylab_birds')
+  assert not engine.calls  # not even the pre-training, which runs first
 
 
 def test_the_pages_study_config_plans_the_benchmark_and_a_source_from_it(user_folder):
