@@ -9,10 +9,11 @@ Rules (a study's `config.selection`; result.json keeps the choice of every rule)
 Candidates are the evaluations every `eval_every_epochs` and the one at the end. Ties go to the
 earliest (WILDS replaces its best model only on a strictly higher score).
 
-The engine scores only `config.data.selection_splits` (the two validation splits) during training and the test splits only when one of
-them reaches a new best, so every rule's choice has test predictions. The scores of each
-evaluation are kept in `<run_dir>/selection/evaluations.json` (the selection curve; it survives a
-resume: an evaluation at step s replaces any recorded at s or later).
+The engine scores only `config.data.selection_splits` (the two validation splits) during training
+and the test splits only when one of them reaches a new best, so every rule's choice has test
+predictions. The scores of each evaluation are kept in `<run_dir>/selection/evaluations.json`
+(the selection curve; it survives a resume: an evaluation at step s replaces any recorded at s
+or later).
 """
 from collections.abc import Mapping, Sequence
 import json
