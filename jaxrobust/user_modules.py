@@ -48,11 +48,12 @@ def _import(name: str, where: str) -> None:
 
 
 def package_dirs(imports: str | Sequence[str] | None) -> list[str]:
-  """Folders of the top-level packages of the imported `imports` (what a Ray job ships)."""
+  """Folders of the top-level packages of the imported `imports`, which a Ray job ships to its
+  workers (a single-file module is not shipped: it must be importable there already)."""
   dirs = []
   for name in module_names(imports):
     module = sys.modules.get(name.partition('.')[0])
-    path = getattr(module, '__path__', None)  # a package; a single-file module is not shipped
-    if path and os.path.isdir(list(path)[0]) and list(path)[0] not in dirs:
-      dirs.append(list(path)[0])
+    paths = list(getattr(module, '__path__', []))
+    if paths and os.path.isdir(paths[0]) and paths[0] not in dirs:
+      dirs.append(paths[0])
   return dirs

@@ -94,6 +94,12 @@ def test_the_builder_registers_through_imports_and_builds_array_record(data_dir)
   assert sorted(s['name'] for s in info['splits']) == sorted(SPLITS)
 
 
+def test_a_ray_job_ships_the_users_package_with_jaxrobust(user_folder):
+  from jaxrobust.study import ray_executor  # pylint: disable=g-import-not-at-top  (ray)
+  shipped = ray_executor.runtime_env('mylab.datasets')['py_modules']
+  assert shipped == [str(REPO / 'jaxrobust'), str(user_folder)]
+
+
 def test_a_module_that_does_not_import_is_one_error_naming_it():
   with pytest.raises(errors.ConfigError, match=r"cannot import module 'mylab_nowhere\.data'"):
     user_modules.load('mylab_nowhere.data')
