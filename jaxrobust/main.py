@@ -16,6 +16,7 @@ from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,w
 
 from jaxrobust import runs  # pylint: disable=g-import-not-at-top
 from jaxrobust import study  # pylint: disable=g-import-not-at-top
+from jaxrobust import user_modules  # pylint: disable=g-import-not-at-top
 from jaxrobust.study import stages  # pylint: disable=g-import-not-at-top
 from jaxrobust import xla_flags  # pylint: disable=g-import-not-at-top
 from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
@@ -80,6 +81,7 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
       raise UserError(f'unexpected arguments {" ".join(argv[1:])}; flags are --name=value '
                       '(quote a --only glob).')
+    user_modules.load(_CONFIG.value.get('imports'))  # the user's datasets, before any is read
     _run(_CONFIG.value, _WORKDIR.value)
 
 

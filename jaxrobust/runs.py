@@ -14,11 +14,16 @@ from jaxrobust.errors import ConfigError
 CONFIG_FILE = 'config.json'
 # Fields that change where or how fast a run goes, never its results.
 NON_RESULT_FIELDS = frozenset({
-    'name', 'data.data_dir', 'data.num_workers', 'data.prefetch', 'data.auto_prepare',
+    'name', 'imports', 'data.data_dir', 'data.num_workers', 'data.prefetch', 'data.auto_prepare',
     'data.cache_decoded_mb',
     'eval_batch_size', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps',
     'resources.cpus', 'resources.gpus', 'resources.tpus',
 })
+# The run fields (under `data`) naming the role of each evaluated split (a study's benchmark).
+SPLIT_ROLES = ('id_val_split', 'id_split', 'ood_val_split', 'ood_split')
+# Fields that join the hash only where they differ from their default: the split roles default
+# to WILDS' names, which runs on iWildCam-schema datasets leave unnamed in their ids.
+HASHED_WHEN_CHANGED = {f'data.{role}': run_defaults().data[role] for role in SPLIT_ROLES}
 DEFAULTS_FILE = 'jaxrobust/train/defaults.py'  # where error messages send the user
 
 
@@ -78,7 +83,9 @@ def resolved(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 def config_hash(config: ml_collections.ConfigDict) -> str:
   """sha256 (hex) of the resolved config, leaving out fields that do not change results."""
-  flat = {k: v for k, v in _flatten(resolved(config)).items() if k not in NON_RESULT_FIELDS}
+  flat = {k: v for k, v in _flatten(resolved(config)).items()
+          if k not in NON_RESULT_FIELDS
+          and not (k in HASHED_WHEN_CHANGED and HASHED_WHEN_CHANGED[k] == v)}
   text = json.dumps(flat, sort_keys=True, separators=(',', ':'))
   return hashlib.sha256(text.encode()).hexdigest()
 

@@ -61,6 +61,7 @@ class Analysis:
   margin: float = verdicts.DEFAULT_MARGIN  # equivalence margin of the verdicts, ER points
   group_lines: dict[str, lines_lib.GroupLine] = dataclasses.field(default_factory=dict)
   line_differences: pd.DataFrame | None = None  # pairs of group lines (line_differences.csv)
+  selection_split: str | None = None  # the split that rule maximizes (None: not recorded)
 
 
 def _split_name(df: pd.DataFrame, column: str, default: str) -> str:
@@ -190,4 +191,4 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
                   baseline if isinstance(baseline, str) else (
                       "kind == 'scratch'" if baseline is None else 'custom selection'),
                   _split_name(complete, 'selection.rule', None), margin, group_lines,
-                  line_differences)
+                  line_differences, _split_name(complete, 'selection.split', None))

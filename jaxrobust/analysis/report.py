@@ -22,9 +22,9 @@ from jaxrobust.analysis import verdicts
 MAX_DIFFERENCE_ROWS = 45  # beyond this, group_differences.csv only
 _SELECTION_TEXT = {
     None: 'Model selection: none recorded (each run\'s model at the end of training).',
-    'ood_val': 'Model selection: each run\'s epoch with the best `val` (OOD validation) '
-               'macro-F1, as WILDS selects for iWildCam (`--selection` switches).',
-    'id_val': 'Model selection: each run\'s epoch with the best `id_val` (ID validation) '
+    'ood_val': 'Model selection: each run\'s epoch with the best `{split}` (OOD validation) '
+               'macro-F1, as WILDS selects (`--selection` switches).',
+    'id_val': 'Model selection: each run\'s epoch with the best `{split}` (ID validation) '
               'macro-F1 (`--selection` switches).',
     'last': 'Model selection: each run\'s last epoch (`--selection` switches).',
 }
@@ -147,6 +147,7 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
          f'{len(analysis.table)} models, {len(analysis.groups)} groups'
          + (f' by {", ".join(analysis.group_by)}' if analysis.group_by else '') + '. '
          + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.')
+         .format(split=analysis.selection_split or 'validation')
          + f' Equivalence margin of the verdicts: {analysis.margin:g} ER points '
          '(`--equivalence_margin`).',
          '',

@@ -1,4 +1,5 @@
 """Datasets of jaxrobust; importing this package registers every TFDS builder."""
+from jaxrobust.datasets.builders import camelyon17  # noqa: F401
 from jaxrobust.datasets.builders import diffusion_imagenet  # noqa: F401
 from jaxrobust.datasets.builders import fractal_hierarchy  # noqa: F401
 from jaxrobust.datasets.builders import fractaldb  # noqa: F401

@@ -1,6 +1,7 @@
 """Dataset commands (a study's datasets: `python -m jaxrobust.study prepare`).
 
   python -m jaxrobust.datasets build NAME [NAME ...] --data_dir=DIR [--manual_dir=M]
+      [--imports=MODULE[,MODULE]]   (the user's builders: docs/own_data.md)
   python -m jaxrobust.datasets generate diffusion_imagenet/<config> --data_dir=DIR
       [--pipeline_dir=P] [--worker=I --num_workers=N] [--batch_size=B] [--compile]
       (text-to-image shards; with N > 1 only worker I's, else all, then the dataset;
@@ -23,11 +24,14 @@ from jaxrobust.datasets import hierarchy  # pylint: disable=g-import-not-at-top
 from jaxrobust.datasets import subsets  # pylint: disable=g-import-not-at-top
 from jaxrobust.datasets.builders import diffusion_imagenet  # pylint: disable=g-import-not-at-top
 from jaxrobust.datasets.diffusion import shards  # pylint: disable=g-import-not-at-top
+from jaxrobust import user_modules  # pylint: disable=g-import-not-at-top
 from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
 
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: TFDS default).')
 _MANUAL_DIR = flags.DEFINE_string('manual_dir', None,
                                   'Folder with manual downloads (ImageNet, iWildCam, iNat).')
+_IMPORTS = flags.DEFINE_string('imports', None, 'Modules registering your own TFDS builders '
+                               '(comma-separated), as config.imports of a study.')
 
 _PIPELINE_DIR = flags.DEFINE_string('pipeline_dir', None, 'generate: the local diffusers '
                                     'pipeline folder (default <manual_dir>/<config.pipeline>).')
@@ -48,6 +52,7 @@ _USAGE = ('usage: python -m jaxrobust.datasets build NAME [NAME ...] --data_dir=
 
 def _run(argv: Sequence[str]) -> None:
   command, args = (argv[1], argv[2:]) if len(argv) > 1 else (None, [])
+  user_modules.load(_IMPORTS.value)
   if command == 'prepare':
     raise UserError('A study\'s datasets are prepared by the study: python -m jaxrobust.study '
                     'prepare --config=configs/<study>.py --workdir=W [--manual_dir=M].')
@@ -107,8 +112,8 @@ def main(argv: Sequence[str]) -> None:
     except tfds.core.registered.DatasetNotFoundError as e:  # TFDS appends every known name
       raise UserError(f'{str(e).splitlines()[0]} Check the name: jaxrobust registers '
                       'fractaldb, fractal_hierarchy, synthetic_wildcam, diffusion_imagenet, iwildcam, '
-                      'inaturalist '
-                      'and subset; TFDS its own (e.g. imagenet2012).') from e
+                      'camelyon17, inaturalist and subset; TFDS its own (e.g. imagenet2012); '
+                      '--imports=MODULE yours.') from e
 
 
 if __name__ == '__main__':

@@ -126,7 +126,11 @@ def _check_manual_downloads(needs: Iterable[Mapping[str, Any]], data_dir: str,
 
 
 def build_source(name: str, data_dir: str, manual_dir: str | None) -> str:
-  """Builds the (non-subset) dataset `name` unless it is there; returns what it did."""
+  """Builds the (non-subset) dataset `name` unless it is there; returns what it did.
+
+  Any registered TFDS builder (the user's own too) is written as array_record, the format
+  the engine and the subsets read at random.
+  """
   builder = tfds.builder(name, data_dir=data_dir)
   if builder.is_prepared():
     return 'ready'
@@ -141,7 +145,7 @@ def build_source(name: str, data_dir: str, manual_dir: str | None) -> str:
   config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False)
   remove_incomplete(builder)
   with _tfds_notices_to_log():
-    builder.download_and_prepare(download_config=config)
+    builder.download_and_prepare(download_config=config, file_format='array_record')
   return 'built' if instructions else 'generated'
 
 

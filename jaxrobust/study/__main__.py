@@ -14,6 +14,7 @@ from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-order
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-order
 
 from jaxrobust.datasets import build  # pylint: disable=g-import-not-at-top
+from jaxrobust import user_modules  # pylint: disable=g-import-not-at-top
 from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
 from jaxrobust.study import datasets  # pylint: disable=g-import-not-at-top
 from jaxrobust.study import prepare  # pylint: disable=g-import-not-at-top
@@ -34,6 +35,7 @@ def _run(argv: Sequence[str]) -> None:
     raise UserError(_USAGE)
   if _CONFIG.value is None:
     raise UserError('prepare needs --config=configs/<study>.py[:arg].')
+  user_modules.load(_CONFIG.value.get('imports'))
   data_dir = _DATA_DIR.value or datasets.study_data_dir(_CONFIG.value.data_dir, _WORKDIR.value)
   print(f'prepare: data dir {data_dir}', flush=True)
   print(build.summary_table(prepare.prepare_study(_CONFIG.value, data_dir, _MANUAL_DIR.value)))

@@ -41,9 +41,12 @@ def datasets_table(statuses: Sequence[DatasetStatus]) -> str:
 def stages_line(runs: Sequence[PlannedRun], num_datasets: int) -> str:
   """The study's stages in order with their sizes."""
   count = {k: sum(r.kind == k for r in runs) for k in ('pretrain', 'finetune', 'scratch')}
+  evaluated = next((r.config.data for r in runs if r.kind != 'pretrain'), None)
+  validation = ('/'.join(evaluated.selection_splits) or 'every split') if evaluated else 'val'
+  test = f'{evaluated.id_split}/{evaluated.ood_split}' if evaluated else 'ID/OOD'
   return (f'prepare {num_datasets} datasets -> pre-train {count["pretrain"]} -> '
           f'fine-tune {count["finetune"]} -> scratch {count["scratch"]} -> model selection '
-          '(id_val/val every epoch; ID/OOD test at new bests and the last epoch) -> results.csv '
+          f'({validation} every epoch; {test} at new bests and the last epoch) -> results.csv '
           '-> report/')
 
 

@@ -52,17 +52,26 @@ def builder_config_names(builder: str) -> list[str]:
   return list(tfds.builder_cls(builder).builder_configs)
 
 
-def train_examples(name: str, data_dir: str, split: str = 'train') -> int | None:
-  """Examples in `split` of a built dataset (from its dataset_info.json); None if not built."""
+def _split_lengths(name: str, data_dir: str) -> dict[str, int] | None:
+  """{split: examples} of a built dataset (from its dataset_info.json); None if not built."""
   path = prepared_dir(name, data_dir)
   if path is None:
     return None
   with open(os.path.join(path, 'dataset_info.json')) as f:
     info = json.load(f)
-  for s in info.get('splits', []):
-    if s.get('name') == split:
-      return sum(int(n) for n in s.get('shardLengths', []))
-  return None
+  return {s['name']: sum(int(n) for n in s.get('shardLengths', []))
+          for s in info.get('splits', [])}
+
+
+def split_names(name: str, data_dir: str) -> list[str] | None:
+  """The splits of a built dataset; None if it is not built."""
+  lengths = _split_lengths(name, data_dir)
+  return None if lengths is None else list(lengths)
+
+
+def train_examples(name: str, data_dir: str, split: str = 'train') -> int | None:
+  """Examples in `split` of a built dataset (from its dataset_info.json); None if not built."""
+  return (_split_lengths(name, data_dir) or {}).get(split)
 
 
 def dataset_status(need: dict[str, Any], data_dir: str) -> DatasetStatus:

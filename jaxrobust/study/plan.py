@@ -25,6 +25,7 @@ from jaxrobust import errors
 from jaxrobust import runs
 from jaxrobust.datasets import generated
 from jaxrobust.datasets import subsets
+from jaxrobust.study import benchmark
 from jaxrobust.study import datasets
 from jaxrobust.study import selection
 
@@ -201,8 +202,11 @@ def _template(config, kind: str, name: str, setting, data_dir: str | None,
               skip=()) -> ml_collections.ConfigDict:
   run = copy.deepcopy(config[kind])
   run.unlock()
+  if kind in RESULT_KINDS and 'benchmark' in config:
+    benchmark.apply(run, config.benchmark)
   _apply(run, setting, f'config.{kind}_settings.{name}', skip)
   run.kind = kind
+  run.imports = config.get('imports') or ''
   run.data.data_dir = data_dir
   run.data.name = generated.reseeded(run.data.name, config.get('data_seed'))
   return run
@@ -280,6 +284,7 @@ def _finetune_run(config, pre: PlannedRun, name, setting, workdir, data_dir) -> 
     run.model[field] = pre.config.model[field]
   runs_dir = os.path.join(workdir, 'runs') if workdir else 'runs'
   run.init.model_init = os.path.join(runs_dir, pre.run_id)
+  _check_splits(run, data_dir)
   size = datasets.train_examples(run.data.name, data_dir, run.data.train_split)
   return _finish(run, 'finetune', f'{pre.setting}/{name}', pre.setting, pre.run_id, None, size)
 
@@ -287,8 +292,24 @@ def _finetune_run(config, pre: PlannedRun, name, setting, workdir, data_dir) -> 
 def _scratch_run(config, name, setting, data_dir) -> PlannedRun:
   run = _template(config, 'scratch', name, setting, data_dir)
   run.init.model_init = None
+  _check_splits(run, data_dir)
   size = datasets.train_examples(run.data.name, data_dir, run.data.train_split)
   return _finish(run, 'scratch', name, None, None, None, size)
+
+
+def _check_splits(run: ml_collections.ConfigDict, data_dir: str) -> None:
+  """Refuses declared splits that the benchmark dataset lacks, when it is already built."""
+  available = datasets.split_names(run.data.name, data_dir)
+  if available is not None:
+    benchmark.check_splits(run, available)
+
+
+def check_benchmark_splits(plan: Sequence[PlannedRun], data_dir: str) -> None:
+  """After the data is prepared, before any run trains: every fine-tune and scratch run's
+  declared splits exist in its built dataset."""
+  for run in plan:
+    if run.kind in RESULT_KINDS:
+      _check_splits(run.config, data_dir)
 
 
 def _subset_size(spec: dict[str, Any]) -> int | None:

@@ -24,6 +24,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 import jaxrobust
 from jaxrobust import cli
 from jaxrobust import errors
+from jaxrobust import user_modules
 from jaxrobust import xla_flags
 from jaxrobust.study import stages
 from jaxrobust.study import state as state_lib
@@ -38,9 +39,12 @@ _TPU_CHIPS_PER_TASK = (1, 2, 4, 8)  # what Ray can bind to one task: chips of on
 _CORES_PER_CHIP = {'v2': 2, 'v3': 2, 'v4': 2, 'v5p': 2}  # in accelerator type names; else 1
 
 
-def runtime_env() -> dict[str, Any]:
-  """The job's runtime env: workers import the driver's jaxrobust (ids and numbers match)."""
-  return {'py_modules': [os.path.dirname(jaxrobust.__file__)], 'excludes': ['__pycache__']}
+def runtime_env(imports: str | None = None) -> dict[str, Any]:
+  """The job's runtime env: workers import the driver's jaxrobust (ids and numbers match) and
+  the packages of the user's modules (`imports`) the driver imported."""
+  return {'py_modules': [os.path.dirname(jaxrobust.__file__),
+                         *user_modules.package_dirs(imports)],
+          'excludes': ['__pycache__']}
 
 
 def task_resources(config: ml_collections.ConfigDict, node: dict[str, float]) -> dict[str, Any]:
@@ -138,15 +142,17 @@ def _where() -> str:
                    *(f'{name} {",".join(v)}' for name, v in sorted(ids.items()) if v)])
 
 
-def _start_task() -> None:
-  """What jaxrobust.main does first: its console logging, XLA flags before jax starts."""
+def _start_task(imports: str) -> None:
+  """What jaxrobust.main does first: its console logging, XLA flags before jax starts, the
+  user's dataset modules."""
   cli.worker_logging()
   xla_flags.use_tuned_cpu_flags()
+  user_modules.load(imports)
 
 
 def _prepare_datasets(needs: list[dict[str, Any]], data_dir: str, workdir: str,
-                      with_engine: bool) -> None:
-  _start_task()
+                      with_engine: bool, imports: str) -> None:
+  _start_task(imports)
   if with_engine:
     stages.use_engine(workdir)
   stages.prepare_data(needs, data_dir)
@@ -155,7 +161,7 @@ def _prepare_datasets(needs: list[dict[str, Any]], data_dir: str, workdir: str,
 def _run_planned(config: ml_collections.ConfigDict, run: PlannedRun, workdir: str,
                  train_fn: stages.TrainFn | None, starts, *after) -> stages.RunOutcome:
   del after  # the pre-training task this fine-tune waited for
-  _start_task()
+  _start_task(config.get('imports'))
   starts.add.remote(run.run_id, _where())
   if state_lib.run_state(run, workdir) == 'finished':  # a retry after the marker was written
     return stages.RunOutcome(seconds=0.0, resumed_at=None)
@@ -187,13 +193,15 @@ class RayExecutor(contextlib.AbstractContextManager):
 
   `address`: None starts a local cluster (or joins $RAY_ADDRESS), 'auto' joins the cluster
   this machine belongs to, HOST:PORT the head node there. A driver already connected (e.g. a
-  notebook's `ray.init()`) is used as it is.
+  notebook's `ray.init()`) is used as it is. `imports`: the study's user modules, imported by
+  every task (and their packages shipped with the job).
   """
 
-  def __init__(self, address: str | None):
+  def __init__(self, address: str | None, imports: str | None = None):
+    self._imports = imports or ''
     self._connected_here = not ray.is_initialized()
     if self._connected_here:
-      _connect(address)
+      _connect(address, self._imports)
     self._node = largest_node()
     if not any(self._node.get(r) for r in ('CPU', *_ACCELERATORS)):
       raise errors.UserError('the Ray cluster has no node with CPUs or accelerators yet (are its '
@@ -211,7 +219,7 @@ class RayExecutor(contextlib.AbstractContextManager):
               with_engine: bool) -> None:
     """Prepares the datasets in one task on the cluster, before any run is submitted."""
     fresh = any(self._node.get(a) for a in _ACCELERATORS)  # jax may pick the node's devices
-    _get(_PREPARE_TASKS[fresh].remote(needs, data_dir, workdir, with_engine))
+    _get(_PREPARE_TASKS[fresh].remote(needs, data_dir, workdir, with_engine, self._imports))
 
   def run(self, config: ml_collections.ConfigDict, todo: list[PlannedRun], workdir: str,
           progress: StudyProgress, train_fn: stages.TrainFn | None
@@ -253,12 +261,12 @@ class RayExecutor(contextlib.AbstractContextManager):
     return outcomes, failures
 
 
-def _connect(address: str | None) -> None:
+def _connect(address: str | None, imports: str) -> None:
   """ray.init for a study; an address where no cluster answers is a one-line UserError."""
   if address not in (None, 'auto'):
     _check_reachable(address)
   try:
-    ray.init(address=address, runtime_env=runtime_env(), logging_level=pylogging.WARNING,
+    ray.init(address=address, runtime_env=runtime_env(imports), logging_level=pylogging.WARNING,
              **({'include_dashboard': False} if address is None else {}))
   except ConnectionError as e:
     raise errors.UserError(f'--ray_address={address}: {str(e).splitlines()[0]} Start a cluster '

@@ -18,6 +18,7 @@ from jaxrobust.train.defaults.run_defaults().
 import ml_collections
 
 from jaxrobust import config_args as args
+from jaxrobust.study import benchmark
 from jaxrobust.train import defaults
 
 IMAGENET = 'imagenet2012'
@@ -37,9 +38,6 @@ LOCAL_LEVELS = {'local': ('level1', 'level2', 'label'), 'test': ('level1', 'labe
 COARSE_LEVEL = 'level1'
 LOCAL_IMAGES_PER_CLASS = {'local': 60, 'test': 10}
 LOCAL_IMAGE_SIZE = 24  # the generated 32 px images, resized (see _PRETRAIN['local'])
-# WILDS splits: ID = id_test, OOD = test; id_val / val for model selection.
-WILDCAM_EVAL_SPLITS = ('id_val', 'id_test', 'val', 'test')
-SELECTION_SPLITS = ('id_val', 'val')  # the splits of jaxrobust.study.selection.RULES
 
 
 def parse_study_arg(arg: str | None) -> ml_collections.ConfigDict:
@@ -56,11 +54,14 @@ def scale(flags: ml_collections.ConfigDict) -> str:
 
 
 def subset(*sources, **fields) -> ml_collections.ConfigDict:
-  """A subset spec (jaxrobust.datasets.subsets): sources as names or (name, weight) pairs."""
+  """A subset spec (jaxrobust.datasets.subsets): sources as names, (name, weight) pairs or
+  {'name', 'split', 'weight'} dicts (split 'train' and weight 1 unless given)."""
   entries = []
   for s in sources:
-    name, weight = (s, 1.0) if isinstance(s, str) else s
-    entries.append({'name': name, 'split': 'train', 'weight': float(weight)})
+    entry = ({'name': s} if isinstance(s, str) else dict(s) if isinstance(s, dict)
+             else {'name': s[0], 'weight': s[1]})
+    entries.append({'name': entry['name'], 'split': entry.get('split', 'train'),
+                    'weight': float(entry.get('weight', 1.0))})
   spec = ml_collections.ConfigDict({
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
@@ -103,9 +104,9 @@ def _finetune_base() -> ml_collections.ConfigDict:
   """Fine-tuning at every scale: the shape of WILDS' ERM recipe for iWildCam."""
   c = defaults.run_defaults()
   c.kind = 'finetune'
-  c.data.eval_splits = WILDCAM_EVAL_SPLITS
-  c.data.selection_splits = SELECTION_SPLITS  # scored every epoch; the test splits only for
-  c.eval_every_epochs = 1.0                    # a new best and the last epoch (WILDS selection)
+  # The validation splits are scored every epoch, the test splits only for a new best and the
+  # last epoch (WILDS selection); which splits those are, the benchmark says (_with_benchmark).
+  c.eval_every_epochs = 1.0
   c.data.train_preprocess = 'resize'   # WILDS: plain square resize, no augmentation
   c.data.eval_preprocess = 'resize'
   c.data.augment_flip = False
@@ -116,6 +117,13 @@ def _finetune_base() -> ml_collections.ConfigDict:
   c.optimizer.warmup_steps = 0
   c.init.dont_load = ('head/.*',)
   return c
+
+
+def _with_benchmark(r: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
+  """Gives recipe `r` the benchmark `name` (WILDS' split names) and writes it into r.finetune."""
+  r.benchmark = benchmark.block(name)
+  benchmark.apply(r.finetune, r.benchmark)
+  return r.finetune
 
 
 def _scratch_from(finetune: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -149,9 +157,9 @@ def _paper() -> ml_collections.ConfigDict:
 
   # Fine-tuning: WILDS ERM for iWildCam (Adam, wd 0, batch 16, 12 epochs, 448 px), swept over
   # two learning rates and two seeds.
-  f = r.finetune = _finetune_base()
+  r.finetune = _finetune_base()
+  f = _with_benchmark(r, IWILDCAM)
   f.model.dtype = 'bfloat16'
-  f.data.name = IWILDCAM
   f.data.image_size = 448
   f.data.num_workers = 8
   f.batch_size = 16
@@ -212,8 +220,8 @@ def _local() -> ml_collections.ConfigDict:
 
   # Fine-tuning: the same recipe shape at CPU size (3e-5 is too slow for a few hundred steps),
   # 2 epochs, four seeds: the spread between fine-tuning seeds dominates a group's interval.
-  f = r.finetune = _finetune_base()
-  f.data.name = LOCAL_WILDCAM
+  r.finetune = _finetune_base()
+  f = _with_benchmark(r, LOCAL_WILDCAM)
   f.data.image_size = LOCAL_IMAGE_SIZE
   f.batch_size = 32
   f.num_epochs = 2.0
@@ -262,8 +270,8 @@ def _test() -> ml_collections.ConfigDict:
   p.log_every_steps = 1
   r.pretrain_epochs = 1.0
 
-  f = r.finetune = _finetune_base()
-  f.data.name = TEST_WILDCAM
+  r.finetune = _finetune_base()
+  f = _with_benchmark(r, TEST_WILDCAM)
   f.data.image_size = 16
   f.batch_size = 8
   f.eval_batch_size = 32
@@ -305,6 +313,9 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   c.description = description
   c.scale = kind
   c.data_dir = ml_collections.config_dict.placeholder(str)  # None: TFDS_DATA_DIR, else <workdir>/data
+  # The user's modules (comma-separated) imported in every process of the study before any
+  # dataset is read: they register the user's datasets (docs/own_data.md).
+  c.imports = ''
   # Re-seeds every generated dataset of the study (another world; part of run identity).
   c.data_seed = 0
   # The release each real source's settings read (a source `builder/config` gets this config):
@@ -316,13 +327,17 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   r = recipe(kind)
   c.pretrain_epochs = r.pretrain_epochs
   c.pretrain = r.pretrain
+  # The dataset fine-tunes and scratch runs train on and the role of each of its splits
+  # (jaxrobust.study.benchmark); the plan writes it into both templates.
+  c.benchmark = r.benchmark
   c.finetune = r.finetune
   c.scratch = r.scratch
   c.pretrain_settings = ml_collections.ConfigDict()
   c.finetune_settings = r.finetune_settings
   c.scratch_settings = r.scratch_settings
   # Model selection rule (jaxrobust.study.selection): which evaluation of each fine-tune and
-  # scratch run feeds the analysis: 'ood_val' (best val macro-F1, WILDS) | 'id_val' | 'last'.
+  # scratch run feeds the analysis: 'ood_val' (best macro-F1 on benchmark.ood_val_split, WILDS)
+  # | 'id_val' (on benchmark.id_val_split) | 'last'.
   # result.json keeps every rule's model, so `python -m jaxrobust.analysis --selection` switches.
   c.selection = 'ood_val'
   c.analysis = ml_collections.ConfigDict()

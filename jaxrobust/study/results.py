@@ -2,7 +2,7 @@
 
 Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside it):
   <run_dir>/result.json, predictions_<split>.npz    the model the study's selection rule
-      picked (jaxrobust.study.selection; default: best `val` macro-F1, as WILDS)
+      picked (jaxrobust.study.selection; default: best OOD validation macro-F1, as WILDS)
   <run_dir>/selection/evaluations.json              scores of every evaluation (the curve)
   <run_dir>/selection/step_<s>/predictions_...      the models other rules picked (e.g. the
       last epoch), named in result.json's `selections.<rule>.predictions`
@@ -24,8 +24,9 @@ result.json (schema: DESIGN.md, User-facing contracts):
       to skip unreadable evaluation images: then every model is compared on fewer images),
   config_hash, wall_seconds, pretrain_checkpoint (null for scratch).
 `per_class_f1[i]` is the F1 of class `classes[i]`, over the classes present in the split
-(the ones macro-F1 averages). `id` and `ood` are the target dataset's ID and OOD test splits
-(`id_ood_splits`). `config_hash` is the run's identity hash (jaxrobust.study.plan.identity:
+(the ones macro-F1 averages). `id` and `ood` are the benchmark's ID and OOD test splits
+(the run's `data.id_split` and `data.ood_split`, set from the study's `config.benchmark`).
+`config_hash` is the run's identity hash (jaxrobust.study.plan.identity:
 `init.model_init` replaced by the pre-training run id), so it does not depend on the workdir.
 `wall_seconds` is the time of the engine call that wrote the file (a resumed run counts
 only its last call).
@@ -45,6 +46,7 @@ from jaxrobust.datasets import images
 from jaxrobust.input import loading
 from jaxrobust.datasets import subsets
 from jaxrobust.errors import ConfigError, UserError
+from jaxrobust.study import benchmark
 from jaxrobust.study import datasets
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import selection
@@ -54,27 +56,19 @@ from jaxrobust.train import step as step_lib
 from jaxrobust.train.evaluate import Evaluation, OnEvaluation
 
 SUBSET_PREFIX = 'subset/'
-# (ID split, OOD split) of each target dataset (TFDS name without config): WILDS' test splits
-# of seen (id_test) and unseen (test) camera locations.
-ID_OOD_SPLITS = {'iwildcam': ('id_test', 'test'), 'synthetic_wildcam': ('id_test', 'test')}
-_DEFAULT_ID_OOD = ('id_test', 'test')  # any other dataset of the iWildCam schema
 _SEMANTICS_CLASSES_LISTED = 8
-
-
-def id_ood_splits(dataset: str) -> tuple[str, str]:
-  """(ID split, OOD split) of target dataset `dataset` ('name[/config][:version]')."""
-  return ID_OOD_SPLITS.get(dataset.partition(':')[0].split('/')[0], _DEFAULT_ID_OOD)
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
   """Refuses, before training, a finetune/scratch run that could not write its result."""
-  splits = id_ood_splits(config.data.name)
-  missing = [s for s in splits if s not in config.data.eval_splits]
+  roles = {role: config.data[role] for role in benchmark.ROLES}
+  missing = [f'{role}={split!r}' for role, split in roles.items()
+             if split not in config.data.eval_splits]
   if missing:
     raise ConfigError(
-        f'config.data.eval_splits={list(config.data.eval_splits)} lacks {missing}: a '
-        f'{config.kind} run reports ID ({splits[0]}) and OOD ({splits[1]}) scores; evaluate '
-        f'an iWildCam-schema dataset on id_val, id_test, val, test.')
+        f'config.data.eval_splits={list(config.data.eval_splits)} lacks {", ".join(missing)}: '
+        f'a {config.kind} run scores its ID and OOD validation and test splits; declare them in '
+        'the study\'s config.benchmark (or set config.data.eval_splits and config.data.*_split).')
   if config.kind == 'finetune' and not config.init.model_init:
     raise ConfigError('A finetune run needs config.init.model_init: the pre-training run '
                       'directory (DIR/runs/<run_id>) or one of its checkpoints.')
@@ -211,7 +205,7 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
   result (None during training). Call on process 0 only.
   """
   run_dir, step = epath.Path(evaluation.run_dir), evaluation.step
-  id_split, ood_split = id_ood_splits(config.data.name)
+  id_split, ood_split = benchmark.id_ood_splits(config)
   history = selection.record(run_dir, {'step': step, 'epoch': _epochs(config, evaluation),
                                        'scores': evaluation.scores})
   if not evaluation.final:
@@ -219,7 +213,8 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
       write_predictions(evaluation.outputs, selection.candidate_dir(run_dir, step),
                         config.save_logits)
     return None
-  chosen = {r: history[selection.select(history, r)] for r in selection.RULES}
+  rule_splits = {r: selection.rule_split(r, config) for r in selection.RULES}
+  chosen = {r: history[selection.select(history, rule_splits[r])] for r in selection.RULES}
   primary = chosen[rule]['step']
 
   def model_dir(s: int) -> str:
@@ -238,7 +233,7 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
   selections = {}
   for r, entry in chosen.items():
     out = outputs_at(entry['step'])
-    split = selection.RULES[r]
+    split = rule_splits[r]
     selections[r] = {
         'split': split, 'epoch': entry['epoch'], 'step': entry['step'],
         'score': entry['scores'][split][selection.METRIC] if split else None,
@@ -263,7 +258,7 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
           'splits': {split: metrics.classification_scores(out['labels'], out['predictions'])
                      for split, out in outputs.items()},
       },
-      'selection': {'rule': rule, 'split': selection.RULES[rule], 'metric': selection.METRIC,
+      'selection': {'rule': rule, 'split': rule_splits[rule], 'metric': selection.METRIC,
                     'epoch': chosen[rule]['epoch'], 'step': primary,
                     'every_epochs': config.eval_every_epochs, 'predictions': '.',
                     'num_evaluations': len(history)},

@@ -53,11 +53,12 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
             'executed': [], 'skipped': []}
   _check_blocked(plan, selected, states, only)
   todo = [r for r in selected if states[r.run_id] != 'finished']
-  with _executor(executor, ray_address) as runs_executor:  # connects first: fails fast
+  with _executor(executor, ray_address, config.get('imports')) as runs_executor:  # connects first: fails fast
     _write_study_files(config, plan, workdir)
     if todo:
       runs_executor.prepare(datasets_needed(plan, [r.run_id for r in todo]), data_dir, workdir,
                             with_engine=train_fn is None)
+      plan_lib.check_benchmark_splits(todo, data_dir)
     progress = progress_lib.StudyProgress(
         selected, {r.run_id for r in selected if states[r.run_id] == 'finished'})
     print(progress.line(), flush=True)
@@ -110,15 +111,18 @@ class LocalExecutor(contextlib.AbstractContextManager):
     return outcomes, {}
 
 
-def _executor(name: str, ray_address: str | None):
-  """The executor called `name`, connected (a Ray cluster is reached here, or refused)."""
+def _executor(name: str, ray_address: str | None, imports: str | None):
+  """The executor called `name`, connected (a Ray cluster is reached here, or refused).
+
+  `imports`: the study's user modules, which Ray tasks import too.
+  """
   if name == 'local':
     if ray_address:
       raise errors.UserError(f'--ray_address={ray_address} needs --executor=ray.')
     return LocalExecutor()
   if name == 'ray':
     from jaxrobust.study import ray_executor  # pylint: disable=g-import-not-at-top  (ray)
-    return ray_executor.RayExecutor(ray_address)
+    return ray_executor.RayExecutor(ray_address, imports)
   raise errors.UserError(f'--executor={name}: use one of {", ".join(EXECUTORS)}.')
 
 

@@ -1,27 +1,31 @@
 """Model selection as in WILDS: which evaluation of a fine-tune (or scratch) run is reported.
 
 Rules (a study's `config.selection`; result.json keeps the choice of every rule):
-  ood_val  the evaluation with the best macro-F1 on `val` (OOD validation: unseen locations),
-           WILDS' iWildCam recipe (`val_metric: F1-macro_all` on split `val`); the default
-  id_val   the best macro-F1 on `id_val` (ID validation: seen locations)
+  ood_val  the evaluation with the best macro-F1 on the OOD validation split (the benchmark's
+           `ood_val_split`; iWildCam: `val`, unseen locations), WILDS' iWildCam recipe
+           (`val_metric: F1-macro_all` on split `val`); the default
+  id_val   the best macro-F1 on the ID validation split (`id_val_split`; iWildCam: `id_val`)
   last     the model at the end of training
 Candidates are the evaluations every `eval_every_epochs` and the one at the end. Ties go to the
 earliest (WILDS replaces its best model only on a strictly higher score).
 
-The engine scores only `config.data.selection_splits` (id_val, val) during training and the test splits only when one of
-them reaches a new best, so every rule's choice has test predictions. The scores of each
-evaluation are kept in `<run_dir>/selection/evaluations.json` (the selection curve; it survives a
-resume: an evaluation at step s replaces any recorded at s or later).
+The engine scores only `config.data.selection_splits` (the two validation splits) during training
+and the test splits only when one of them reaches a new best, so every rule's choice has test
+predictions. The scores of each evaluation are kept in `<run_dir>/selection/evaluations.json`
+(the selection curve; it survives a resume: an evaluation at step s replaces any recorded at s
+or later).
 """
 from collections.abc import Mapping, Sequence
 import json
 from typing import Any
 
 from etils import epath
+import ml_collections
 
 from jaxrobust.errors import ConfigError
 
-RULES = {'ood_val': 'val', 'id_val': 'id_val', 'last': None}  # rule -> split it maximizes
+# rule -> the run field (jaxrobust.study.benchmark.ROLES) naming the split it maximizes
+RULES = {'ood_val': 'ood_val_split', 'id_val': 'id_val_split', 'last': None}
 DEFAULT_RULE = 'ood_val'
 METRIC = 'macro_f1'
 SELECTION_DIR = 'selection'
@@ -36,12 +40,18 @@ def check_rule(rule: str, field: str = 'config.selection') -> str:
   return rule
 
 
-def select(evaluations: Sequence[Mapping[str, Any]], rule: str) -> int:
-  """Index of the evaluation `rule` selects among `evaluations` (step order, last = end).
+def rule_split(rule: str, config: ml_collections.ConfigDict) -> str | None:
+  """The split `rule` maximizes in run `config` (None for `last`)."""
+  role = RULES[check_rule(rule)]
+  return config.data[role] if role else None
 
-  Each evaluation is {'step', 'scores': {split: {'macro_f1', ...}}}.
+
+def select(evaluations: Sequence[Mapping[str, Any]], split: str | None) -> int:
+  """Index of the evaluation with the best macro-F1 on `split` (None: the last one).
+
+  `evaluations` are in step order, the last at the end; each is
+  {'step', 'scores': {split: {'macro_f1', ...}}}.
   """
-  split = RULES[check_rule(rule)]
   if split is None:
     return len(evaluations) - 1
   best = None

@@ -21,8 +21,10 @@ import ml_collections
 
 from jaxrobust import errors
 from jaxrobust import runs
+from jaxrobust import user_modules
 from jaxrobust.datasets import build
 from jaxrobust.datasets import sizes
+from jaxrobust.study import benchmark
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import state as state_lib
@@ -97,13 +99,23 @@ def train_fn_for(config: ml_collections.ConfigDict, run: PlannedRun, workdir: st
 
 
 def enter_run(config: ml_collections.ConfigDict, run_dir: str) -> epath.Path:
-  """Checks `config`, writes its config.json and generated data; returns the absolute run dir."""
+  """Checks `config`, builds its generated data, writes config.json; returns the absolute run dir.
+
+  The run's `imports` (the user's dataset modules) are imported first, in whatever process
+  runs it; nothing is written before the config and the benchmark's splits are checked.
+  """
+  user_modules.load(config.get('imports'))
   runs.check_run_config(config)
   run_dir = runs.absolute_path(run_dir)
-  if is_chief():
-    runs.write_config(config, run_dir / runs.CONFIG_FILE)
   if config.data.auto_prepare:
     build.generate_if_missing(config.data.name, config.data.data_dir)
+  if config.kind in plan_lib.RESULT_KINDS:
+    available = datasets_lib.split_names(
+        config.data.name, datasets_lib.study_data_dir(config.data.data_dir))
+    if available is not None:  # an unbuilt dataset: the engine's reader says how to build it
+      benchmark.check_splits(config, available)
+  if is_chief():
+    runs.write_config(config, run_dir / runs.CONFIG_FILE)
   return run_dir
 
 

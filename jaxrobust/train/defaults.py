@@ -12,6 +12,9 @@ def run_defaults() -> ml_collections.ConfigDict:
   c.name = 'train'                 # readable part of the run id
   c.kind = 'pretrain'              # 'pretrain' | 'finetune' | 'scratch'
   c.seed = 0
+  # The user's modules (comma-separated), imported in every process before any dataset is
+  # read: they register the user's TFDS builders (jaxrobust.user_modules, docs/own_data.md).
+  c.imports = ''
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'resnet18'        # see jaxrobust.models.model_names()
@@ -28,6 +31,13 @@ def run_defaults() -> ml_collections.ConfigDict:
   # reaches a new best macro-F1 (model selection), and at the end. (): every split every time.
   c.data.selection_splits = ()
   c.data.label_key = 'label'       # which label feature to train on
+  # The roles of the eval splits (finetune and scratch runs): result.json's metrics.id and
+  # metrics.ood, and the splits the id_val / ood_val selection rules maximize. A study sets
+  # them from its `benchmark` block; these are WILDS' names.
+  c.data.id_val_split = 'id_val'
+  c.data.id_split = 'id_test'
+  c.data.ood_val_split = 'val'
+  c.data.ood_split = 'test'
   c.data.image_size = 64
   c.data.train_preprocess = 'random_resized_crop'  # | 'resize' (WILDS: plain square resize)
   c.data.eval_preprocess = 'resize_center_crop'    # | 'resize'

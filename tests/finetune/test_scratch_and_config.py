@@ -51,7 +51,7 @@ def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):
 @pytest.mark.parametrize('overrides, message', [
     ({'kind': 'finetune'}, 'needs config.init.model_init'),
     ({'kind': 'scratch', 'init.model_init': '/some/run'}, 'random initialization'),
-    ({'kind': 'scratch', 'data.eval_splits': ('id_val', 'val')}, r"lacks \['id_test', 'test'\]"),
+    ({'kind': 'scratch', 'data.eval_splits': ('id_val', 'val')}, r"lacks id_split='id_test', ood_split='test'"),
 ])
 def test_runs_that_could_not_write_their_result_are_refused_before_training(
     data_dir, overrides, message):

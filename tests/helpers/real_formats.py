@@ -1,7 +1,8 @@
 """Writers of tiny copies, in the exact on-disk formats of the official real-dataset downloads.
 
 iWildCam-WILDS v2.0 (metadata.csv / categories.csv as WILDS' create_split.py writes them,
-images under train/), iNaturalist 2017/2018/2021 (COCO-style JSON per the inat_comp
+images under train/), Camelyon17-WILDS v1.0 (metadata.csv, patches/<slide folder>/<patch>.png),
+iNaturalist 2017/2018/2021 (COCO-style JSON per the inat_comp
 READMEs, images under <folder>/<...>/<file>.jpg).
 """
 import csv
@@ -97,6 +98,57 @@ def write_iwildcam_folder(root: pathlib.Path, truncated: int = IWILDCAM_TRUNCATE
       writer.writerow([99999, cat, f'unused_{cat}'])
   return folder
 
+
+# --------------------------------------------------------------------------- Camelyon17
+
+CAMELYON_ROWS = [
+    # patient, node, x_coord, y_coord, tumor, slide, center, split (WILDS v1.0 metadata.csv)
+    ('004', 4, 3328, 21792, 1, 0, 0, 0),
+    ('004', 4, 3360, 21792, 0, 0, 0, 0),
+    ('009', 1, 22784, 6528, 0, 3, 0, 1),
+    ('020', 2, 1024, 2048, 1, 14, 1, 0),
+    ('021', 2, 2048, 4096, 0, 15, 1, 1),
+    ('040', 1, 512, 768, 1, 20, 2, 0),
+    ('041', 0, 640, 896, 0, 21, 2, 0),
+    ('060', 3, 7000, 8000, 1, 30, 3, 0),
+    ('061', 4, 9000, 9100, 0, 31, 3, 1),
+    ('080', 2, 100, 200, 1, 40, 4, 0),
+    ('081', 0, 300, 400, 0, 41, 4, 0),
+]
+# Their WILDS official split: hospitals 1 and 2 are OOD (val, test), the rest by `split`.
+CAMELYON_SPLITS = ('train', 'train', 'id_val', 'val', 'val', 'test', 'test', 'train', 'id_val',
+                   'train', 'train')
+CAMELYON_TRUNCATED = 9  # A training patch cut short: skipped, recorded.
+
+
+def png(color=(200, 30, 30), size=96) -> bytes:
+  out = io.BytesIO()
+  Image.new('RGB', (size, size), color).save(out, format='PNG')
+  return out.getvalue()
+
+
+def camelyon_patch(patient: str, node: int, x: int, y: int) -> str:
+  """WILDS' patch path, relative to camelyon17_v1.0/."""
+  return (f'patches/patient_{patient}_node_{node}/'
+          f'patch_patient_{patient}_node_{node}_x_{x}_y_{y}.png')
+
+
+def write_camelyon_folder(root: pathlib.Path, truncated: int | None = CAMELYON_TRUNCATED
+                          ) -> pathlib.Path:
+  """`root/camelyon17_v1.0/` as WILDS v1.0 extracts it (row `truncated` cut); returns it."""
+  folder = root / 'camelyon17_v1.0'
+  folder.mkdir(parents=True)
+  with open(folder / 'metadata.csv', 'w', newline='') as f:
+    writer = csv.writer(f)  # pandas to_csv: unnamed index column first.
+    writer.writerow(['', 'patient', 'node', 'x_coord', 'y_coord', 'tumor', 'slide', 'center',
+                     'split'])
+    for i, (patient, node, x, y, tumor, slide, center, split) in enumerate(CAMELYON_ROWS):
+      writer.writerow([i, patient, node, x, y, tumor, slide, center, split])
+      path = folder / camelyon_patch(patient, node, x, y)
+      path.parent.mkdir(parents=True, exist_ok=True)
+      data = png((220 if tumor else 60, 40 * center, 10 * i))
+      path.write_bytes(data[:len(data) // 2] if i == truncated else data)
+  return folder
 
 
 # --------------------------------------------------------------------------- iNaturalist

@@ -35,8 +35,9 @@ def prepared_small_study(tmp_path: pathlib.Path) -> ml_collections.ConfigDict:
   for name in needs:
     path = tmp_path / 'data' / name / '1.0.0'
     os.makedirs(path, exist_ok=True)
+    evaluated = c.finetune.data.eval_splits if name == c.finetune.data.name else ()
     (path / 'dataset_info.json').write_text(json.dumps(
-        {'splits': [{'name': 'train', 'shardLengths': ['240']}]}))
+        {'splits': [{'name': s, 'shardLengths': ['240']} for s in ('train', *evaluated)]}))
   return c
 
 

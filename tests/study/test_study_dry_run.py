@@ -19,12 +19,14 @@ REAL = {'imagenet2012': 'imagenet2012/5.1.0', 'inaturalist/2017': 'inaturalist/2
 
 
 def _prepared(data_dir, version_dir: str, train_examples: int) -> None:
-  """A built TFDS dataset as the dry run sees it: its dataset_info.json."""
+  """A built TFDS dataset as the dry run sees it: its dataset_info.json (iWildCam: WILDS' splits)."""
   path = os.path.join(data_dir, version_dir)
   os.makedirs(path, exist_ok=True)
+  evaluated = ('id_val', 'id_test', 'val', 'test') if version_dir.startswith('iwildcam') else ()
   with open(os.path.join(path, 'dataset_info.json'), 'w') as f:
     json.dump({'name': version_dir.split('/')[0],
-               'splits': [{'name': 'train', 'shardLengths': [str(train_examples)]}]}, f)
+               'splits': [{'name': 'train', 'shardLengths': [str(train_examples)]}]
+                         + [{'name': s, 'shardLengths': ['100']} for s in evaluated]}, f)
 
 
 def _dry_run(config, workdir, capsys, only=None) -> str:
