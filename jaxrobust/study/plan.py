@@ -48,6 +48,10 @@ class PlannedRun:
   subset: dict[str, Any] | None    # the subset spec behind `dataset` (pre-training)
   steps: int | None                # optimization steps (None: unknown until the data exists)
   train_examples: int | None = None  # examples it trains on (None: unknown until built)
+  # Pre-training: of the fine-tune benchmark's `target_classes` classes (`empty` excluded), how
+  # many its images include (jaxrobust.datasets.subsets.coverage; None: not known).
+  target_classes_covered: int | None = None
+  target_classes: int | None = None
 
   def run_dir(self, workdir: str) -> str:
     """DIR/runs/<run_id>."""
@@ -64,6 +68,15 @@ class PlannedRun:
       return f'{c.num_train_steps} steps ({epochs:,.1f} ep)'
     approx = f' (~{self.steps} steps)' if self.steps is not None else ''
     return f'{c.num_epochs:g} ep{approx}'
+
+  @property
+  def coverage(self) -> str:
+    """'covered 8/8' (benchmark classes its images include), 'covered ?', '' (not pre-training)."""
+    if self.kind != 'pretrain':
+      return ''
+    if self.target_classes_covered is None:
+      return 'covered ?'
+    return f'covered {self.target_classes_covered}/{self.target_classes}'
 
 
 def plan_study(config: ml_collections.ConfigDict,
@@ -251,10 +264,14 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   for source in spec['sources']:
     source['name'] = generated.reseeded(_release(source['name'], config.get('releases')),
                                         config.get('data_seed'))
+  if spec.get('benchmark'):
+    spec['benchmark'] = generated.reseeded(spec['benchmark'], config.get('data_seed'))
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
   try:
     run.data.name = subsets.subset_name(spec)
     run.data.label_key = subsets.label_key(spec)
+    coverage = subsets.benchmark_coverage(
+        spec, generated.reseeded(config.finetune.data.name, config.get('data_seed')))
   except ValueError as e:
     raise errors.ConfigError(f'config.pretrain_settings.{name}.subset: {e}') from None
   if config.pretrain_length == 'epochs':
@@ -263,7 +280,9 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   size = (_subset_size(spec) or datasets.train_examples(run.data.name, data_dir,
                                                         run.data.train_split)
           or _whole_source_size(spec, data_dir))
-  return _finish(run, 'pretrain', name, name, None, spec, size)
+  return dataclasses.replace(_finish(run, 'pretrain', name, name, None, spec, size),
+                             target_classes_covered=coverage.covered,
+                             target_classes=coverage.total)
 
 
 def _release(name: str, releases: ml_collections.ConfigDict | None) -> str:

@@ -64,12 +64,23 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
   spec = ml_collections.ConfigDict({
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
-      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True})
+      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True,
+      'benchmark': None, 'benchmark_classes': None})
   for key, value in fields.items():
     if key not in spec:
       raise ValueError(f'{key} is not a subset spec field ({", ".join(spec)}).')
     spec[key] = value
   return spec
+
+
+def benchmark_classes(study: ml_collections.ConfigDict, rule: str) -> dict[str, str]:
+  """Subset spec fields that keep or drop the classes of the study's fine-tune benchmark.
+
+  Local studies only: their benchmark's species are species of `synthetic_nature`
+  (jaxrobust/datasets/subsets/benchmark.py), so a setting that picks some classes would
+  otherwise include a random number of them.
+  """
+  return {'benchmark': study.finetune.data.get_ref('name'), 'benchmark_classes': rule}
 
 
 def diversity(level: str, subclasses_per_superclass: int, images_per_superclass: int,
