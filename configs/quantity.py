@@ -38,7 +38,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.pretrain_settings.full = sc.pretrain_setting(sc.subset(source))
   if classes_x_images:
     k, m = classes_x_images
-    keep = {} if c.scale == 'paper' else sc.benchmark_classes(c, 'keep')
+    keep = {} if c.scale == 'paper' else {'benchmark_classes': 'keep'}
     c.pretrain_settings[f'k{k}_m{m}'] = sc.pretrain_setting(
         sc.subset(source, num_classes=k, images_per_class=m, **keep))
   return c

@@ -264,14 +264,15 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   for source in spec['sources']:
     source['name'] = generated.reseeded(_release(source['name'], config.get('releases')),
                                         config.get('data_seed'))
-  if spec.get('benchmark'):
-    spec['benchmark'] = generated.reseeded(spec['benchmark'], config.get('data_seed'))
+  target = generated.reseeded(config.finetune.data.name, config.get('data_seed'))
+  if spec.get('benchmark_classes'):  # the benchmark is the study's fine-tune dataset unless named
+    spec['benchmark'] = (generated.reseeded(spec['benchmark'], config.get('data_seed'))
+                         if spec.get('benchmark') else target)
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
   try:
     run.data.name = subsets.subset_name(spec)
     run.data.label_key = subsets.label_key(spec)
-    coverage = subsets.benchmark_coverage(
-        spec, generated.reseeded(config.finetune.data.name, config.get('data_seed')))
+    coverage = subsets.benchmark_coverage(spec, target)
   except ValueError as e:
     raise errors.ConfigError(f'config.pretrain_settings.{name}.subset: {e}') from None
   if config.pretrain_length == 'epochs':

@@ -73,16 +73,6 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
   return spec
 
 
-def benchmark_classes(study: ml_collections.ConfigDict, rule: str) -> dict[str, str]:
-  """Subset spec fields that keep or drop the classes of the study's fine-tune benchmark.
-
-  Local studies only: their benchmark's species are species of `synthetic_nature`
-  (jaxrobust/datasets/subsets/benchmark.py), so a setting that picks some classes would
-  otherwise include a random number of them.
-  """
-  return {'benchmark': study.finetune.data.get_ref('name'), 'benchmark_classes': rule}
-
-
 def diversity(level: str, subclasses_per_superclass: int, images_per_superclass: int,
               max_ratio: int | None = None) -> dict[str, object]:
   """The `diversity` field of a subset spec."""

@@ -34,7 +34,8 @@ def _config(builder, kwargs: dict):
   return with_overrides(config, kwargs) if kwargs else config
 
 
-def _wildcam_config(benchmark: str) -> synthetic_wildcam.SyntheticWildcamConfig | None:
+def wildcam_config(benchmark: str) -> synthetic_wildcam.SyntheticWildcamConfig | None:
+  """The config of a `synthetic_wildcam` benchmark; None for any other dataset."""
   dataset, kwargs = _parse(benchmark)
   if dataset != 'synthetic_wildcam':
     return None
@@ -43,7 +44,7 @@ def _wildcam_config(benchmark: str) -> synthetic_wildcam.SyntheticWildcamConfig 
 
 def num_classes(benchmark: str) -> int | None:
   """The benchmark's classes (`empty` not counted); None where not known."""
-  config = _wildcam_config(benchmark)
+  config = wildcam_config(benchmark)
   return None if config is None else config.num_classes
 
 
@@ -62,7 +63,7 @@ def nature_classes(config: synthetic_nature.SyntheticNatureConfig,
 
 def classes_in_source(source: str, benchmark: str) -> np.ndarray | None:
   """Fine class ids of `source` that are classes of `benchmark`; None where not known."""
-  wildcam = _wildcam_config(benchmark)
+  wildcam = wildcam_config(benchmark)
   if wildcam is None:
     return None
   nature = nature_config(source)
