@@ -1,4 +1,5 @@
-"""python -m jaxrobust.analysis <workdirs or results.csv>... [--out=DIR]: the ER report.
+"""python -m jaxrobust.analysis <workdirs or results.csv>... [--out=DIR]: the ER report
+(default for one workdir DIR: DIR/reports/<its settings>).
 
 Writes the report folder and prints its group table and findings.
 
@@ -26,7 +27,8 @@ from jaxrobust.analysis import transforms
 from jaxrobust.analysis import verdicts
 
 _OUT = flags.DEFINE_string(
-    'out', None, 'Report folder (local or gs://); default: DIR/report for a single workdir DIR.')
+    'out', None, 'Report folder (local or gs://); default for a single workdir DIR: '
+    'DIR/reports/<settings> (DIR/report is the study\'s own report, never overwritten).')
 _METRIC = flags.DEFINE_enum('metric', 'macro_f1', ['macro_f1', 'accuracy'], 'Score to analyse.')
 _TRANSFORM = flags.DEFINE_enum('transform', 'logit', sorted(transforms.TRANSFORMS),
                                'Axis transform of the trend fit.')
@@ -82,7 +84,8 @@ def main(argv: Sequence[str]) -> None:
     if planning:
       _power(inputs)
       return
-    out = report.report_dir(inputs, _OUT.value)
+    out = report.report_dir(inputs, _OUT.value,
+                            report.report_settings(_SELECTION.value, **_options()))
     analysis = report.write_report(inputs, out, selection=_SELECTION.value, **_options())
   except errors.UserError as e:
     logging.flush()

@@ -1,4 +1,6 @@
 """Figures: OOD vs ID on transformed axes with the baseline band, ER against a property."""
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -71,7 +73,8 @@ def _error(values, low, high) -> np.ndarray:
 
 
 def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
-  """OOD vs ID of every model on transformed axes, y = x, the baseline band, group lines + bands."""
+  """OOD vs ID of every model on transformed axes, y = x where it crosses the plotted scores,
+  the baseline band, group lines + bands."""
   t = transforms.get_transform(analysis.transform)
   table, groups = analysis.table, analysis.groups
   fig = figure.Figure(figsize=(9, 5.5), layout='constrained')
@@ -87,8 +90,13 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
           label=summary.sized('baseline trend', num_baseline))
   ax.fill_between(grid, low, high, color='0.2', alpha=0.18, lw=0,
                   label=f'{analysis.level:.0%} band of the trend')
-  diagonal = t.inverse(np.linspace(t(min(x_lo, y_lo)), t(max(x_hi, y_hi)), 50))
-  ax.plot(diagonal, diagonal, ls='--', color='0.5', lw=1, label='y = x')
+  start, stop = max(x_lo, y_lo), min(x_hi, y_hi)
+  if start < stop:  # y = x (no loss under the shift) where it crosses the plotted scores
+    diagonal = t.inverse(np.linspace(t(start), t(stop), 50))
+    ax.plot(diagonal, diagonal, ls='--', color='0.5', lw=1, label='y = x')
+  elif y_hi < x_lo:
+    ax.text(0.01, 0.99, 'y = x lies above the plot: every OOD score is below every ID score',
+            transform=ax.transAxes, va='top', fontsize='small', color='0.35')
 
   colors = group_colors(groups, analysis.group_by)
   own_lines = False
@@ -180,9 +188,20 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
                                                   groups['er_high']),
               fmt='none', ecolor='0.2', elinewidth=1.2, capsize=3,
               label=f'group mean, {analysis.level:.0%} interval')
-  for g, x in zip(groups.itertuples(), x_groups):  # one legend entry per colour
-    ax.scatter([x], [g.er], s=60, color=colors[g.group], edgecolor='0.1', zorder=3,
-               label=summary.sized(g.group, g.n_models))
+  series = _series(groups, column, analysis.group_by)
+  for members in series:  # groups that differ in `column` alone
+    order = np.argsort(x_groups[members])
+    ax.plot(x_groups[members][order], groups['er'].to_numpy()[members][order], color='0.4',
+            lw=1, zorder=2)
+  if series:
+    ax.plot([], [], color='0.4', lw=1, label=f'joins groups that differ in {column} alone')
+  comparable = {i for members in series for i in members}
+  for i, (g, x) in enumerate(zip(groups.itertuples(), x_groups)):  # one entry per colour
+    alone = i not in comparable
+    ax.scatter([x], [g.er], s=60, color='white' if alone else colors[g.group],
+               edgecolor=colors[g.group] if alone else '0.1', linewidth=1.5 if alone else 1,
+               zorder=3, label=summary.sized(g.group, g.n_models)
+               + (' (differs in other properties too)' if alone else ''))
   if log_x:
     ax.set_xscale('log')
   if categories is not None:
@@ -199,6 +218,16 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
   ax.grid(alpha=0.3)
   ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.02, 1), borderaxespad=0)
   return fig
+
+
+def _series(groups: pd.DataFrame, column: str, group_by: Sequence[str]) -> list[np.ndarray]:
+  """Row positions of the groups that share every group_by value but `column`, 2+ each."""
+  others = [c for c in group_by if c != column and c in groups.columns]
+  keys = groups[others].astype(str).agg('|'.join, axis=1) if others else pd.Series(
+      '', index=groups.index)
+  positions = pd.Series(np.arange(len(groups)), index=groups.index)
+  return [positions[keys == key].to_numpy() for key in keys.unique()
+          if (keys == key).sum() >= 2]
 
 
 def save_figure(fig: figure.Figure, out_dir, name: str) -> list[str]:

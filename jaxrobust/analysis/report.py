@@ -1,10 +1,16 @@
 """The report folder: er_table.csv, group and line tables, figures (PNG + SVG) and report.md."""
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+import hashlib
+import importlib.metadata
+import json
+import pathlib
+import subprocess
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import errors
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import load
@@ -99,8 +105,21 @@ difference is resolved but smaller than the margin; `inconclusive` otherwise.
 Measured error rates: jaxrobust/analysis/README.md."""
 
 
-def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()) -> str:
-  """Writes the tables, figures and report.md of `analysis` into `out_dir`; returns report.md."""
+_HOW_TO_READ = """How to read it: effective robustness (ER) is how far a model's OOD score sits above the
+line that models trained from scratch follow (OOD against ID), in points of the metric; 0 means
+no more robust than scratch. Each finding compares a pre-training group with that line, or two
+groups with each other, and ends in a verdict: `different` (the {level:.0%} interval excludes 0),
+`equivalent` (the {inner:.0%} interval lies within ±{margin:g} points: no effect larger than the
+margin) or `inconclusive` (neither: more models are needed, see `python -m jaxrobust.analysis
+power`)."""
+
+
+def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = (),
+                about: Sequence[str] = ()) -> str:
+  """Writes the tables, figures and report.md of `analysis` into `out_dir`; returns report.md.
+
+  `about`: the header lines (what was analysed; `about_lines`).
+  """
   out = load.open_path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   for name, df in (('er_table', analysis.table), ('group_table', analysis.groups),
@@ -116,7 +135,11 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
     plots.save_figure(fig, out, name)
 
   metric = analysis.metric
-  md = ['# Effective robustness report', '', '## Findings', '']
+  md = ['# Effective robustness report', '']
+  md += [f'- {line}' for line in about] + ([''] if about else [])
+  md += [_HOW_TO_READ.format(margin=analysis.margin, level=analysis.level,
+                             inner=verdicts.equivalence_level(analysis.level)), '']
+  md += ['## Findings', '']
   md += [f'- {line}' for line in summary.findings(analysis)] + ['']
   if inputs:
     md += ['Results: ' + ', '.join(f'`{p}`' for p in inputs), '']
@@ -157,29 +180,135 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   return str(path)
 
 
-def report_dir(inputs: Sequence[str], out: str | None = None) -> str:
-  """`out`, else DIR/report when `inputs` is one workdir DIR (not a results.csv)."""
+SETTINGS_FILE = 'settings.json'  # in a report folder: what it was made with, and by whom
+
+
+def report_settings(selection: str | None = None, metric: str = 'macro_f1',
+                    transform: str = 'logit', baseline: str | None = None,
+                    group_by: Sequence[str] | None = None,
+                    num_resamples: int = bootstrap.NUM_RESAMPLES, level: float = 0.95,
+                    seed: int = 0, equivalence_margin: float = verdicts.DEFAULT_MARGIN
+                    ) -> dict[str, Any]:
+  """Every setting that changes a report's numbers, defaults filled in (JSON-able)."""
+  return {'selection': selection, 'metric': metric, 'transform': transform,
+          'baseline': baseline, 'group_by': None if group_by is None else list(group_by),
+          'num_resamples': int(num_resamples), 'level': float(level), 'seed': int(seed),
+          'equivalence_margin': float(equivalence_margin)}
+
+
+def settings_name(settings: Mapping[str, Any]) -> str:
+  """A folder name that tells the settings apart, e.g. 'accuracy-logit-margin2'."""
+  defaults = report_settings()
+  parts = [settings['metric'], settings['transform']]
+  if settings['selection']:
+    parts.append(settings['selection'])
+  parts.append(f'margin{settings["equivalence_margin"]:g}')
+  if settings['group_by'] is not None:
+    parts.append('by-' + '+'.join(c.removeprefix('pretrain.') for c in settings['group_by']))
+  rest = {k: v for k, v in settings.items()
+          if k in ('baseline', 'num_resamples', 'level', 'seed') and v != defaults[k]}
+  if rest:
+    digest = hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:8]
+    parts.append(digest)
+  return '-'.join(parts)
+
+
+def report_dir(inputs: Sequence[str], out: str | None, settings: Mapping[str, Any]) -> str:
+  """`out`, else DIR/reports/<settings name> when `inputs` is one workdir DIR.
+
+  DIR/report is the study's own report; the analysis CLI never writes there by default.
+  """
   if out:
     return out
   if len(inputs) == 1 and not inputs[0].endswith('.csv'):
-    return str(load.open_path(inputs[0]) / 'report')
+    return str(load.open_path(inputs[0]) / 'reports' / settings_name(settings))
   raise errors.AnalysisError(
-      f'Pass --out=DIR: the default (DIR/report) needs exactly one study workdir, got '
-      f'{len(inputs)} input(s) {", ".join(inputs)}.')
+      f'Pass --out=DIR: the default (DIR/reports/<settings>) needs exactly one study workdir, '
+      f'got {len(inputs)} input(s) {", ".join(inputs)}.')
+
+
+def recorded_settings(out_dir) -> dict[str, Any] | None:
+  """The settings.json of a report folder, or None."""
+  path = load.open_path(out_dir) / SETTINGS_FILE
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def check_not_a_study_report(out_dir, settings: Mapping[str, Any]) -> None:
+  """Refuses to overwrite a study's own report with a report made with other settings."""
+  recorded = recorded_settings(out_dir)
+  if recorded and recorded.get('made_by') == 'study' and recorded['settings'] != settings:
+    raise errors.AnalysisError(
+        f'{out_dir} is a study\'s own report, made with other settings; write this one '
+        'elsewhere (--out, or no --out: DIR/reports/<settings>).')
 
 
 def write_report(inputs: str | Sequence[str], out_dir, selection: str | None = None,
-                 **options: Any) -> pipeline.Analysis:
+                 made_by: str = 'analysis', **options: Any) -> pipeline.Analysis:
   """Loads results (workdirs / results.csv), analyses them and saves the report in `out_dir`.
 
   `selection`: the model selection rule whose models to analyse (load.apply_selection; None:
   the one each result.json reports). `options` go to `pipeline.analyze` (metric, transform,
-  baseline, group_by, num_resamples, level, seed).
+  baseline, group_by, num_resamples, level, seed, equivalence_margin). `made_by` ('study' or
+  'analysis') and the settings go into the folder's settings.json.
   """
   inputs = [inputs] if isinstance(inputs, str) else [str(p) for p in inputs]
+  settings = report_settings(selection, **options)
+  check_not_a_study_report(out_dir, settings)
   df = load.load_results(inputs)
   if selection is not None:
     df = load.apply_selection(df, selection)
   analysis = pipeline.analyze(df, **options)
-  save_report(analysis, out_dir, inputs)
+  save_report(analysis, out_dir, inputs, about=about_lines(df, analysis, inputs))
+  (load.open_path(out_dir) / SETTINGS_FILE).write_text(json.dumps(
+      {'made_by': made_by, 'settings': settings}, indent=1, sort_keys=True) + '\n')
   return analysis
+
+
+def _code_version() -> str:
+  """The package version, with the git commit when the package runs from a checkout."""
+  try:
+    version = importlib.metadata.version('jaxrobust')
+  except importlib.metadata.PackageNotFoundError:
+    version = 'unknown'
+  root = pathlib.Path(__file__).resolve().parents[2]
+  try:
+    commit = subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'],
+                            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    commit = ''
+  return f'jaxrobust {version}' + (f' (git {commit})' if commit else '')
+
+
+def _studies(inputs: Sequence[str]) -> list[str]:
+  """'<study> (configs/<study>.py, scale <s>, data_seed <n>)' of each input's study.json."""
+  found = []
+  for name in inputs:
+    path = load.open_path(name)
+    folder = path.parent if name.endswith('.csv') else path
+    if (folder / 'study.json').exists():
+      study = json.loads((folder / 'study.json').read_text())
+      found.append(f'{study.get("study")} (configs/{study.get("study")}.py, scale '
+                   f'{study.get("scale")}, data_seed {study.get("data_seed")}): '
+                   f'{study.get("description", "")}')
+  return found
+
+
+def about_lines(df: pd.DataFrame, analysis: pipeline.Analysis,
+                inputs: Sequence[str] = ()) -> list[str]:
+  """The report's header: what was analysed, with which data, splits and settings."""
+  def values(column: str) -> str:
+    if column not in df.columns:
+      return 'n/a'
+    found = sorted({str(v) for v in df[column].dropna()})
+    return ', '.join(found) if found else 'n/a'
+
+  studies = _studies(inputs)
+  return [
+      'study: ' + ('; '.join(studies) if studies else values('study')),
+      f'fine-tune benchmark: {values("finetune.dataset")}; ID split `{analysis.id_split}`, '
+      f'OOD split `{analysis.ood_split}`',
+      f'pre-training data: {values("pretrain.source")}',
+      f'model selection: {analysis.selection or "as each result.json reports"}; metric: '
+      f'{analysis.metric}; trend on {analysis.transform} axes; equivalence margin '
+      f'{analysis.margin:g} ER points',
+      f'code: {_code_version()}']

@@ -1,8 +1,9 @@
 """The end of a study: DIR/results.csv from its runs' result.json, then the report.
 
-The report always matches results.csv: it is built in `report.partial/` and swapped in
-whole, with `results.sha256` (the hash of the results.csv it was built from); a rerun
-rebuilds it whenever that hash differs from results.csv's, e.g. after a kill mid-report.
+The report always matches results.csv and the study's analysis settings: it is built in
+`report.partial/` and swapped in whole, with `results.sha256` (the hash of the results.csv it
+was built from) and `settings.json` (what it was made with); a rerun rebuilds it whenever
+either differs, e.g. after a kill mid-report or a changed `config.analysis` field.
 """
 from collections.abc import Sequence
 import hashlib
@@ -41,7 +42,9 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
     return out
   report_dir = os.path.join(workdir, REPORT_DIR)
   csv_hash = _sha256(out['results_csv'])
-  if _recorded_hash(report_dir) != csv_hash:
+  recorded = analysis.recorded_settings(report_dir) if os.path.isdir(report_dir) else None
+  if (_recorded_hash(report_dir) != csv_hash or recorded is None
+      or recorded.get('settings') != analysis.report_settings(**_analysis_options(config))):
     out['analysis'] = _rebuild_report(config, out['results_csv'], report_dir, csv_hash)
   table = _er_by_setting(report_dir)
   metric = config.analysis.metric
@@ -88,16 +91,22 @@ def _rebuild_report(config: ml_collections.ConfigDict, results_csv: str, report_
   partial, old = f'{report_dir}.partial', f'{report_dir}.old'
   for leftover in (partial, old):
     shutil.rmtree(leftover, ignore_errors=True)
-  result = analysis.write_report(
-      [results_csv], partial, metric=config.analysis.metric,
-      transform=config.analysis.transform, group_by=list(config.analysis.group_by) or None,
-      equivalence_margin=config.analysis.equivalence_margin, selection=config.selection)
+  result = analysis.write_report([results_csv], partial, made_by='study',
+                                 **_analysis_options(config))
   _write_atomically(os.path.join(partial, RESULTS_HASH), csv_hash + '\n')
   if os.path.exists(report_dir):
     os.rename(report_dir, old)
   os.rename(partial, report_dir)
   shutil.rmtree(old, ignore_errors=True)
   return result
+
+
+def _analysis_options(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The study's report settings (analysis.report_settings' arguments)."""
+  return dict(selection=config.selection, metric=config.analysis.metric,
+              transform=config.analysis.transform,
+              group_by=list(config.analysis.group_by) or None,
+              equivalence_margin=config.analysis.equivalence_margin)
 
 
 def _er_by_setting(report_dir: str) -> list[list[str]]:

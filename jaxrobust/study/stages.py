@@ -75,10 +75,12 @@ def prepare_data(needs: list[dict[str, Any]], data_dir: str) -> None:
     print(build.summary_table(build.build_datasets(todo, data_dir)), flush=True)
 
 
-def use_engine(workdir: str):
-  """Imports the engine (jax): jaxrobust.study.execute, its compilations cached in DIR/cache/jax."""
+def use_engine(workdir: str | None = None):
+  """Imports the engine (jax): jaxrobust.study.execute; a study's compilations are cached in
+  its DIR/cache/jax (`workdir`), shared by its runs."""
   from jaxrobust.study import execute  # pylint: disable=g-import-not-at-top  (jax)
-  execute.share_compilations(workdir)
+  if workdir is not None:
+    execute.share_compilations(workdir)
   return execute
 
 
@@ -131,7 +133,7 @@ def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None) 
   """
   run_dir = enter_run(config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
   logging.info('Run directory: %s', run_dir)
-  return use_engine(workdir).train(config, run_dir, cache=cache)
+  return use_engine().train(config, run_dir, cache=cache)
 
 
 def is_chief() -> bool:

@@ -16,7 +16,8 @@ from jaxrobust.analysis import report
 
 
 def test_cli_writes_the_report_into_the_workdir_without_importing_jax(study_dir):
-  out = study_dir / 'report'  # the default for a single workdir
+  # The default for a single workdir: a folder named after the settings.
+  out = study_dir / 'reports' / report.settings_name(report.report_settings(num_resamples=100))
   code = ('import runpy, sys\n'
           f'sys.argv = ["analysis", "{study_dir}", "--num_resamples=100"]\n'
           'try:\n  runpy.run_module("jaxrobust.analysis", run_name="__main__")\n'
@@ -42,18 +43,23 @@ def test_cli_writes_the_report_into_the_workdir_without_importing_jax(study_dir)
   assert {'run_id', 'kind', 'id', 'ood', 'expected_ood', 'er', 'er_low', 'er_high'} <= set(
       table.columns)
   assert len(table) == 12
-  assert text.startswith('# Effective robustness report\n\n## Findings\n')
+  assert text.startswith('# Effective robustness report\n\n- study: ')
+  assert 'How to read it:' in text and '`inconclusive`' in text
+  assert '\n## Findings\n' in text
   assert '![OOD vs ID](id_vs_ood.png)' in text
   assert '| 1,000,000 images | 3 |' in text
 
 
-def test_out_defaults_to_the_report_folder_of_a_single_workdir_only():
-  assert report.report_dir(['study'], None) == 'study/report'
-  assert report.report_dir(['a', 'b'], 'x') == 'x'
+def test_out_defaults_to_a_folder_named_after_the_settings_of_a_single_workdir_only():
+  settings = report.report_settings(metric='accuracy', equivalence_margin=3)
+  assert report.report_dir(['study'], None, settings) == 'study/reports/accuracy-logit-margin3'
+  assert report.report_dir(['a', 'b'], 'x', settings) == 'x'
+  seeded = report.report_dir(['study'], None, report.report_settings(seed=1))
+  assert seeded.startswith('study/reports/macro_f1-logit-margin2-') and seeded != settings
   for inputs in (['a', 'b'], ['study/results.csv']):
-    with pytest.raises(errors.AnalysisError, match='^Pass --out=DIR: the default .DIR/report. '
-                       'needs exactly one study workdir'):
-      report.report_dir(inputs, None)
+    with pytest.raises(errors.AnalysisError, match='^Pass --out=DIR: the default '
+                       '.DIR/reports/<settings>. needs exactly one study workdir'):
+      report.report_dir(inputs, None, settings)
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path):

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import pathlib
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from jaxrobust.analysis import plots
 from jaxrobust.study import plan_study, run_study
 from jaxrobust.study import plan as plan_lib
 
+from tests.helpers.configs import REPO
 from tests.helpers.study import FakeEngine, prepared_small_study
 
 
@@ -92,8 +95,9 @@ def _report_is_built_from_results_csv(study, workdir, tmp_path):
                         group_by=list(study.analysis.group_by) or None,
                         equivalence_margin=study.analysis.equivalence_margin)
   report = pathlib.Path(workdir, 'report')
-  for name in ('er_table.csv', 'report.md'):
-    assert (report / name).read_text() == (fresh / name).read_text(), name
+  assert (report / 'er_table.csv').read_text() == (fresh / 'er_table.csv').read_text()
+  body = lambda folder: (folder / 'report.md').read_text().split('## Findings', 1)[1]
+  assert body(report) == body(fresh)  # the header names the study and its settings
   digest = hashlib.sha256(pathlib.Path(results_csv).read_bytes()).hexdigest()
   assert (report / 'results.sha256').read_text().strip() == digest
   assert not os.path.exists(f'{report}.partial') and not os.path.exists(f'{report}.old')
@@ -105,6 +109,45 @@ def _change_one_metric(study, workdir):
   result = json.load(open(path))
   result['metrics']['ood']['macro_f1'] += 0.05
   json.dump(result, open(path, 'w'))
+
+
+def _analysis_cli(*args: str) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, '-m', 'jaxrobust.analysis', *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_an_analysis_with_other_settings_never_changes_the_studys_report(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  report = pathlib.Path(workdir, 'report')
+  before = {name: (report / name).read_text() for name in ('er_table.csv', 'report.md')}
+  other = _analysis_cli(workdir, '--metric=accuracy')
+  assert other.returncode == 0, other.stderr
+  written = pathlib.Path(workdir, 'reports', 'accuracy-logit-margin2', 'report.md')
+  assert written.exists() and 'metric: accuracy' in written.read_text()
+  refused = _analysis_cli(workdir, '--metric=accuracy', f'--out={report}')
+  assert refused.returncode == 1
+  assert refused.stderr.strip().splitlines()[-1].startswith(
+      f"error: {report} is a study's own report, made with other settings")
+  run_study(study, workdir, train_fn=FakeEngine())  # trains nothing, keeps its report
+  assert {name: (report / name).read_text() for name in before} == before
+  assert 'metric: macro_f1' in before['report.md']
+
+
+def test_a_report_made_with_other_settings_is_rebuilt_by_the_rerun(study, tmp_path):
+  workdir = str(tmp_path / 'w')
+  run_study(study, workdir, train_fn=FakeEngine())
+  report = pathlib.Path(workdir, 'report')
+  expected = (report / 'report.md').read_text()
+  # Whatever wrote it: a report of other settings in the study's folder, results unchanged.
+  analysis.write_report([os.path.join(workdir, 'results.csv')], str(report) + '.other',
+                        metric='accuracy')
+  (report / 'report.md').write_text((pathlib.Path(str(report) + '.other') / 'report.md')
+                                    .read_text())
+  (report / 'settings.json').write_text(
+      (pathlib.Path(str(report) + '.other') / 'settings.json').read_text())
+  run_study(study, workdir, train_fn=FakeEngine())
+  assert (report / 'report.md').read_text() == expected
 
 
 def test_a_changed_result_rebuilds_the_report(study, tmp_path):
