@@ -71,12 +71,12 @@ class PlannedRun:
 
   @property
   def coverage(self) -> str:
-    """'covered 8/8' (benchmark classes its images include), 'covered ?', '' (not pre-training)."""
+    """'covered 8/8' (benchmark classes its images include), 'covered ?' where not known (a
+    real benchmark: no species are matched by name), '' for runs that do not pre-train."""
     if self.kind != 'pretrain':
       return ''
-    if self.target_classes_covered is None:
-      return 'covered ?'
-    return f'covered {self.target_classes_covered}/{self.target_classes}'
+    covered = '?' if self.target_classes_covered is None else self.target_classes_covered
+    return f'covered {covered}' + ('' if self.target_classes is None else f'/{self.target_classes}')
 
 
 def plan_study(config: ml_collections.ConfigDict,

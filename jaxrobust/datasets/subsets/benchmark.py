@@ -51,8 +51,9 @@ def num_classes(benchmark: str) -> int | None:
 def nature_config(source: str) -> synthetic_nature.SyntheticNatureConfig | None:
   """The config of a `synthetic_nature` source; None for any other source."""
   dataset, kwargs = _parse(source)
-  return _config(synthetic_nature.SyntheticNature, kwargs) if dataset == 'synthetic_nature' \
-      else None
+  if dataset != 'synthetic_nature':
+    return None
+  return _config(synthetic_nature.SyntheticNature, kwargs)
 
 
 def nature_classes(config: synthetic_nature.SyntheticNatureConfig,
