@@ -14,9 +14,9 @@ steps for every r of a source: 10,800 steps of 256 on ImageNet's 30,800 images, 
 iNaturalist's 5,000), warm-up 5 epochs; equal steps at the paper recipe's 100k would mean
 830 and 5,120 epochs. Arg `local`: `synthetic_nature`'s families (middle level) from r of
 their 5 fine classes, 40 images each, leaving out the benchmark's species: the ratios would
-otherwise include different numbers of them (1, 3 and 6 of 8 at r = 1, 2, 4), and a family
-holding two cannot keep both at r = 1. So every ratio draws from the families with at least 4
-species that are not the benchmark's (`max_ratio`), and covers none of its 8 species.
+otherwise include different numbers of them (1, 3 and 6 of 8 at r = 1, 2, 4, data_seed 0),
+and a family holding two cannot keep both at r = 1. So every ratio draws from the families
+with at least 4 species that are not the benchmark's (`max_ratio`), and covers none of its 8.
 """
 import ml_collections
 import numpy as np
