@@ -6,7 +6,9 @@ each is a subset of the next) and the full 1.28M, plus 250 classes x 600 images 
 docs/studies.md; `:epochs` trains a fixed number of epochs instead), then is fine-tuned on
 iWildCam-WILDS. Pre-training length: 100k steps of 256 = 5,120 epochs of the 5K subset, 171 of
 150K, 20 of the full 1.28M (`:epochs`: 90 epochs each).
-Arg `local`: the same on `synthetic_nature` + `synthetic_wildcam`.
+Arg `local`: the same on `synthetic_nature` + `synthetic_wildcam`. The benchmark's species are
+species of that source, so every local setting includes all of them: the 25 classes of
+`k25_m60` are its 8 species and 17 others (the dry run prints each setting's coverage).
 Arg `camelyon` (paper scale): the same pre-trained models fine-tuned on a second real shift,
 Camelyon17-WILDS (tumor patches; unseen hospitals), declared through `config.benchmark` as any
 user's benchmark is (docs/own_data.md), with WILDS' recipe and metric for it.
@@ -86,6 +88,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.pretrain_settings.full = sc.pretrain_setting(sc.subset(source))
   if classes_x_images:
     k, m = classes_x_images
+    keep = {} if c.scale == 'paper' else {'benchmark_classes': 'keep'}
     c.pretrain_settings[f'k{k}_m{m}'] = sc.pretrain_setting(
-        sc.subset(source, num_classes=k, images_per_class=m))
+        sc.subset(source, num_classes=k, images_per_class=m, **keep))
   return c

@@ -11,7 +11,10 @@ from jaxrobust.analysis import verdicts
 
 SCRATCH_GROUP = 'scratch'
 MIN_GROUP_MODELS = 3  # fewer: no line of its own, and a caveat in the findings
-_NOT_SETTINGS = ('pretrain.seed',)  # replicates of a setting, not a setting
+# How many of the fine-tune dataset's classes the pre-training images include, of how many:
+# a consequence of a setting, stated beside its findings, never a group of its own.
+COVERAGE_COLUMNS = ('pretrain.target_classes_covered', 'pretrain.target_classes')
+_NOT_SETTINGS = ('pretrain.seed', *COVERAGE_COLUMNS)  # replicates, consequences: not settings
 
 
 def default_group_by(df: pd.DataFrame) -> list[str]:
@@ -90,6 +93,23 @@ def group_labels(df: pd.DataFrame, group_by: Sequence[str]) -> pd.Series:
       return str(row.get('kind', 'all'))
     return ', '.join(setting_text(c, row[c]) for c in group_by)
   return df.apply(label, axis=1) if len(df) else pd.Series([], dtype=object)
+
+
+def benchmark_coverage(df: pd.DataFrame, labels: pd.Series) -> dict[str, str]:
+  """Group label -> 'K/N' (K of the fine-tune dataset's N classes in its pre-training images),
+  for the groups whose models all record the same known coverage."""
+  if not all(c in df for c in COVERAGE_COLUMNS):
+    return {}
+  covered, total = (df[c].to_numpy() for c in COVERAGE_COLUMNS)
+  found = {}
+  for label in pd.unique(labels):
+    rows = (labels == label).to_numpy()
+    pairs = set(zip(covered[rows], total[rows]))  # NaNs never compare equal: > 1 pair
+    if len(pairs) == 1:
+      (k, n), = pairs
+      if not (pd.isna(k) or pd.isna(n)):
+        found[label] = f'{int(k)}/{int(n)}'
+  return found
 
 
 def mean_replicates(member_replicates: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -171,6 +171,8 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
 
   groups, group_replicates = groups_lib.group_table(
       table, er_replicates, group_by, margin, level, seed)
+  groups['benchmark_classes'] = groups['group'].map(
+      groups_lib.benchmark_coverage(complete, table['group']))
   differences = groups_lib.group_differences(groups, group_replicates, margin, level)
   group_lines = lines_lib.fit_group_lines(table, transform, num_resamples, seed)
   groups = pd.concat([groups, pd.DataFrame(

@@ -122,15 +122,32 @@ def _pretrained(analysis: pipeline.Analysis) -> pd.DataFrame:
 
 def _group_findings(analysis: pipeline.Analysis) -> list[str]:
   points = f'OOD {metric_name(analysis.metric)} points'
-  lines = []
+  lines, coverage = [], _coverage(analysis)
   for g in _pretrained(analysis).itertuples():
     subject = f'Pre-training on {g.group}' if analysis.group_by else f'All {g.group} models'
     where = ('above' if g.er_low > 0 else 'below') if verdicts.resolved(
         g.er_low, g.er_high) else 'relative to'
     lines.append(f'{sized(subject, g.n_models)}: '
                  f'{with_interval(g.er, g.er_low, g.er_high, signed=True)} {points} {where} '
-                 f'the baseline trend; {_judged_text(g, analysis.level, "er_")}.')
+                 f'the baseline trend; {_judged_text(g, analysis.level, "er_")}.'
+                 + _coverage_text(coverage.get(g.group)))
   return lines
+
+
+def _coverage(analysis: pipeline.Analysis) -> dict[str, str]:
+  """Group -> 'K/N', the fine-tune dataset's classes its pre-training images include."""
+  groups = analysis.groups
+  if 'benchmark_classes' not in groups:
+    return {}
+  return {g: c for g, c in zip(groups['group'], groups['benchmark_classes']) if not pd.isna(c)}
+
+
+def _coverage_text(coverage: str | None) -> str:
+  """' Its pre-training images include 5 of the fine-tune dataset's 8 classes.' or ''."""
+  if coverage is None:
+    return ''
+  covered, total = coverage.split('/')
+  return f" Its pre-training images include {covered} of the fine-tune dataset's {total} classes."
 
 
 def oriented(differences: pd.DataFrame, a: str, b: str, value: str) -> pd.Series | None:
@@ -174,15 +191,25 @@ def _comparisons(analysis: pipeline.Analysis) -> list[tuple[str, str, str, str]]
   return out
 
 
+def _coverage_difference(a: str | None, b: str | None) -> str:
+  """A caveat when two groups' images include different numbers of the fine-tune classes."""
+  if a is None or b is None or a == b:
+    return ''
+  return (f" Their pre-training images include {a} and {b} of the fine-tune dataset's classes: "
+          'part of the difference may come from those classes, not from the setting.')
+
+
 def _comparison_findings(analysis: pipeline.Analysis) -> list[str]:
   lines, level = [], analysis.level
+  coverage = _coverage(analysis)
   for column, how, a, b in _comparisons(analysis):
     d = oriented(analysis.differences, a, b, 'er_difference')
     title = groups_lib.column_title(column)
     title = title[0].upper() + title[1:] + (f', {how}' if how else '')
     lines.append(f'{title} ({a} minus {b}): '
                  f'{with_interval(d.er_difference, d.low, d.high, signed=True)} ER points '
-                 f'({metric_name(analysis.metric)}); {_judged_text(d, level)}.')
+                 f'({metric_name(analysis.metric)}); {_judged_text(d, level)}.'
+                 + _coverage_difference(coverage.get(a), coverage.get(b)))
     line = oriented(analysis.line_differences, a, b, 'distance')
     if line is not None:
       lines.append(f'Their lines ({a} minus {b}, mean vertical distance over ID '
@@ -210,7 +237,9 @@ def findings(analysis: pipeline.Analysis) -> list[str]:
   pre-trained group's mean ER against it, the groups that differ in one setting only
   (largest minus smallest for a number) and their lines, each with its verdict
   (different, equivalent or inconclusive, verdicts.py), and a warning for groups of fewer
-  than MIN_GROUP_MODELS models.
+  than MIN_GROUP_MODELS models. Where the results record it, a group's finding says how many
+  of the fine-tune dataset's classes its pre-training images include, and a comparison of
+  groups that include different numbers says so.
   """
   return [*_trend_findings(analysis), *_group_findings(analysis),
           *_comparison_findings(analysis), *_few_model_findings(analysis)]

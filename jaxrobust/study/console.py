@@ -18,10 +18,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def plan_table(runs: Sequence[PlannedRun], states: dict[str, str]) -> str:
-  """One row per run: id, kind, dataset, length (steps and epochs), state."""
+  """One row per run: id, kind, dataset, length (steps and epochs), the fine-tune benchmark's
+  classes a pre-training run's images include, state."""
   return format_table(
-      ['run id', 'kind', 'dataset', 'length', 'state'],
-      [[r.run_id, r.kind, r.dataset, r.length, states[r.run_id]] for r in runs])
+      ['run id', 'kind', 'dataset', 'length', 'benchmark classes', 'state'],
+      [[r.run_id, r.kind, r.dataset, r.length, r.coverage, states[r.run_id]] for r in runs])
 
 
 def failures_table(failures: dict[str, str]) -> str:

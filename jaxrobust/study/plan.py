@@ -49,6 +49,10 @@ class PlannedRun:
   subset: dict[str, Any] | None    # the subset spec behind `dataset` (pre-training)
   steps: int | None                # optimization steps (None: unknown until the data exists)
   train_examples: int | None = None  # examples it trains on (None: unknown until built)
+  # Pre-training: of the fine-tune benchmark's `target_classes` classes (`empty` excluded), how
+  # many its images include (jaxrobust.datasets.subsets.coverage; None: not known).
+  target_classes_covered: int | None = None
+  target_classes: int | None = None
 
   def run_dir(self, workdir: str) -> str:
     """DIR/runs/<run_id>."""
@@ -65,6 +69,15 @@ class PlannedRun:
       return f'{c.num_train_steps} steps ({epochs:,.1f} ep)'
     approx = f' (~{self.steps} steps)' if self.steps is not None else ''
     return f'{c.num_epochs:g} ep{approx}'
+
+  @property
+  def coverage(self) -> str:
+    """'covered 8/8' (benchmark classes its images include), 'covered ?' where not known (a
+    real benchmark: no species are matched by name), '' for runs that do not pre-train."""
+    if self.kind != 'pretrain':
+      return ''
+    covered = '?' if self.target_classes_covered is None else self.target_classes_covered
+    return f'covered {covered}' + ('' if self.target_classes is None else f'/{self.target_classes}')
 
 
 def plan_study(config: ml_collections.ConfigDict,
@@ -255,10 +268,15 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   for source in spec['sources']:
     source['name'] = generated.reseeded(_release(source['name'], config.get('releases')),
                                         config.get('data_seed'))
+  target = generated.reseeded(config.finetune.data.name, config.get('data_seed'))
+  if spec.get('benchmark_classes'):  # the benchmark is the study's fine-tune dataset unless named
+    spec['benchmark'] = (generated.reseeded(spec['benchmark'], config.get('data_seed'))
+                         if spec.get('benchmark') else target)
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
   try:
     run.data.name = subsets.subset_name(spec)
     run.data.label_key = subsets.label_key(spec)
+    coverage = subsets.benchmark_coverage(spec, target)
   except ValueError as e:
     raise errors.ConfigError(f'config.pretrain_settings.{name}.subset: {e}') from None
   if config.pretrain_length == 'epochs':
@@ -267,7 +285,9 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   size = (_subset_size(spec) or datasets.train_examples(run.data.name, data_dir,
                                                         run.data.train_split)
           or _whole_source_size(spec, data_dir))
-  return _finish(run, 'pretrain', name, name, None, spec, size)
+  return dataclasses.replace(_finish(run, 'pretrain', name, name, None, spec, size),
+                             target_classes_covered=coverage.covered,
+                             target_classes=coverage.total)
 
 
 def _release(name: str, releases: ml_collections.ConfigDict | None) -> str:

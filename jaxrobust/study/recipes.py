@@ -65,7 +65,8 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
   spec = ml_collections.ConfigDict({
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
-      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True})
+      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True,
+      'benchmark': None, 'benchmark_classes': None})
   for key, value in fields.items():
     if key not in spec:
       raise ValueError(f'{key} is not a subset spec field ({", ".join(spec)}).')

@@ -11,7 +11,9 @@ Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside 
 result.json (schema: DESIGN.md, User-facing contracts):
   run_id, study (the study's name; null for a run outside a study), kind,
   pretrain {source, num_examples, num_classes, label_level, images_per_class,
-            diversity_ratio, semantics, arch, seed, steps} (null for scratch),
+            diversity_ratio, semantics, arch, seed, steps, target_classes_covered,
+            target_classes} (null for scratch; the last two: how many of the fine-tune
+            dataset's classes the pre-training images include, null where not known),
   finetune {dataset, lr, epochs, batch_size, seed, resolution, arch, mode, steps} (as trained),
   metrics {id, ood: {split, macro_f1, accuracy, num_examples, classes, per_class_f1},
            splits: {<every evaluated split>: {macro_f1, accuracy, num_examples}}}
@@ -92,13 +94,15 @@ def _label_level(label_key: str) -> str:
   return label_key.removeprefix('label_')
 
 
-def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
-  """The `pretrain` entry: the pre-training run's data and model, as its config.json says."""
+def pretrain_block(found: handoff.PretrainedCheckpoint, benchmark: str) -> dict[str, Any]:
+  """The `pretrain` entry: the pre-training run's data and model, as its config.json says,
+  and how many classes of `benchmark` (the fine-tune dataset) its data includes."""
   head = found.saved_tree().get('params', {}).get(step_lib.HEAD, {})
   block = {'source': None, 'num_examples': None,
            'num_classes': int(head['kernel'].shape[-1]) if 'kernel' in head else None,
            'label_level': None, 'images_per_class': None, 'diversity_ratio': None,
-           'semantics': None, 'arch': None, 'seed': None, 'steps': found.step}
+           'semantics': None, 'arch': None, 'seed': None, 'steps': found.step,
+           'target_classes_covered': None, 'target_classes': None}
   config = found.run_config()
   if config is None:
     logging.warning('%s has no %s beside it: result.json gets only pretrain.num_classes and '
@@ -117,11 +121,15 @@ def pretrain_block(found: handoff.PretrainedCheckpoint) -> dict[str, Any]:
       block['source'] = '+'.join(s['name'] for s in manifest['sources'])
       block['num_examples'] = len(manifest['records']['label'])
   else:
+    spec = {'sources': [{'name': config.data.name, 'split': config.data.train_split}]}
     block['num_examples'] = datasets.train_examples(
         config.data.name, datasets.study_data_dir(config.data.data_dir),
         config.data.train_split)
     if block['num_examples'] is None:
       logging.warning('pretrain.num_examples unknown: %s is not built.', config.data.name)
+  if spec:
+    coverage = subsets.benchmark_coverage(spec, benchmark)
+    block['target_classes_covered'], block['target_classes'] = coverage.covered, coverage.total
   diversity = spec.get('diversity')
   block['diversity_ratio'] = diversity['subclasses_per_superclass'] if diversity else None
   block['semantics'] = _semantics(spec.get('class_filter'))
@@ -244,7 +252,8 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
       'run_id': run_dir.name,
       'study': study,
       'kind': config.kind,
-      'pretrain': pretrain_block(pretrained) if pretrained is not None else None,
+      'pretrain': (pretrain_block(pretrained, config.data.name) if pretrained is not None
+                   else None),
       'finetune': {
           'dataset': config.data.name, 'lr': config.optimizer.learning_rate,
           'epochs': _epochs(config, evaluation), 'batch_size': config.batch_size,

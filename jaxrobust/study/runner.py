@@ -147,7 +147,9 @@ def _write_study_files(config, plan, workdir) -> None:
     f.write(config.to_json_best_effort(indent=1))
   rows = [{'run_id': r.run_id, 'kind': r.kind, 'setting': r.setting,
            'pretrain_setting': r.pretrain_setting, 'pretrain_id': r.pretrain_id,
-           'dataset': r.dataset, 'subset': r.subset, 'steps': r.steps} for r in plan]
+           'dataset': r.dataset, 'subset': r.subset, 'steps': r.steps,
+           'target_classes_covered': r.target_classes_covered,
+           'target_classes': r.target_classes} for r in plan]
   with open(os.path.join(workdir, PLAN_JSON), 'w') as f:
     json.dump({'study': config.study, 'runs': rows}, f, indent=1)
 

@@ -149,3 +149,42 @@ def test_console_table_names_the_metric_and_shows_the_group_labels(study_dir):
     assert [line.split()[0] for line in lines[1:]] == ['scratch', '25,000', '1,000,000']
     er = analysis.groups['er'].iloc[-1]
     assert f'{er:+.1f} [' in lines[-1]
+
+
+def _with_coverage(study_dir, covered: dict[float, float]) -> pd.DataFrame:
+  """The fixture results with pretrain.target_classes_covered per pre-training quantity (of 8)."""
+  df = load.load_results(str(study_dir))
+  df['pretrain.target_classes_covered'] = df['pretrain.num_examples'].map(covered)
+  df['pretrain.target_classes'] = np.where(df['kind'] == 'scratch', np.nan, 8.0)
+  return df
+
+
+def test_findings_state_each_groups_coverage_of_the_fine_tune_classes(study_dir):
+  analysis = pipeline.analyze(_with_coverage(study_dir, {25_000: 3.0, 1_000_000: 8.0}),
+                              num_resamples=50)
+  assert analysis.group_by == ['pretrain.num_examples']  # coverage is never a group of its own
+  coverage = analysis.groups.set_index('group')['benchmark_classes']
+  assert pd.isna(coverage['scratch'])
+  assert coverage.drop('scratch').to_dict() == {'25,000 images': '3/8', '1,000,000 images': '8/8'}
+  lines = summary.findings(analysis)
+  (small,) = [line for line in lines if line.startswith('Pre-training on 25,000 images')]
+  assert small.endswith(" Its pre-training images include 3 of the fine-tune dataset's 8 classes.")
+  (pair,) = [line for line in lines if line.startswith('Pre-training images, largest minus')]
+  assert pair.endswith("Their pre-training images include 8/8 and 3/8 of the fine-tune "
+                       "dataset's classes: part of the difference may come from those classes, "
+                       'not from the setting.')
+
+
+def test_equal_or_unrecorded_coverage_adds_no_caveat(study_dir):
+  equal = summary.findings(pipeline.analyze(
+      _with_coverage(study_dir, {25_000: 8.0, 1_000_000: 8.0}), num_resamples=50))
+  assert sum("include 8 of the fine-tune dataset's 8 classes" in line for line in equal) == 2
+  assert not any('Their pre-training images include' in line for line in equal)
+  df = _with_coverage(study_dir, {25_000: 8.0, 1_000_000: 8.0})
+  df.loc[df['run_id'] == 'ft_25000_0', 'pretrain.target_classes_covered'] = 5.0  # mixed group
+  unrecorded = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
+  for analysis in (pipeline.analyze(df, num_resamples=50), unrecorded):
+    lines = summary.findings(analysis)
+    assert not any(line.startswith('Pre-training on 25,000') and 'images include' in line
+                   for line in lines)
+    assert not any('Their pre-training images include' in line for line in lines)

@@ -1,4 +1,5 @@
-"""result.json's `pretrain` block describes a subset pre-training from the subset's manifest."""
+"""result.json's `pretrain` block describes a subset pre-training from the subset's manifest,
+and how many of the fine-tune dataset's classes its images include."""
 import json
 import os
 
@@ -15,14 +16,14 @@ SPEC = {'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'weight
                       'images_per_superclass': 8}}
 
 
-def _materialized_subset_metadata(data_dir) -> str:
+def _materialized_subset_metadata(data_dir, spec=SPEC) -> str:
   """Writes the metadata a materialized subset carries (its manifest); returns its name."""
-  name = subsets.subset_name(SPEC)
+  name = subsets.subset_name(spec)
   folder = subsets.subset_dir(name, str(data_dir))
   os.makedirs(folder)
   labels = [i % ff.PRETRAIN_CLASSES for i in range(8 * ff.PRETRAIN_CLASSES)]
   manifest = {
-      'format': 1, 'name': name, 'spec': subsets.as_spec(SPEC).to_json(), 'seed': 0,
+      'format': 1, 'name': name, 'spec': subsets.as_spec(spec).to_json(), 'seed': 0,
       'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'version': '1.0.0',
                    'weight': 1.0, 'num_examples': len(labels)}],
       'records': {'source': [0] * len(labels), 'base_index': list(range(len(labels))),
@@ -34,19 +35,36 @@ def _materialized_subset_metadata(data_dir) -> str:
   return name
 
 
-def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_path):
+def _subset_pretraining(pretrain_dir, tmp_path, spec=SPEC) -> handoff.PretrainedCheckpoint:
+  """The checkpoint of `pretrain_dir` as if it had trained on the subset `spec` selects."""
   data_dir = tmp_path / 'tfds'
   config = runs.read_config(pretrain_dir / runs.CONFIG_FILE)
-  config.data.name = _materialized_subset_metadata(data_dir)
+  config.data.name = _materialized_subset_metadata(data_dir, spec)
   config.data.label_key = 'label_level1'
   config.data.data_dir = str(data_dir)
   run_dir = tmp_path / 'runs' / 'pretrain-subset'
   runs.write_config(config, run_dir / runs.CONFIG_FILE)
   (run_dir / 'checkpoints').symlink_to(pretrain_dir / 'checkpoints')
+  return handoff.find_checkpoint(str(run_dir))
 
-  block = results.pretrain_block(handoff.find_checkpoint(str(run_dir)))
+
+def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_path):
+  block = results.pretrain_block(_subset_pretraining(pretrain_dir, tmp_path), ff.WILDCAM)
   assert block == {
       'source': 'fractal_hierarchy/tiny', 'num_examples': 8 * ff.PRETRAIN_CLASSES,
       'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'level1', 'images_per_class': 8,
       'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'arch': 'resnet_tiny',
-      'seed': 0, 'steps': ff.PRETRAIN_STEPS}
+      'seed': 0, 'steps': ff.PRETRAIN_STEPS,
+      'target_classes_covered': 0, 'target_classes': 6}  # fractals hold no camera-trap animal
+
+
+def test_pretrain_block_counts_the_benchmark_classes_its_subset_includes(pretrain_dir, tmp_path):
+  # synthetic_wildcam/tiny's 6 classes are the 6 animal species of synthetic_nature/tiny.
+  spec = {'sources': [{'name': 'synthetic_nature/tiny', 'split': 'train', 'weight': 1.0}],
+          'num_classes': 5, 'images_per_class': 2, 'benchmark': ff.WILDCAM,
+          'benchmark_classes': 'keep'}
+  block = results.pretrain_block(_subset_pretraining(pretrain_dir, tmp_path, spec), ff.WILDCAM)
+  assert (block['target_classes_covered'], block['target_classes']) == (5, 6)
+  block = results.pretrain_block(_subset_pretraining(pretrain_dir, tmp_path / 'real', spec),
+                                 'iwildcam/448')
+  assert (block['target_classes_covered'], block['target_classes']) == (None, None)

@@ -29,11 +29,16 @@ def small_study(data_dir: str) -> ml_collections.ConfigDict:
 
 def prepared_small_study(tmp_path: pathlib.Path) -> ml_collections.ConfigDict:
   """small_study() with a prepared fake of every dataset, so preparing has nothing to build."""
-  c = small_study(str(tmp_path / 'data'))
-  needs = ['fractaldb/tiny', c.finetune.data.name] + [
-      r.dataset for r in plan_study(c) if r.subset is not None]
+  return with_fake_datasets(small_study(str(tmp_path / 'data')))
+
+
+def with_fake_datasets(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The study `c`, every dataset it reads faked as prepared in `c.data_dir` (240 examples)."""
+  needs = {source['name'] for r in plan_study(c) if r.subset is not None
+           for source in r.subset['sources']}
+  needs |= {r.dataset for r in plan_study(c)}
   for name in needs:
-    path = tmp_path / 'data' / name / '1.0.0'
+    path = pathlib.Path(c.data_dir, name, '1.0.0')
     os.makedirs(path, exist_ok=True)
     evaluated = c.finetune.data.eval_splits if name == c.finetune.data.name else ()
     (path / 'dataset_info.json').write_text(json.dumps(

@@ -136,6 +136,8 @@ def test_an_entry_point_that_does_not_import_is_one_error_naming_it(tmp_path, mo
 def test_a_declared_split_the_dataset_lacks_is_refused_listing_its_splits(data_dir):
   from mylab import study  # pylint: disable=g-import-not-at-top  (the page's study config)
   config = study.get_config('local,test')
+  for name in ('n5000', 'n25000'):  # ImageNet's quantities: more than the test scale's source
+    del config.pretrain_settings[name]
   config.data_dir = data_dir
   config.benchmark.ood_split = 'away_test'
   with pytest.raises(errors.ConfigError, match=re.escape(

@@ -1,4 +1,5 @@
 """Selection: quantities honoured exactly, balanced, nested, seeded; impossible specs refused."""
+import dataclasses
 import re
 
 import numpy as np
@@ -14,8 +15,10 @@ LABELS = np.random.default_rng(0).permutation(
     np.repeat(np.arange(24), [toy_class_size(c) for c in range(24)]))
 
 
-def choose(**fields) -> select_lib.Selection:
+def choose(rule: str | None = None, benchmark_ids=(), **fields) -> select_lib.Selection:
+  """Selects from the toy base; `rule` keeps or drops the fine classes `benchmark_ids`."""
   (quota,) = select_lib.quotas(spec_lib.as_spec(spec(**fields)))
+  quota = dataclasses.replace(quota, benchmark_classes=rule, benchmark_ids=tuple(benchmark_ids))
   return select_lib.select(LABELS, HIERARCHY, quota)
 
 
@@ -192,3 +195,57 @@ def test_min_images_per_class_draws_only_from_classes_that_hold_that_many():
   assert min(toy_class_size(c) for c in counts) >= 12
   with pytest.raises(spec_lib.SpecError, match=r'^num_classes=19 is more than the 18 classes'):
     choose(min_images_per_class=12, num_classes=19, images_per_class=12)
+
+
+BENCHMARK = (1, 5, 14, 22)  # fine classes of a stand-in benchmark, in 3 coarse and 4 mid classes
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_keep_moves_the_benchmark_classes_to_the_front_of_the_seeded_class_order(seed):
+  order = []  # the plain class order, read off nested selections of 1, 2, ... classes
+  for k in range(1, 25):
+    order += sorted(set(per_class(choose(num_classes=k, images_per_class=5, seed=seed)))
+                    - set(order))
+  kept_order = [c for c in order if c in BENCHMARK] + [c for c in order if c not in BENCHMARK]
+  for k in (2, 6, 10):
+    kept = set(per_class(choose('keep', BENCHMARK, num_classes=k, images_per_class=5,
+                                seed=seed)))
+    assert kept == set(kept_order[:k])
+
+
+@pytest.mark.parametrize('fields', [
+    {'num_classes': 20, 'images_per_class': 5},
+    {'num_examples': 100},
+    {'diversity': {'level': 'mid', 'subclasses_per_superclass': 3, 'images_per_superclass': 12,
+                   'max_ratio': 3}},
+])
+def test_drop_leaves_the_benchmark_classes_out(fields):
+  assert set(BENCHMARK) & set(per_class(choose(**fields)))
+  assert not set(BENCHMARK) & set(per_class(choose('drop', BENCHMARK, **fields)))
+
+
+def test_drop_with_max_ratio_keeps_only_superclasses_with_enough_other_subclasses():
+  diversity = {'level': 'mid', 'images_per_superclass': 10, 'max_ratio': 4}
+  picks = [choose('drop', BENCHMARK, diversity=dict(diversity, subclasses_per_superclass=r))
+           for r in (1, 4)]
+  supers = [set(HIERARCHY.ancestors['mid'][p.fine_ids].tolist()) for p in picks]
+  # Classes 1, 5, 14, 22 are in mid classes 0, 1, 3, 5: only 2 and 4 keep 4 other subclasses.
+  assert supers[0] == supers[1] == {2, 4}
+
+
+def test_keep_under_diversity_takes_the_benchmark_subclasses_first():
+  pick = choose('keep', BENCHMARK, diversity={'level': 'mid', 'subclasses_per_superclass': 1,
+                                              'images_per_superclass': 10})
+  assert set(BENCHMARK) <= set(per_class(pick))  # one per mid class, each a different one
+
+
+def test_drop_of_every_class_in_the_pool_is_refused():
+  with pytest.raises(spec_lib.SpecError, match=r"^benchmark_classes='drop' leaves no class"):
+    choose('drop', range(8), class_filter='animal', num_classes=2)
+
+
+def test_a_benchmark_whose_classes_are_not_known_is_refused():
+  with pytest.raises(spec_lib.SpecError, match=r"^benchmark_classes='keep': which classes of "
+                     r'toy_hierarchy/three_level are classes of benchmark=.iwildcam/448.'):
+    select_lib.quotas(spec_lib.as_spec(spec(num_classes=4, benchmark='iwildcam/448',
+                                            benchmark_classes='keep')))

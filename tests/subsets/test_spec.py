@@ -55,6 +55,10 @@ def test_weights_split_exactly():
      r'diversity.images_per_superclass is missing'),
     ({'diversity': {'level': 'mid', 'subclasses_per_superclass': 5, 'images_per_superclass': 4}},
      r'largest feasible diversity.subclasses_per_superclass is 4'),
+    ({'benchmark': 'synthetic_wildcam/tiny'}, r'benchmark and benchmark_classes go together'),
+    ({'benchmark_classes': 'keep'}, r'benchmark and benchmark_classes go together'),
+    ({'benchmark': 'synthetic_wildcam/tiny', 'benchmark_classes': 'only'},
+     r"benchmark_classes='only': use one of keep, drop"),
 ])
 def test_impossible_specs_are_refused_before_reading_data(fields, message):
   with pytest.raises(spec_lib.SpecError, match=message):
@@ -69,3 +73,17 @@ def test_diversity_max_ratio_names_its_own_subset_and_unset_leaves_the_name_alon
   assert shared.diversity.max_ratio == 3
   assert subsets.subset_name(spec(diversity=diversity)) != subsets.subset_name(
       spec(diversity=dict(diversity, max_ratio=3)))
+
+
+def test_a_benchmark_rule_names_its_own_subset_and_unset_leaves_the_name_alone():
+  plain = spec_lib.as_spec(spec(num_classes=4))
+  assert not {'benchmark', 'benchmark_classes'} & set(plain.to_json())
+  assert subsets.subset_name(spec(num_classes=4)) == subsets.subset_name(
+      spec(num_classes=4, benchmark=None, benchmark_classes=None))
+  names = {subsets.subset_name(spec(num_classes=4, benchmark=benchmark, benchmark_classes=rule))
+           for benchmark, rule in ((None, None), ('synthetic_wildcam/tiny', 'keep'),
+                                   ('synthetic_wildcam/tiny', 'drop'),
+                                   ('synthetic_wildcam/tiny/seed=1', 'keep'))}
+  assert len(names) == 4
+  assert '_keep-benchmark_' in subsets.subset_name(
+      spec(num_classes=4, benchmark='synthetic_wildcam/tiny', benchmark_classes='keep'))

@@ -65,6 +65,12 @@ def build_hierarchy(config: SyntheticNatureConfig) -> Hierarchy:
   return Hierarchy(LEVELS, classes, ancestors, groups)
 
 
+def class_sizes(config: SyntheticNatureConfig, split: str) -> np.ndarray:
+  """Images of each fine class in `split`: every species has the same number."""
+  instances = instance_splits(config.num_instances, config.test_instances)[split]
+  return np.full(config.num_classes, len(instances), dtype=np.int64)
+
+
 CONFIGS = (
     SyntheticNatureConfig(
         name='small', description='Offline studies: 5 > 20 > 100 classes x 60 at 32 px '

@@ -6,7 +6,10 @@ Public API (the study runner calls these):
   materialize(spec, data_dir) -> TFDS name         (idempotent)
   recreate(manifest, data_dir) -> TFDS name        (from the manifest alone)
   describe(name, data_dir) -> summary text
+  benchmark_coverage(spec, benchmark) -> how many of a benchmark's classes it includes
 """
+from jaxrobust.datasets.subsets.coverage import benchmark_coverage
+from jaxrobust.datasets.subsets.coverage import Coverage
 from jaxrobust.datasets.subsets.materializer import is_materialized
 from jaxrobust.datasets.subsets.materializer import materialize
 from jaxrobust.datasets.subsets.materializer import read_manifest

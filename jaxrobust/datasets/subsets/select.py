@@ -2,17 +2,21 @@
 
 Nesting: classes are taken as a prefix of one seeded class order and records as a
 prefix of one seeded order per class, so at one seed a smaller quantity (N, K, M,
-r or images per superclass) always selects a subset of a larger one.
+r or images per superclass) always selects a subset of a larger one. A spec's
+`benchmark_classes` rule moves the benchmark's classes to the front of those orders
+(`keep`) or out of the pool (`drop`); the classes chosen follow from the base's class
+sizes alone (`class_counts`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import dataclasses
 import hashlib
 
 import numpy as np
 
 from jaxrobust.datasets import hierarchy as hierarchy_lib
+from jaxrobust.datasets.subsets import target_classes as benchmark_lib
 from jaxrobust.datasets.subsets import spec as spec_lib
 
 
@@ -28,6 +32,8 @@ class Quota:
   seed: int
   nested: bool
   where: str  # Names the source in errors and seeds its random streams.
+  benchmark_classes: str | None = None  # 'keep' | 'drop' the classes `benchmark_ids`
+  benchmark_ids: tuple[int, ...] = ()   # this source's fine ids of the benchmark's classes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +41,19 @@ class Selection:
   """Selected base record ids (ascending) and the hierarchy fine class of each."""
   record_ids: np.ndarray
   fine_ids: np.ndarray
+
+
+def _benchmark_ids(spec: spec_lib.SubsetSpec, source: spec_lib.Source) -> tuple[int, ...]:
+  """The source's fine ids of the classes of the spec's benchmark (() without a rule)."""
+  if spec.benchmark_classes is None:
+    return ()
+  ids = benchmark_lib.classes_in_source(source.name, spec.benchmark)
+  if ids is None:
+    raise spec_lib.SpecError(
+        f'benchmark_classes={spec.benchmark_classes!r}: which classes of {source.name} are '
+        f'classes of benchmark={spec.benchmark!r} is not known (only for the generated '
+        'synthetic_wildcam); unset benchmark and benchmark_classes.')
+  return tuple(int(i) for i in ids)
 
 
 def quotas(spec: spec_lib.SubsetSpec) -> list[Quota]:
@@ -47,7 +66,9 @@ def quotas(spec: spec_lib.SubsetSpec) -> list[Quota]:
   return [Quota(num_examples=n, num_classes=k, images_per_class=spec.images_per_class,
                 class_filter=spec.class_filter, min_images_per_class=spec.min_images_per_class,
                 diversity=spec.diversity, seed=spec.seed,
-                nested=spec.nested, where=f'{s.name}:{s.split}')
+                nested=spec.nested, where=f'{s.name}:{s.split}',
+                benchmark_classes=spec.benchmark_classes,
+                benchmark_ids=_benchmark_ids(spec, s))
           for s, n, k in zip(spec.sources, ns, ks)]
 
 
@@ -103,6 +124,14 @@ def _class_pool(hierarchy: hierarchy_lib.Hierarchy, sizes: np.ndarray,
   return pool
 
 
+def _kept_first(order: np.ndarray, kept: Sequence[int], quota: Quota) -> np.ndarray:
+  """`order` with the `kept` ids moved to its front (in their order there) under rule 'keep'."""
+  if quota.benchmark_classes != 'keep':
+    return order
+  first = np.isin(order, kept)
+  return np.concatenate([order[first], order[~first]])
+
+
 def _take(by_class: list[np.ndarray], classes: np.ndarray, counts: np.ndarray,
           quota: Quota) -> Selection:
   ids, fine = [], []
@@ -130,7 +159,19 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
   """Selects records of one source; `fine_labels[i]` is record i's fine class id."""
   by_class = _records_by_class(fine_labels, hierarchy.num_fine)
   sizes = np.array([len(r) for r in by_class], dtype=np.int64)
+  return _take(by_class, *class_counts(sizes, hierarchy, quota), quota)
+
+
+def class_counts(sizes: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
+                 quota: Quota) -> tuple[np.ndarray, np.ndarray]:
+  """(fine classes, images of each) a quota selects, from the base's images per class alone."""
   pool = _class_pool(hierarchy, sizes, quota.class_filter, quota.where)
+  if quota.benchmark_classes == 'drop':
+    pool = np.setdiff1d(pool, quota.benchmark_ids)
+    if not pool.size:
+      raise spec_lib.SpecError(
+          f"benchmark_classes='drop' leaves no class in {quota.where}: every class of the pool "
+          "is a benchmark class; use 'keep' or no rule.")
   if quota.min_images_per_class is not None:
     pool = pool[sizes[pool] >= quota.min_images_per_class]
     if not pool.size:
@@ -139,8 +180,8 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
           f'{quota.where}; the largest feasible min_images_per_class is '
           f'{int(sizes.max())}.')
   if quota.diversity is not None:
-    return _select_diverse(by_class, sizes, pool, hierarchy, quota)
-  order = _rng(quota, 'classes').permutation(pool)
+    return _diverse_counts(sizes, pool, hierarchy, quota)
+  order = _kept_first(_rng(quota, 'classes').permutation(pool), quota.benchmark_ids, quota)
   n, k, m = quota.num_examples, quota.num_classes, quota.images_per_class
   if k is None and m is not None and n is not None:
     k = n // m
@@ -163,17 +204,19 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
     _check_counts_fit(counts, class_sizes, 'num_examples', n, largest, quota.where)
   else:
     counts = class_sizes
-  return _take(by_class, order, counts, quota)
+  return order, counts
 
 
-def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndarray,
-                    hierarchy: hierarchy_lib.Hierarchy, quota: Quota) -> Selection:
+def _diverse_counts(sizes: np.ndarray, pool: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
+                    quota: Quota) -> tuple[np.ndarray, np.ndarray]:
   """Superclasses from r of their subclasses, a fixed number of images per superclass."""
   div = quota.diversity
   ancestors = hierarchy.ancestors[hierarchy.check_level(div.level, 'diversity.level')]
   if div.max_ratio is not None:
     pool = _shared_pool(pool, sizes, ancestors, div, quota.where)
-  supers = _rng(quota, 'superclasses').permutation(np.unique(ancestors[pool]))
+  kept = list(quota.benchmark_ids)
+  supers = _kept_first(_rng(quota, 'superclasses').permutation(np.unique(ancestors[pool])),
+                       ancestors[kept], quota)
   k = quota.num_classes
   if k is not None:
     if k > len(supers):
@@ -183,8 +226,8 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
           f'{len(supers)}.')
     supers = supers[:k]
   r, per_super = div.subclasses_per_superclass, div.images_per_superclass
-  subs = [_rng(quota, 'subclasses', int(s)).permutation(pool[ancestors[pool] == s])
-          for s in supers]
+  subs = [_kept_first(_rng(quota, 'subclasses', int(s)).permutation(pool[ancestors[pool] == s]),
+                      kept, quota) for s in supers]
   fewest = min(len(s) for s in subs)
   if r > fewest:
     raise spec_lib.SpecError(
@@ -203,8 +246,7 @@ def _select_diverse(by_class: list[np.ndarray], sizes: np.ndarray, pool: np.ndar
         f'{largest}.')
   classes = np.concatenate(subs)
   counts = np.concatenate([balanced_counts(per_super, r) for _ in subs])
-  return _take(by_class, classes, counts, quota)
-
+  return classes, counts
 
 
 def _shared_pool(pool: np.ndarray, sizes: np.ndarray, ancestors: np.ndarray,

@@ -21,6 +21,9 @@ BUILDER_NAME = 'subset'
 # Bump when the selection algorithm changes, so old names never alias new selections.
 SELECTION_FORMAT = 1
 _WEIGHT_TOLERANCE = 1e-6
+# How a subset treats the classes of a fine-tune benchmark (`benchmark`) that its source holds:
+# 'keep' picks them first wherever it picks some of the classes, 'drop' leaves them out.
+BENCHMARK_CLASS_RULES = ('keep', 'drop')
 
 
 class SpecError(errors.ConfigError, ValueError):
@@ -51,7 +54,7 @@ class Diversity:
 @dataclasses.dataclass(frozen=True)
 class SubsetSpec:
   """The five properties (quantity, classes x images, granularity, semantics, diversity,
-  source) plus seed and nesting."""
+  source) plus seed, nesting and what to do with a fine-tune benchmark's classes."""
   sources: tuple[Source, ...]
   num_examples: int | None = None
   num_classes: int | None = None
@@ -62,12 +65,15 @@ class SubsetSpec:
   diversity: Diversity | None = None
   seed: int = 0
   nested: bool = True
+  benchmark: str | None = None           # TFDS name of the fine-tune benchmark
+  benchmark_classes: str | None = None   # one of BENCHMARK_CLASS_RULES
 
   def to_json(self) -> dict[str, Any]:
     plain = json.loads(json.dumps(dataclasses.asdict(self)))
     # Optional fields left unset stay out of the JSON, so they leave a spec's name alone.
-    if self.min_images_per_class is None:
-      del plain['min_images_per_class']
+    for field in ('min_images_per_class', 'benchmark', 'benchmark_classes'):
+      if plain[field] is None:
+        del plain[field]
     if self.diversity is not None and self.diversity.max_ratio is None:
       del plain['diversity']['max_ratio']
     return plain
@@ -134,6 +140,7 @@ def as_spec(config: Any) -> SubsetSpec:
             _get(diversity, 'images_per_superclass'), 'diversity.images_per_superclass'),
         max_ratio=_optional_int(_get(diversity, 'max_ratio'), 'diversity.max_ratio'))
   label_level = _get(config, 'label_level')
+  benchmark, benchmark_classes = _get(config, 'benchmark'), _get(config, 'benchmark_classes')
   spec = SubsetSpec(
       sources=tuple(sources),
       num_examples=_optional_int(_get(config, 'num_examples'), 'num_examples'),
@@ -145,7 +152,9 @@ def as_spec(config: Any) -> SubsetSpec:
                                          'min_images_per_class'),
       diversity=diversity,
       seed=int(_get(config, 'seed', 0)),
-      nested=bool(_get(config, 'nested', True)))
+      nested=bool(_get(config, 'nested', True)),
+      benchmark=None if benchmark is None else str(benchmark),
+      benchmark_classes=None if benchmark_classes is None else str(benchmark_classes))
   return validate(spec)
 
 
@@ -179,6 +188,12 @@ def validate(spec: SubsetSpec) -> SubsetSpec:
     raise SpecError(
         'num_examples: a mixture of several sources needs num_examples (or '
         'num_classes) to split by weight.')
+  if spec.benchmark_classes not in (None, *BENCHMARK_CLASS_RULES):
+    raise SpecError(f'benchmark_classes={spec.benchmark_classes!r}: use one of '
+                    f'{", ".join(BENCHMARK_CLASS_RULES)} (or None).')
+  if (spec.benchmark is None) != (spec.benchmark_classes is None):
+    raise SpecError('benchmark and benchmark_classes go together: name the fine-tune '
+                    'benchmark and whether its classes are kept or dropped, or set neither.')
   div = spec.diversity
   if div is not None:
     if n is not None or m is not None:
@@ -235,6 +250,8 @@ def config_name(spec: SubsetSpec) -> str:
     parts.append(f'f-{names}' if len(names) <= 24 else f'f{len(spec.class_filter)}')
   if spec.min_images_per_class is not None:
     parts.append(f'min{spec.min_images_per_class}')
+  if spec.benchmark_classes is not None:
+    parts.append(f'{spec.benchmark_classes}-benchmark')
   if spec.diversity is not None:
     d = spec.diversity
     parts.append(f'div-{_slug(d.level, 16)}-r{d.subclasses_per_superclass}'

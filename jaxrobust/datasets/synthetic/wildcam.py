@@ -63,18 +63,28 @@ class World:
   location_volume: np.ndarray       # (num_locations,) relative trigger rates
 
 
+def fauna_indices(settings: WorldSettings) -> np.ndarray:
+  """Which animal species of the seed's fauna are the classes 1..num_classes, picked at random.
+
+  The taxonomy lists species order-major with the animal orders first, so these are also the
+  fine class ids of the classes in `synthetic_nature` of the same seed and taxonomy.
+  """
+  _, families, species = settings.fauna_branching
+  num_animals = settings.fauna_animal_orders * families * species
+  if settings.num_classes > num_animals:
+    raise ValueError(f'num_classes={settings.num_classes} exceeds the {num_animals} animal '
+                     f'species of fauna_branching={settings.fauna_branching} with '
+                     f'fauna_animal_orders={settings.fauna_animal_orders}.')
+  return np.random.default_rng([settings.seed, 12]).choice(
+      num_animals, settings.num_classes, replace=False)
+
+
 def fauna_classes(settings: WorldSettings) -> tuple[animals.AnimalClass, ...]:
-  """`num_classes` animal species of the seed's fauna, picked at random."""
+  """The benchmark's classes: animal species of the seed's fauna (`fauna_indices`)."""
   fauna = [s.animal for s in taxonomy.build_taxonomy(
       settings.fauna_branching, settings.fauna_animal_orders, settings.seed)
            if s.kingdom == taxonomy.ANIMAL]
-  if settings.num_classes > len(fauna):
-    raise ValueError(f'num_classes={settings.num_classes} exceeds the {len(fauna)} animal '
-                     f'species of fauna_branching={settings.fauna_branching} with '
-                     f'fauna_animal_orders={settings.fauna_animal_orders}.')
-  picked = np.random.default_rng([settings.seed, 12]).choice(
-      len(fauna), settings.num_classes, replace=False)
-  return tuple(fauna[i] for i in picked)
+  return tuple(fauna[i] for i in fauna_indices(settings))
 
 
 def build_world(settings: WorldSettings) -> World:
