@@ -22,6 +22,7 @@ from jaxrobust.study import progress as progress_lib
 from jaxrobust.study import report as report_lib
 from jaxrobust.study import stages
 from jaxrobust.study import state as state_lib
+from jaxrobust.study import workdir_lock
 from jaxrobust.study.plan import datasets_needed, plan_study, PlannedRun, select_runs
 
 EXECUTORS = ('local', 'ray')
@@ -31,11 +32,14 @@ PLAN_JSON = 'plan.json'
 
 def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool = False,
               only: str | None = None, train_fn: stages.TrainFn | None = None,
-              executor: str = 'local', ray_address: str | None = None) -> dict[str, Any]:
+              executor: str = 'local', ray_address: str | None = None,
+              wait: bool = False) -> dict[str, Any]:
   """Runs (or with `dry_run` describes) the study, or the `only` slice of it.
 
   `executor`: 'local' runs one run after another in this process; 'ray' makes every run a task
-  of the Ray cluster at `ray_address` (jaxrobust.study.ray_executor). Returns a summary:
+  of the Ray cluster at `ray_address` (jaxrobust.study.ray_executor). Every planned run's config
+  is checked before anything is written; then the study holds the workdir's lock
+  (jaxrobust.study.workdir_lock; `wait`: queue behind another holder). Returns a summary:
   planned/selected/executed/skipped run ids, the checkpoint step of each run that resumed and,
   when every run of the study is finished, the paths of results.csv and the report. Raises
   errors.RunsFailedError after the rest of the study when runs failed (Ray executor).
@@ -44,12 +48,25 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   plan = plan_study(config, workdir)
   selected = select_runs(plan, only)
   data_dir = datasets_lib.study_data_dir(config.data_dir, workdir)
-  states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
-  needs = datasets_needed(plan, [r.run_id for r in selected])
+  for run in plan:
+    runs.check_fields(run.config)
+    runs.check_values(run.config)
   if dry_run:
+    states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
+    needs = datasets_needed(plan, [r.run_id for r in selected])
     _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, only)
     return {'planned': [r.run_id for r in plan], 'selected': [r.run_id for r in selected],
             'executed': [], 'skipped': []}
+  with (workdir_lock.held(workdir, wait=wait) if stages.is_chief()
+        else contextlib.nullcontext()):
+    return _run_locked(config, workdir, plan, selected, data_dir, only, train_fn, executor,
+                       ray_address)
+
+
+def _run_locked(config, workdir, plan, selected, data_dir, only, train_fn, executor,
+                ray_address) -> dict[str, Any]:
+  """run_study's work under the workdir lock: the states are read once the lock is held."""
+  states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
   _check_blocked(plan, selected, states, only)
   todo = [r for r in selected if states[r.run_id] != 'finished']
   with _executor(executor, ray_address) as runs_executor:  # connects first: fails fast

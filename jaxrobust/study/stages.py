@@ -7,6 +7,7 @@ the config is checked, the run directory made absolute and config.json written, 
 engine (which trusts its caller) starts.
 """
 from collections.abc import Callable
+import contextlib
 import dataclasses
 import functools
 import os
@@ -24,6 +25,7 @@ from jaxrobust.datasets import build
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import state as state_lib
+from jaxrobust.study import workdir_lock
 from jaxrobust.study.plan import PlannedRun
 from jaxrobust.train.result import RunResult
 
@@ -100,14 +102,20 @@ def execute_run(run: PlannedRun, workdir: str, train_fn: TrainFn) -> RunOutcome:
   return RunOutcome(seconds=seconds, resumed_at=step or None)
 
 
-def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None) -> RunResult:
+def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None, *,
+                   wait: bool = False) -> RunResult:
   """One run outside a study into `<workdir>/runs/<run_id>/` (result.json for finetune/scratch).
 
-  `cache`: an engine cache shared with other runs of this process (None: a fresh one).
+  The config is checked first; then the run holds the workdir's lock (`wait`: queue behind
+  another holder). `cache`: an engine cache shared with other runs of this process (None: a
+  fresh one).
   """
-  run_dir = enter_run(config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
-  logging.info('Run directory: %s', run_dir)
-  return use_engine(workdir).train(config, run_dir, cache=cache)
+  runs.check_run_config(config)
+  with (workdir_lock.held(str(runs.absolute_path(workdir)), wait=wait) if is_chief()
+        else contextlib.nullcontext()):
+    run_dir = enter_run(config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
+    logging.info('Run directory: %s', run_dir)
+    return use_engine(workdir).train(config, run_dir, cache=cache)
 
 
 def is_chief() -> bool:

@@ -172,3 +172,24 @@ def test_a_signal_during_the_last_save_still_stops_the_process(
   assert raised.value.code == interrupt.EXIT_CODE
   assert f'checkpoints/{FINAL}.' in raised.value.message
   _assert_same_final_state(run_dir, reference_run)
+
+
+@pytest.mark.slow
+def test_two_processes_started_2_s_apart_on_one_workdir_match_a_solo_run(
+    reference_run, data_dir, tmp_path):
+  first = subprocess.Popen(cli_command(tmp_path, data_dir), cwd=REPO, env=cli_env(8),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  time.sleep(2)
+  refused = subprocess.run(cli_command(tmp_path, data_dir), cwd=REPO, env=cli_env(8),
+                           capture_output=True, text=True, timeout=240)
+  waiting = subprocess.run(cli_command(tmp_path, data_dir) + ['--wait'], cwd=REPO,
+                           env=cli_env(8), capture_output=True, text=True, timeout=480)
+  _, stderr = first.communicate(timeout=240)
+  assert first.returncode == 0, stderr[-3000:]
+  assert refused.returncode != 0 and refused.stderr.strip().splitlines()[-1].startswith(
+      f'error: {tmp_path} is in use by pid {first.pid}')
+  assert waiting.returncode == 0, waiting.stderr[-3000:]
+  run_dir = only_run_dir(tmp_path)
+  _assert_same_final_state(run_dir, reference_run)
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
+  _assert_one_history(run_dir)
