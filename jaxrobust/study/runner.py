@@ -48,9 +48,7 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   plan = plan_study(config, workdir)
   selected = select_runs(plan, only)
   data_dir = datasets_lib.study_data_dir(config.data_dir, workdir)
-  for run in plan:
-    runs.check_fields(run.config)
-    runs.check_values(run.config)
+  _check_run_configs(plan, data_dir)
   if dry_run:
     states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
     needs = datasets_needed(plan, [r.run_id for r in selected])
@@ -135,6 +133,19 @@ def _executor(name: str, ray_address: str | None):
     from jaxrobust.study import ray_executor  # pylint: disable=g-import-not-at-top  (ray)
     return ray_executor.RayExecutor(ray_address)
   raise errors.UserError(f'--executor={name}: use one of {", ".join(EXECUTORS)}.')
+
+
+def _check_run_configs(plan: list[PlannedRun], data_dir: str) -> None:
+  """Refuses a data dir that is a file and any planned run whose config is out of range."""
+  if '://' not in data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+    raise errors.ConfigError(f'The data dir {data_dir} (config.data_dir or $TFDS_DATA_DIR) is '
+                             'a file; give the directory that holds the prepared datasets.')
+  for run in plan:
+    try:
+      runs.check_fields(run.config)
+      runs.check_values(run.config)
+    except errors.ConfigError as e:
+      raise errors.ConfigError(f'{run.run_id} ({run.kind} run): {e}') from None
 
 
 def _check_blocked(plan, selected, states, only) -> None:
