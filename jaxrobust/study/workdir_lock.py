@@ -80,6 +80,16 @@ def _try_create(path: str, record: dict[str, Any]) -> bool:
     os.unlink(tmp)
 
 
+def _create_or_refuse(workdir: str, path: str, record: dict[str, Any]) -> bool:
+  """`_try_create` in a created `workdir`; a workdir that cannot be written is a UserError."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    return _try_create(path, record)
+  except OSError as e:  # read-only file system, no permission, a file in the way, disk full
+    raise UserError(f'Cannot write to the workdir {workdir} ({e.strerror or e}); give a '
+                    '--workdir you can write to.') from None
+
+
 def _take_over_stale(path: str, stale: dict[str, Any]) -> None:
   """Removes the lock of a dead holder, unless another process replaced it meanwhile."""
   aside = f'{path}.stale.{os.getpid()}'
@@ -102,11 +112,10 @@ def acquire(workdir: str, *, wait: bool = False) -> dict[str, Any]:
 
   Raises WorkdirLockedError naming the holder unless `wait`, which polls until it is free.
   """
-  os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, LOCK_FILE)
   record = _holder_record()
   announced = False
-  while not _try_create(path, record):
+  while not _create_or_refuse(workdir, path, record):
     holder = _read(path)
     if holder is not None and not _alive_here(holder):
       _take_over_stale(path, holder)

@@ -1,4 +1,5 @@
 """One writer per workdir: a second process is refused or waits; a dead holder's lock is taken."""
+import errno
 import json
 import logging
 import os
@@ -8,6 +9,7 @@ import subprocess
 
 import pytest
 
+from jaxrobust.errors import UserError
 from jaxrobust.study import workdir_lock
 from tests.helpers import lock_holder
 from tests.helpers.configs import REPO
@@ -70,3 +72,12 @@ def test_the_lock_is_released_when_the_holder_fails(tmp_path):
   with pytest.raises(RuntimeError), workdir_lock.held(str(tmp_path)):
     raise RuntimeError('the run failed')
   assert not (tmp_path / workdir_lock.LOCK_FILE).exists()
+
+
+def test_a_workdir_that_cannot_be_written_is_one_error(tmp_path, monkeypatch):
+  def read_only(*args, **kwargs):  # file modes do not stop root: the link itself is refused
+    raise OSError(errno.EROFS, 'Read-only file system')
+  monkeypatch.setattr(os, 'link', read_only)
+  with pytest.raises(UserError, match=f'Cannot write to the workdir {tmp_path} '
+                                      r'\(Read-only file system\)'):
+    workdir_lock.acquire(str(tmp_path))
