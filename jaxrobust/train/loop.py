@@ -73,8 +73,9 @@ def init_model(config: ml_collections.ConfigDict, num_classes: int,
 def _open_split(builder, split: str, transform: decoded_cache.Transform, budget_mb: float,
                 cache: EngineCache):
   """The split's records, decoded once when that fits `budget_mb` (jaxrobust.input.decoded_cache)."""
-  return cache.decoded_splits.get(loading.open_split(builder, split), transform,
-                                  (str(builder.data_dir), split), budget_mb)
+  source = loading.open_split(builder, split,
+                              training=isinstance(transform, preprocess.TrainPreprocess))
+  return cache.decoded_splits.get(source, transform, (str(builder.data_dir), split), budget_mb)
 
 
 def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
