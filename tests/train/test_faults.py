@@ -1,4 +1,5 @@
 """Faults on one machine: damaged checkpoints fall back, SIGTERM saves, metrics keep one history."""
+import errno
 import logging
 import pathlib
 import shutil
@@ -8,6 +9,7 @@ import time
 
 import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
 import tensorflow as tf
 
@@ -190,6 +192,33 @@ def test_two_processes_started_2_s_apart_on_one_workdir_match_a_solo_run(
       f'error: {tmp_path} is in use by pid {first.pid}')
   assert waiting.returncode == 0, waiting.stderr[-3000:]
   run_dir = only_run_dir(tmp_path)
+  _assert_same_final_state(run_dir, reference_run)
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
+  _assert_one_history(run_dir)
+
+
+def test_a_full_disk_during_a_save_stops_the_run_in_one_line_and_the_rerun_resumes_exactly(
+    reference_run, data_dir, tmp_path, monkeypatch, caplog):
+  run_dir = tmp_path / 'run'
+  write = ocp.handlers.JsonCheckpointHandler._save_fn  # pylint: disable=protected-access
+
+  def disk_full_at_step_8(handler, item, directory):
+    if pathlib.Path(directory).parent.name.startswith('8.'):
+      raise OSError(errno.ENOSPC, 'No space left on device', str(directory))
+    return write(handler, item, directory)
+  monkeypatch.setattr(ocp.handlers.JsonCheckpointHandler, '_save_fn', disk_full_at_step_8)
+  with pytest.raises(checkpoint.CheckpointWriteError) as raised:
+    loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  message = str(raised.value)
+  assert message.startswith(f'Saving checkpoint step 8 in {run_dir / "checkpoints"} failed: '
+                            'the disk is full (a checkpoint step takes about ')
+  assert f'last intact checkpoint: step 4 in {run_dir / "checkpoints"}.' in message
+  assert sorted(p.name for p in (run_dir / 'checkpoints').iterdir()) == ['4']  # no partial save
+
+  monkeypatch.undo()
+  with caplog.at_level(logging.INFO):
+    loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  _assert_resumed_at(caplog, 4)
   _assert_same_final_state(run_dir, reference_run)
   assert train_losses(run_dir) == train_losses(reference_run.run_dir)
   _assert_one_history(run_dir)
