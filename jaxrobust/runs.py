@@ -1,4 +1,4 @@
-"""Run identity: the known config fields and their valid values, the config hash, run ids and config.json."""
+"""Run identity: the known config fields and their valid values, config hash, run ids, config.json."""
 import difflib
 import hashlib
 import json

@@ -121,7 +121,7 @@ def checkpoint_manager(checkpoints_dir: epath.Path, *, keep: int | None = None,
 
 
 class CheckpointWriteError(UserError):
-  """A checkpoint step could not be written (a full disk, a lost mount); earlier steps are intact."""
+  """A checkpoint step could not be written (e.g. a full disk); the earlier steps are intact."""
 
 
 def disk_full(error: BaseException | None) -> bool:

@@ -1,4 +1,4 @@
-"""Damaged dataset records: skipped and counted in training, fatal in evaluation, found by verify."""
+"""Damaged records: skipped and counted in training, fatal in evaluation, found by verify."""
 import logging
 import subprocess
 import sys
