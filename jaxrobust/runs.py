@@ -1,4 +1,4 @@
-"""Run identity: the known config fields and their valid values, config hash, run ids, config.json."""
+"""Run identity: the known config fields and their valid values, config hash, run ids."""
 import difflib
 import hashlib
 import json
