@@ -22,7 +22,6 @@ from jaxrobust.study import progress as progress_lib
 from jaxrobust.study import report as report_lib
 from jaxrobust.study import stages
 from jaxrobust.study import state as state_lib
-from jaxrobust.study import workdir_lock
 from jaxrobust.study.plan import datasets_needed, plan_study, PlannedRun, select_runs
 
 EXECUTORS = ('local', 'ray')
@@ -55,8 +54,7 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
     _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, only)
     return {'planned': [r.run_id for r in plan], 'selected': [r.run_id for r in selected],
             'executed': [], 'skipped': []}
-  with (workdir_lock.held(workdir, wait=wait) if stages.is_chief()
-        else contextlib.nullcontext()):
+  with stages.workdir_held(workdir, wait=wait):
     return _run_locked(config, workdir, plan, selected, data_dir, only, train_fn, executor,
                        ray_address)
 

@@ -111,11 +111,20 @@ def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None, 
   fresh one).
   """
   runs.check_run_config(config)
-  with (workdir_lock.held(str(runs.absolute_path(workdir)), wait=wait) if is_chief()
-        else contextlib.nullcontext()):
+  with workdir_held(str(runs.absolute_path(workdir)), wait=wait):
     run_dir = enter_run(config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
     logging.info('Run directory: %s', run_dir)
     return use_engine(workdir).train(config, run_dir, cache=cache)
+
+
+@contextlib.contextmanager
+def workdir_held(workdir: str, *, wait: bool = False):
+  """Process 0 holds the workdir's lock (jaxrobust.study.workdir_lock); the others wait for it."""
+  with workdir_lock.held(workdir, wait=wait) if is_chief() else contextlib.nullcontext():
+    jax = sys.modules.get('jax')
+    if jax is not None and jax.process_count() > 1:  # every host reads the workdir after that
+      use_engine(workdir).barrier('jaxrobust_workdir_lock')
+    yield
 
 
 def is_chief() -> bool:
