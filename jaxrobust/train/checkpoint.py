@@ -114,7 +114,8 @@ def checkpoint_manager(checkpoints_dir: epath.Path, *, keep: int | None = None,
                                            enable_async_checkpointing=False)
   else:
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                           enable_async_checkpointing=True)
+                                           enable_async_checkpointing=True,
+                                           cleanup_tmp_directories=True)  # failed saves' parts
   return ocp.CheckpointManager(
       checkpoints_dir, options=options,
       item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
@@ -148,7 +149,8 @@ class Saver:
 
   `check` (every step) and `save` raise CheckpointWriteError as soon as orbax reports that a
   save failed, after waiting for the background writes to end and removing the partial step
-  (orbax's `*.orbax-checkpoint-tmp*` folders); the message names the step, the folder, the
+  (orbax's `*.orbax-checkpoint-tmp*` folders; writes still in flight may leave some, which the
+  manager of the rerun removes); the message names the step, the folder, the
   space a step takes and the last intact step, from which a rerun resumes exactly.
   """
 
@@ -203,8 +205,8 @@ class Saver:
             else f'Writing to {self.directory.parent}')
     return CheckpointWriteError(
         f'{what} failed: {reason} (a checkpoint step takes about {_megabytes(size)}). Partial '
-        f'saves were removed; last intact checkpoint: {last}. Free space (or fix the cause) '
-        'and rerun the same command to resume from it.')
+        f'saves are removed (a rerun removes what is left); last intact checkpoint: {last}. '
+        'Free space (or fix the cause) and rerun the same command to resume from it.')
 
 
 def save(manager: ocp.CheckpointManager, state: dict[str, Any],
