@@ -5,7 +5,7 @@ records of its damaged chunks, with a Riegeli error that names neither the file 
 record. `CheckedRecords` wraps a TFDS data source so that such a record
   - in a training split becomes an empty record, which preprocessing turns into a masked
     example counted in `train/skipped_images` like an undecodable image; one warning per
-    file names it and the records lost so far;
+    file names it and every record of it that cannot be read;
   - in an evaluation split stops the run with one `CorruptRecordError` line naming the file:
     every model is compared on the same evaluation set, so it is never silently changed.
 `damaged_records` reads every record of a dataset (`python -m jaxrobust.datasets verify`).
