@@ -38,6 +38,15 @@ _EXPECTED_WARNINGS = (
     ('tensorflow_datasets', 'Variant folder'),  # a dataset about to be generated has no files yet
     ('tensorflow_datasets', 'Using custom data configuration'),  # every subset is one
 )
+# Library records about a failed checkpoint save, which the engine reports in its own error line
+# (jaxrobust.train.checkpoint.Saver): (module prefix, text in the message).
+_REPORTED_BY_THE_ENGINE = (
+    ('orbax', '_SignalingThread.run() raised an exception'),
+    ('orbax', 'Handler Commit operations'),
+    ('orbax', 'Save Finalize thread'),
+    ('orbax', 'Failed to write metadata'),
+    ('asyncio', 'coro=<async_serialize_from_host'),
+)
 _CONFIG_FLAG = 'config'
 _STUDY_FIELDS_FILE = 'jaxrobust/study/recipes.py'
 
@@ -74,8 +83,10 @@ def _console_filter(record: pylogging.LogRecord) -> bool:
   if record.levelno < pylogging.WARNING:
     return False
   message = record.getMessage()
-  return not any(module.startswith(prefix) and message.startswith(start)
-                 for prefix, start in _EXPECTED_WARNINGS)
+  return not (any(module.startswith(prefix) and message.startswith(start)
+                  for prefix, start in _EXPECTED_WARNINGS)
+              or any(module.startswith(prefix) and text in message
+                     for prefix, text in _REPORTED_BY_THE_ENGINE))
 
 
 def quiet_libraries() -> None:

@@ -32,6 +32,9 @@ _EXECUTOR = flags.DEFINE_enum('executor', 'local', study.EXECUTORS,
 _RAY_ADDRESS = flags.DEFINE_string(
     'ray_address', None, 'With --executor=ray: auto, or HOST:PORT of the head node (default: '
     'start a local Ray cluster).')
+_WAIT = flags.DEFINE_bool(
+    'wait', False, 'When another process holds the workdir, wait for it to finish, then '
+    'continue (finished runs are skipped); without it the command stops at once.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -65,9 +68,9 @@ def _run(config, workdir: str) -> None:
     mesh.initialize_distributed()
   if is_study:
     study.run_study(config, workdir, dry_run=_DRY_RUN.value, only=_ONLY.value,
-                    executor=_EXECUTOR.value, ray_address=_RAY_ADDRESS.value)
+                    executor=_EXECUTOR.value, ray_address=_RAY_ADDRESS.value, wait=_WAIT.value)
     return
-  result = stages.execute_single(config, workdir)
+  result = stages.execute_single(config, workdir, wait=_WAIT.value)
   for split, scores in result.scores.items():
     print(f'{split}: accuracy {scores["accuracy"]:.4f}  macro-F1 {scores["macro_f1"]:.4f}  '
           f'({scores["num_examples"]} examples)')

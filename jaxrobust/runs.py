@@ -1,4 +1,4 @@
-"""Run identity: the known config fields, the config hash, run ids and config.json."""
+"""Run identity: the known config fields and their valid values, config hash, run ids."""
 import difflib
 import hashlib
 import json
@@ -57,9 +57,58 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
                         f'listed in {DEFAULTS_FILE}.')
 
 
+# Fields with a valid range: (field, test, what the value must be). Checked before anything
+# of the run is written; checks that need the data (batch vs. examples) stay in the engine.
+_VALUE_RULES = (
+    ('optimizer.learning_rate', lambda v: v > 0, 'a positive number'),
+    ('optimizer.warmup_steps', lambda v: v >= 0, 'a number of steps >= 0'),
+    ('optimizer.momentum', lambda v: 0 <= v < 1, 'in [0, 1)'),
+    ('optimizer.weight_decay', lambda v: v >= 0, '>= 0'),
+    ('label_smoothing', lambda v: 0 <= v < 1, 'in [0, 1)'),
+    ('data.image_size', lambda v: v > 0, 'a positive number of pixels'),
+    ('data.num_workers', lambda v: v >= 0, 'a number of processes >= 0'),
+    ('data.prefetch', lambda v: v >= 0, '>= 0'),
+    ('data.cache_decoded_mb', lambda v: v >= 0, 'a size in MB >= 0 (0 turns the cache off)'),
+    ('model.width', lambda v: v > 0, 'a positive width multiplier'),
+    ('batch_size', lambda v: v > 0, 'a positive number of examples'),
+    ('eval_batch_size', lambda v: v > 0, 'a positive number of examples'),
+    ('num_epochs', lambda v: v is None or v > 0, 'a positive number of epochs (or unset)'),
+    ('num_train_steps', lambda v: v is None or v > 0, 'a positive number of steps (or unset)'),
+    ('checkpoint_every_steps', lambda v: v > 0, 'a positive number of steps'),
+    ('keep_checkpoints', lambda v: v is None or v > 0, 'a positive number (or unset: keep all)'),
+    ('log_every_steps', lambda v: v > 0, 'a positive number of steps'),
+    ('eval_every_epochs', lambda v: v is None or v > 0, 'a positive number of epochs (or unset)'),
+)
+
+
+def _field(config: ml_collections.ConfigDict, name: str) -> Any:
+  node = config
+  for part in name.split('.'):
+    node = node[part]
+  return node
+
+
+def check_values(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError naming the first field whose value is out of its valid range."""
+  for name, valid, what in _VALUE_RULES:
+    value = _field(config, name)
+    try:
+      ok = valid(value)
+    except TypeError:
+      ok = False
+    if not ok:
+      raise ConfigError(f'config.{name}={value!r}: it must be {what}.')
+  data_dir = config.data.data_dir
+  if data_dir and '://' not in data_dir and os.path.exists(data_dir) and not os.path.isdir(
+      data_dir):
+    raise ConfigError(f'config.data.data_dir={data_dir} is a file; give the directory that '
+                      'holds the prepared datasets.')
+
+
 def check_run_config(config: ml_collections.ConfigDict) -> None:
-  """Fails fast (before any data or compilation) on unknown fields or model names."""
+  """Fails fast, before any file of the run is written, on unknown fields, values or models."""
   check_fields(config)
+  check_values(config)
   from jaxrobust import models  # pylint: disable=g-import-not-at-top  (imports jax)
   if config.model.name not in models.model_names():
     close = difflib.get_close_matches(config.model.name, models.model_names(), n=1)

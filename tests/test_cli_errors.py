@@ -31,6 +31,23 @@ _CASES = {
                              '--only=nothing* matches no run id'),
     'stray argument': ([_STUDY, '--workdir={tmp}/w', '--dry_run', 'pretrain-*'],
                        'unexpected arguments pretrain-*'),
+    # Out-of-range values and a data dir that is a file, before anything is written (`never`).
+    'negative learning rate': (['--config=configs/train.py:tiny', '--workdir={tmp}/never',
+                                '--config.optimizer.learning_rate=-0.1'],
+                               'config.optimizer.learning_rate=-0.1: it must be a positive'),
+    'image size 0': (['--config=configs/train.py:tiny', '--workdir={tmp}/never',
+                      '--config.data.image_size=0'], 'config.data.image_size=0: it must be'),
+    'data dir is a file': (['--config=configs/train.py:tiny', '--workdir={tmp}/never',
+                            '--config.data.data_dir={tmp}/file'],
+                           'config.data.data_dir={tmp}/file is a file'),
+    'negative warm-up': (['--config=configs/train.py:tiny', '--workdir={tmp}/never',
+                          '--config.optimizer.warmup_steps=-1'],
+                         'config.optimizer.warmup_steps=-1: it must be a number of steps >= 0'),
+    'study run with a negative learning rate': (
+        [_STUDY, '--workdir={tmp}/never', '--config.pretrain.optimizer.learning_rate=-0.1'],
+        '(pretrain run): config.optimizer.learning_rate=-0.1'),
+    'study data dir is a file': ([_STUDY, '--workdir={tmp}/never',
+                                  '--config.data_dir={tmp}/file'], '{tmp}/file (config.data_dir'),
 }
 _VERBOSE = ['--config=configs/quickstart.py:bogus', '--workdir={tmp}/w', '--verbosity=0']
 
@@ -42,12 +59,12 @@ def outcomes(tmp_path_factory) -> dict:
   (tmp / 'file').write_text('')
   cases = {**{name: args for name, (args, _) in _CASES.items()}, 'verbose': _VERBOSE}
   results = run_main_many([[a.format(tmp=tmp) for a in args] for args in cases.values()])
-  return dict(zip(cases, results))
+  return {'tmp': tmp, **dict(zip(cases, results))}
 
 
 @pytest.mark.parametrize('case', sorted(_CASES))
 def test_mistake_gives_one_short_error_line(case, outcomes):
-  proc, expected = outcomes[case], _CASES[case][1]
+  proc, expected = outcomes[case], _CASES[case][1].format(tmp=outcomes['tmp'])
   lines = proc.stderr.strip().splitlines()
   assert proc.returncode != 0
   assert 'Traceback' not in proc.stderr
@@ -58,3 +75,7 @@ def test_mistake_gives_one_short_error_line(case, outcomes):
 def test_verbosity_shows_the_traceback(outcomes):
   proc = outcomes['verbose']
   assert proc.returncode != 0 and 'Traceback' in proc.stderr
+
+
+def test_a_refused_config_writes_nothing(outcomes):
+  assert not (outcomes['tmp'] / 'never').exists()

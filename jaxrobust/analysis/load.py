@@ -22,6 +22,13 @@ RESULTS_CSV = 'results.csv'
 WORKDIR_COLUMN = 'workdir'
 _FIRST_COLUMNS = ('run_id', 'study', 'kind')
 _SECTION_ORDER = ('pretrain.', 'finetune.', 'metrics.')
+READ_SKIPPED = 'read_skipped'  # DataFrame.attrs key: results.csv rows that could not be read
+# Columns of results.csv that hold numbers: <section>...<field> (and wall_seconds).
+_NUMERIC_SECTIONS = ('pretrain', 'finetune', 'metrics', 'selection', 'selections')
+_NUMERIC_FIELDS = frozenset({
+    'macro_f1', 'accuracy', 'num_examples', 'num_classes', 'images_per_class',
+    'diversity_ratio', 'seed', 'steps', 'step', 'lr', 'epochs', 'epoch', 'batch_size',
+    'resolution', 'score', 'num_evaluations', 'every_epochs'})
 
 
 def open_path(path) -> Any:
@@ -87,9 +94,49 @@ def write_results_csv(workdir, path=None) -> str:
   return str(path)
 
 
+def _is_numeric_column(column: str) -> bool:
+  return column == 'wall_seconds' or (column.split('.')[0] in _NUMERIC_SECTIONS
+                                      and column.rsplit('.', 1)[-1] in _NUMERIC_FIELDS)
+
+
+def _row_problem(row: pd.Series) -> str:
+  """Why a results.csv row (all cells as text) cannot be read; '' when it can."""
+  if not row.get('run_id'):
+    return 'no run_id'
+  for column, value in row.items():
+    if value and _is_numeric_column(str(column)):
+      try:
+        float(value)
+      except ValueError:
+        return f'not a number: {column}={value!r}'
+  return ''
+
+
 def read_results_csv(path) -> pd.DataFrame:
-  """A results.csv as written by `write_results_csv`."""
-  return pd.read_csv(io.StringIO(open_path(path).read_text()))
+  """A results.csv as written by `write_results_csv`, read strictly.
+
+  Metric and property columns must hold numbers. A row that cannot be read is left out with
+  a warning and its reason, listed in the frame's `attrs[READ_SKIPPED]` (`split_complete`
+  reports it with the rows it skips); the other rows read exactly as without it.
+  """
+  skipped = []
+  def bad_line(fields: list[str]) -> None:
+    skipped.append({'run_id': fields[0] if fields else '',
+                    'reason': f'a line of {len(fields)} fields, more than the header has'})
+  text = open_path(path).read_text()
+  cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, engine='python',
+                      on_bad_lines=bad_line)
+  reasons = cells.apply(_row_problem, axis=1) if len(cells) else pd.Series(dtype=str)
+  skipped += [{'run_id': cells.at[i, 'run_id'] if 'run_id' in cells else '', 'reason': reason}
+              for i, reason in reasons[reasons != ''].items()]
+  good = cells.loc[reasons == ''] if len(cells) else cells
+  # Rewritten from the text of the good rows: each column gets the type it has without the others.
+  df = pd.read_csv(io.StringIO(good.to_csv(index=False)))
+  for row in skipped:
+    logging.warning('Skipping a row of %s (run %s): %s.', path, row['run_id'] or '?',
+                    row['reason'])
+  df.attrs[READ_SKIPPED] = skipped
+  return df
 
 
 def _load_one(path: str) -> pd.DataFrame:
@@ -110,6 +157,8 @@ def _load_one(path: str) -> pd.DataFrame:
   if 'run_id' not in df.columns:
     raise errors.AnalysisError(f'{path} has no run_id column; is it a jaxrobust results.csv?')
   df[WORKDIR_COLUMN] = str(workdir)
+  df.attrs[READ_SKIPPED] = [{**row, WORKDIR_COLUMN: str(workdir)}
+                            for row in df.attrs.get(READ_SKIPPED, [])]
   return df
 
 
@@ -165,10 +214,13 @@ def load_results(paths: str | Sequence[str]) -> pd.DataFrame:
     raise errors.AnalysisError(
         'No results given: pass one or more study workdirs or results.csv files.')
   frames = [_load_one(str(p)) for p in paths]
+  skipped = [row for f in frames for row in f.attrs.get(READ_SKIPPED, [])]
   frames = [f for f in frames if len(f)]
   if not frames:
     raise errors.AnalysisError(f'No results found in {paths}: no run has written result.json yet.')
-  return deduplicate(_ordered(pd.concat(frames, ignore_index=True)))
+  df = deduplicate(_ordered(pd.concat(frames, ignore_index=True)))
+  df.attrs[READ_SKIPPED] = skipped
+  return df
 
 
 def metric_columns(metric: str) -> tuple[str, str]:
@@ -177,7 +229,10 @@ def metric_columns(metric: str) -> tuple[str, str]:
 
 
 def split_complete(df: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-  """(rows with ID and OOD `metric` in [0, 1], skipped rows with run_id and reason)."""
+  """(rows with ID and OOD `metric` in [0, 1], skipped rows with run_id and reason).
+
+  The skipped rows include those of results.csv that could not be read (`attrs[READ_SKIPPED]`).
+  """
   reasons = pd.Series('', index=df.index, dtype=object)
   for column in metric_columns(metric):
     values = pd.to_numeric(df[column], errors='coerce') if column in df else pd.Series(
@@ -190,6 +245,8 @@ def split_complete(df: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.Data
     skipped[WORKDIR_COLUMN] = df.loc[bad, WORKDIR_COLUMN]
   for row in skipped.itertuples():
     logging.warning('Skipping run %s: %s.', row.run_id, row.reason)
+  unreadable = pd.DataFrame(df.attrs.get(READ_SKIPPED, []), columns=skipped.columns)
+  skipped = pd.concat([unreadable, skipped], ignore_index=True) if len(unreadable) else skipped
   return df.loc[~bad].reset_index(drop=True), skipped.reset_index(drop=True)
 
 

@@ -121,12 +121,16 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
   `about`: the header lines (what was analysed; `about_lines`).
   """
   out = load.open_path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
-  for name, df in (('er_table', analysis.table), ('group_table', analysis.groups),
-                   ('group_differences', analysis.differences),
-                   ('line_differences', analysis.line_differences),
-                   ('skipped', analysis.skipped)):
-    (out / f'{name}.csv').write_text(df.to_csv(index=False))
+  try:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in (('er_table', analysis.table), ('group_table', analysis.groups),
+                     ('group_differences', analysis.differences),
+                     ('line_differences', analysis.line_differences),
+                     ('skipped', analysis.skipped)):
+      (out / f'{name}.csv').write_text(df.to_csv(index=False))
+  except OSError as e:  # read-only, a file in the way, a full disk
+    raise errors.AnalysisError(f'Cannot write the report to {out} ({e.strerror or e}); give '
+                               '--out a folder you can write to.') from None
   figures = {'id_vs_ood': plots.plot_id_vs_ood(analysis)}
   for column in analysis.group_by:
     figures[f'er_vs_{column.removeprefix("pretrain.")}'] = plots.plot_er_vs_property(

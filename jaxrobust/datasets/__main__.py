@@ -10,6 +10,7 @@
   python -m jaxrobust.datasets describe subset/<name> --data_dir=DIR
   python -m jaxrobust.datasets describe imagenet2012   (label levels: class sizes, animal classes)
   python -m jaxrobust.datasets recreate path/to/metadata.json --data_dir=DIR
+  python -m jaxrobust.datasets verify NAME --data_dir=DIR   (reads every record; exit 1 if damaged)
 """
 from collections.abc import Sequence
 
@@ -25,6 +26,8 @@ from jaxrobust.datasets import subsets  # pylint: disable=g-import-not-at-top
 from jaxrobust.datasets.builders import diffusion_imagenet  # pylint: disable=g-import-not-at-top
 from jaxrobust.datasets.diffusion import shards  # pylint: disable=g-import-not-at-top
 from jaxrobust import user_modules  # pylint: disable=g-import-not-at-top
+from jaxrobust.input import loading  # pylint: disable=g-import-not-at-top
+from jaxrobust.input import records  # pylint: disable=g-import-not-at-top
 from jaxrobust.errors import UserError  # pylint: disable=g-import-not-at-top
 
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: TFDS default).')
@@ -47,7 +50,7 @@ _USAGE = ('usage: python -m jaxrobust.datasets build NAME [NAME ...] --data_dir=
           'generate diffusion_imagenet/<config> --data_dir=DIR [--pipeline_dir=P] | '
           'pipeline random-tiny|random-sd15 DIR | '
           'describe subset/<name> | <dataset with a hierarchy> --data_dir=DIR | recreate <manifest or metadata.json> '
-          '--data_dir=DIR')
+          '--data_dir=DIR | verify NAME --data_dir=DIR')
 
 
 def _run(argv: Sequence[str]) -> None:
@@ -74,8 +77,26 @@ def _run(argv: Sequence[str]) -> None:
   elif command == 'recreate' and len(args) == 1:
     name = subsets.recreate(args[0], _DATA_DIR.value)
     print(subsets.describe(name, _DATA_DIR.value))
+  elif command == 'verify' and len(args) == 1:
+    _verify(args[0])
   else:
     raise UserError(_USAGE)
+
+
+def _verify(name: str) -> None:
+  """Reads every record of the prepared dataset `name`; a damaged file is a UserError."""
+  builder = loading.open_dataset(name, _DATA_DIR.value)
+  damaged = []
+  for split, path, num_records, lost in records.damaged_records(builder):
+    print(f'{split}: {path}: {len(lost)} of {num_records} records cannot be read '
+          f'(record {", ".join(map(str, lost[:20]))}{" ..." if len(lost) > 20 else ""})')
+    damaged.append(path)
+  if damaged:
+    raise UserError(f'{name} in {builder.data_dir}: {len(damaged)} damaged file(s), listed '
+                    'above; copy them again from an intact copy or rebuild the dataset.')
+  total = sum(split.num_examples for split in builder.info.splits.values())
+  print(f'verify: {name} in {builder.data_dir}: all {total} records of '
+        f'{len(builder.info.splits)} splits read back.')
 
 
 def _generate(name: str) -> None:

@@ -4,7 +4,8 @@ Builders of real datasets never download anything: users put the official files 
 TFDS's manual dir. `require_manual_files` turns a missing file into one message naming
 the files, the directory they go in and where they come from. Archives (tar, tar.gz, zip)
 and extracted folders are read through the same functions; a member or listed path that
-would resolve outside its root (absolute, `..`, a link pointing out) is refused.
+would resolve outside its root (absolute, `..`, a link pointing out) is refused. The folder
+itself may be a link (a download kept on another disk); links inside it may not point out.
 """
 from __future__ import annotations
 
@@ -175,7 +176,17 @@ def iter_files(source: str | os.PathLike[str], names: Collection[str], *,
   root = pathlib.Path(source)
   for key in sorted(wanted):
     path = root / key
-    yield wanted[key], (path.read_bytes() if path.is_file() else None)
+    yield wanted[key], (read_confined(root, path) if path.is_file() else None)
+
+
+def read_confined(root: pathlib.Path, path: pathlib.Path) -> bytes:
+  """The bytes of `path` in the folder `root`; UnsafeArchiveError if a link takes it outside."""
+  real, real_root = path.resolve(), root.resolve()
+  if not real.is_relative_to(real_root):
+    raise UnsafeArchiveError(
+        f'{path} resolves to {real}, outside {root}: a link out of the folder; refusing it. '
+        f'Put the file itself into {root}.')
+  return real.read_bytes()
 
 
 def read_file(source: str | os.PathLike[str], name: str, *, strip_prefix: str = '',

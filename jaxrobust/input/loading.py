@@ -9,6 +9,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 
 from jaxrobust.errors import ConfigError, DatasetNotBuiltError
+from jaxrobust.input import records
 
 
 def open_dataset(name: str, data_dir: str | None = None) -> tfds.core.DatasetBuilder:
@@ -33,15 +34,21 @@ def open_dataset(name: str, data_dir: str | None = None) -> tfds.core.DatasetBui
       f'`python -m jaxrobust.datasets build {name}{where} [--manual_dir=M]`.')
 
 
-def open_split(builder: tfds.core.DatasetBuilder, split: str, image_key: str = 'image'
-               ) -> Any:
-  """A random-access source of `split` whose records carry the encoded image bytes."""
+def open_split(builder: tfds.core.DatasetBuilder, split: str, image_key: str = 'image', *,
+               training: bool = False) -> records.CheckedRecords:
+  """A random-access source of `split` whose records carry the encoded image bytes.
+
+  An unreadable record is skipped in a `training` split and stops the run otherwise
+  (jaxrobust.input.records).
+  """
   if split not in builder.info.splits:
     raise ConfigError(
         f'Dataset {builder.info.full_name} has no split {split!r} '
         f'(splits: {", ".join(sorted(builder.info.splits))}); fix config.data.*_split(s).')
-  return builder.as_data_source(split=split,
-                                decoders={image_key: tfds.decode.SkipDecoding()})
+  source = builder.as_data_source(split=split,
+                                  decoders={image_key: tfds.decode.SkipDecoding()})
+  return records.CheckedRecords(source, name=f'{builder.info.full_name} {split}',
+                                training=training)
 
 
 def num_classes(builder: tfds.core.DatasetBuilder, label_key: str) -> int:

@@ -24,6 +24,8 @@ result.json (schema: DESIGN.md, User-facing contracts):
               macro_f1, accuracy, num_examples}}}},
   skipped_eval_images {split: [file, ...]} (empty unless the dataset was built with the opt-in
       to skip unreadable evaluation images: then every model is compared on fewer images),
+  skipped_train_examples (training examples skipped over the whole run: undecodable images and
+      unreadable records, the sum of metrics.jsonl's train/skipped_images),
   config_hash, wall_seconds, pretrain_checkpoint (null for scratch).
 `per_class_f1[i]` is the F1 of class `classes[i]`, over the classes present in the split
 (the ones macro-F1 averages). `id` and `ood` are the benchmark's ID and OOD test splits
@@ -55,6 +57,7 @@ from jaxrobust.study import selection
 from jaxrobust.study.plan import RESULT_FILE
 from jaxrobust.train import handoff
 from jaxrobust.train import step as step_lib
+from jaxrobust.train import writers
 from jaxrobust.train.evaluate import Evaluation, OnEvaluation
 
 SUBSET_PREFIX = 'subset/'
@@ -188,6 +191,14 @@ def skipped_eval_images(config: ml_collections.ConfigDict) -> dict[str, list[str
   return skipped
 
 
+def skipped_train_examples(run_dir: epath.Path) -> int:
+  """Training examples the run skipped so far (all its train/skipped_images in metrics.jsonl)."""
+  path = run_dir / writers.METRICS_FILE
+  if not path.exists():
+    return 0
+  return int(sum(r.get('train/skipped_images', 0) for r in writers.read_metrics(path)))
+
+
 def _epochs(config: ml_collections.ConfigDict, evaluation: Evaluation) -> float:
   if evaluation.final and config.num_epochs is not None:
     return float(config.num_epochs)
@@ -273,6 +284,7 @@ def write_results(config: ml_collections.ConfigDict, evaluation: Evaluation, *,
                     'num_evaluations': len(history)},
       'selections': selections,
       'skipped_eval_images': dict(skipped_eval_images(config) if skipped is None else skipped),
+      'skipped_train_examples': skipped_train_examples(run_dir),
       'config_hash': config_hash,
       'wall_seconds': round(evaluation.wall_seconds, 3),
       'pretrain_checkpoint': str(pretrained.step_dir) if pretrained is not None else None,

@@ -32,11 +32,14 @@ PLAN_JSON = 'plan.json'
 
 def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool = False,
               only: str | None = None, train_fn: stages.TrainFn | None = None,
-              executor: str = 'local', ray_address: str | None = None) -> dict[str, Any]:
+              executor: str = 'local', ray_address: str | None = None,
+              wait: bool = False) -> dict[str, Any]:
   """Runs (or with `dry_run` describes) the study, or the `only` slice of it.
 
   `executor`: 'local' runs one run after another in this process; 'ray' makes every run a task
-  of the Ray cluster at `ray_address` (jaxrobust.study.ray_executor). Returns a summary:
+  of the Ray cluster at `ray_address` (jaxrobust.study.ray_executor). Every planned run's config
+  is checked before anything is written; then the study holds the workdir's lock
+  (jaxrobust.study.workdir_lock; `wait`: queue behind another holder). Returns a summary:
   planned/selected/executed/skipped run ids, the checkpoint step of each run that resumed and,
   when every run of the study is finished, the paths of results.csv and the report. Raises
   errors.RunsFailedError after the rest of the study when runs failed (Ray executor).
@@ -45,12 +48,22 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   plan = plan_study(config, workdir)
   selected = select_runs(plan, only)
   data_dir = datasets_lib.study_data_dir(config.data_dir, workdir)
-  states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
-  needs = datasets_needed(plan, [r.run_id for r in selected])
+  _check_run_configs(plan, data_dir)
   if dry_run:
+    states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
+    needs = datasets_needed(plan, [r.run_id for r in selected])
     _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, only)
     return {'planned': [r.run_id for r in plan], 'selected': [r.run_id for r in selected],
             'executed': [], 'skipped': []}
+  with stages.workdir_held(workdir, wait=wait):
+    return _run_locked(config, workdir, plan, selected, data_dir, only, train_fn, executor,
+                       ray_address)
+
+
+def _run_locked(config, workdir, plan, selected, data_dir, only, train_fn, executor,
+                ray_address) -> dict[str, Any]:
+  """run_study's work under the workdir lock: the states are read once the lock is held."""
+  states = {r.run_id: state_lib.run_state(r, workdir) for r in plan}
   _check_blocked(plan, selected, states, only)
   todo = [r for r in selected if states[r.run_id] != 'finished']
   with _executor(executor, ray_address, config.get('imports')) as runs_executor:  # connects first: fails fast
@@ -124,6 +137,19 @@ def _executor(name: str, ray_address: str | None, imports: str | None):
     from jaxrobust.study import ray_executor  # pylint: disable=g-import-not-at-top  (ray)
     return ray_executor.RayExecutor(ray_address, imports)
   raise errors.UserError(f'--executor={name}: use one of {", ".join(EXECUTORS)}.')
+
+
+def _check_run_configs(plan: list[PlannedRun], data_dir: str) -> None:
+  """Refuses a data dir that is a file and any planned run whose config is out of range."""
+  if '://' not in data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+    raise errors.ConfigError(f'The data dir {data_dir} (config.data_dir or $TFDS_DATA_DIR) is '
+                             'a file; give the directory that holds the prepared datasets.')
+  for run in plan:
+    try:
+      runs.check_fields(run.config)
+      runs.check_values(run.config)
+    except errors.ConfigError as e:
+      raise errors.ConfigError(f'{run.run_id} ({run.kind} run): {e}') from None
 
 
 def _check_blocked(plan, selected, states, only) -> None:

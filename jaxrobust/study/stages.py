@@ -7,6 +7,7 @@ the config is checked, the run directory made absolute and config.json written, 
 engine (which trusts its caller) starts.
 """
 from collections.abc import Callable
+import contextlib
 import dataclasses
 import functools
 import json
@@ -28,6 +29,7 @@ from jaxrobust.study import benchmark
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import state as state_lib
+from jaxrobust.study import workdir_lock
 from jaxrobust.study.plan import PlannedRun
 from jaxrobust.study.progress import format_seconds
 from jaxrobust.train.result import RunResult
@@ -106,6 +108,11 @@ def enter_run(config: ml_collections.ConfigDict, run_dir: str) -> epath.Path:
   """
   user_modules.load(config.get('imports'))
   runs.check_run_config(config)
+  return _enter_checked(config, run_dir)
+
+
+def _enter_checked(config: ml_collections.ConfigDict, run_dir: str) -> epath.Path:
+  """`enter_run` for a config whose fields, values and model were checked already."""
   run_dir = runs.absolute_path(run_dir)
   if config.data.auto_prepare:
     build.generate_if_missing(config.data.name, config.data.data_dir)
@@ -138,14 +145,31 @@ def execute_run(run: PlannedRun, workdir: str, train_fn: TrainFn) -> RunOutcome:
                     summary=_summary(run, run_dir, outcome) if is_chief() else '')
 
 
-def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None) -> RunResult:
+def execute_single(config: ml_collections.ConfigDict, workdir: str, cache=None, *,
+                   wait: bool = False) -> RunResult:
   """One run outside a study into `<workdir>/runs/<run_id>/` (result.json for finetune/scratch).
 
-  `cache`: an engine cache shared with other runs of this process (None: a fresh one).
+  The config is checked first; then the run holds the workdir's lock (`wait`: queue behind
+  another holder). `cache`: an engine cache shared with other runs of this process (None: a
+  fresh one).
   """
-  run_dir = enter_run(config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
-  logging.info('Run directory: %s', run_dir)
-  return use_engine().train(config, run_dir, cache=cache)
+  user_modules.load(config.get('imports'))
+  runs.check_run_config(config)  # before anything is written, the lock included
+  with workdir_held(str(runs.absolute_path(workdir)), wait=wait):
+    run_dir = _enter_checked(
+        config, os.path.join(workdir, 'runs', runs.run_id(config.name, config)))
+    logging.info('Run directory: %s', run_dir)
+    return use_engine().train(config, run_dir, cache=cache)
+
+
+@contextlib.contextmanager
+def workdir_held(workdir: str, *, wait: bool = False):
+  """Process 0 holds the workdir's lock (jaxrobust.study.workdir_lock); the others wait for it."""
+  with workdir_lock.held(workdir, wait=wait) if is_chief() else contextlib.nullcontext():
+    jax = sys.modules.get('jax')
+    if jax is not None and jax.process_count() > 1:  # every host reads the workdir after that
+      use_engine().barrier('jaxrobust_workdir_lock')
+    yield
 
 
 def is_chief() -> bool:

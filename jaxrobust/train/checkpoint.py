@@ -20,6 +20,7 @@ customization: its type-handler registry (below) and partial restoration.
 """
 from collections.abc import Iterator
 import contextlib
+import errno
 import gc
 import sys
 from typing import Any
@@ -39,6 +40,9 @@ STATE = 'state'
 DATA = 'data'
 CHECKSUMS = 'checksums'  # key of data/metadata: {leaf path: CRC-32 of its bytes}
 CORRUPT_SUFFIX = '.corrupt-'
+_ORBAX_TMP = '.orbax-checkpoint-tmp'  # orbax's folders of a save in progress
+# How orbax and tensorstore report a full disk when the OSError itself stays in C++.
+_DISK_FULL = ('No space left on device', "os_error_code='28'")
 # What orbax and tensorstore raise on damaged files: truncated or overwritten arrays
 # (ValueError: OUT_OF_RANGE / DATA_LOSS), bad JSON (JSONDecodeError), a missing item (KeyError).
 _READ_ERRORS = (ValueError, KeyError, OSError, TypeError)
@@ -130,10 +134,99 @@ def checkpoint_manager(checkpoints_dir: epath.Path, *, keep: int | None = None,
                                            enable_async_checkpointing=False)
   else:
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                           enable_async_checkpointing=True)
+                                           enable_async_checkpointing=True,
+                                           cleanup_tmp_directories=True)  # failed saves' parts
   return ocp.CheckpointManager(
       checkpoints_dir, options=options,
       item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
+
+
+class CheckpointWriteError(UserError):
+  """A checkpoint step could not be written (e.g. a full disk); the earlier steps are intact."""
+
+
+def disk_full(error: BaseException | None) -> bool:
+  """Whether `error` or an error behind it says the disk is full (ENOSPC)."""
+  while error is not None:
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+      return True
+    if any(text in str(error) for text in _DISK_FULL):
+      return True
+    error = error.__cause__ or error.__context__
+  return False
+
+
+def _megabytes(num_bytes: int) -> str:
+  return f'{num_bytes / 2**20:.1f} MB' if num_bytes >= 2**20 else f'{num_bytes / 2**10:.0f} KB'
+
+
+def _tree_bytes(path: epath.Path) -> int:
+  return sum(_tree_bytes(p) if p.is_dir() else p.stat().length for p in path.iterdir())
+
+
+class Saver:
+  """The saves of one run: asynchronous, and a failed one stops the run with one line.
+
+  `check` (every step) and `save` raise CheckpointWriteError as soon as orbax reports that a
+  save failed, after waiting for the background writes to end and removing the partial step
+  (orbax's `*.orbax-checkpoint-tmp*` folders; writes still in flight may leave some, which the
+  manager of the rerun removes); the message names the step, the folder, the
+  space a step takes and the last intact step, from which a rerun resumes exactly.
+  """
+
+  def __init__(self, manager: ocp.CheckpointManager):
+    self.manager = manager
+    self.directory = epath.Path(manager.directory)
+    self._started: list[int] = []
+    self._state_bytes = 0
+
+  def save(self, state: dict[str, Any], data_state: dict[str, Any]) -> None:
+    """Starts saving `state` (see `save`); raises CheckpointWriteError if a save failed."""
+    self._state_bytes = sum(getattr(leaf, 'nbytes', 0) for leaf in jax.tree.leaves(state))
+    with self._failing():
+      self._started.append(int(jax.device_get(state['step'])))
+      save(self.manager, state, data_state)
+
+  def check(self) -> None:
+    """Raises CheckpointWriteError if a save that ended in the background failed."""
+    with self._failing():
+      self.manager.check_for_errors()
+
+  def wait(self) -> None:
+    """Waits for the saves in flight; raises CheckpointWriteError if one failed."""
+    with self._failing():
+      self.manager.wait_until_finished()
+
+  @contextlib.contextmanager
+  def _failing(self) -> Iterator[None]:
+    try:
+      yield
+    except Exception as e:  # pylint: disable=broad-exception-caught  (orbax wraps any cause)
+      raise self.failure(e) from None
+
+  def failure(self, error: BaseException) -> CheckpointWriteError:
+    """The one-line error of a failed save, or of another write of the run when none failed.
+
+    Waits for the saves in flight and removes the partial step first.
+    """
+    with contextlib.suppress(Exception):  # the other writes of the failed save end first
+      self.manager.wait_until_finished()
+    if jax.process_index() == 0:
+      for partial in self.directory.glob(f'*{_ORBAX_TMP}*'):
+        partial.rmtree(missing_ok=True)
+    intact = sorted(int(p.name) for p in self.directory.iterdir() if p.name.isdigit())
+    failed = next((s for s in self._started if not intact or s > intact[-1]), None)
+    size = _tree_bytes(self.directory / str(intact[-1])) if intact else self._state_bytes
+    reason = ('the disk is full' if disk_full(error)
+              else f'{type(error).__name__}: {" ".join(str(error).split())[:200]}')
+    last = (f'step {intact[-1]} in {self.directory}' if intact
+            else 'none yet (the rerun starts at step 0)')
+    what = (f'Saving checkpoint step {failed} in {self.directory}' if failed is not None
+            else f'Writing to {self.directory.parent}')
+    return CheckpointWriteError(
+        f'{what} failed: {reason} (a checkpoint step takes about {_megabytes(size)}). Partial '
+        f'saves are removed (a rerun removes what is left); last intact checkpoint: {last}. '
+        'Free space (or fix the cause) and rerun the same command to resume from it.')
 
 
 def save(manager: ocp.CheckpointManager, state: dict[str, Any],

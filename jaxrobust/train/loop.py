@@ -4,6 +4,7 @@ Sections: data, model, optimizer + state, checkpoint resume, input, train loop, 
 evaluation. The caller (jaxrobust.study.stages, where a config becomes a run) has checked the
 config's fields and made `run_dir` absolute; the engine checks what needs the data.
 """
+import contextlib
 import time
 
 from absl import logging
@@ -73,8 +74,9 @@ def init_model(config: ml_collections.ConfigDict, num_classes: int,
 def _open_split(builder, split: str, transform: decoded_cache.Transform, budget_mb: float,
                 cache: EngineCache):
   """The split's records, decoded once when that fits `budget_mb` (jaxrobust.input.decoded_cache)."""
-  return cache.decoded_splits.get(loading.open_split(builder, split), transform,
-                                  (str(builder.data_dir), split), budget_mb)
+  source = loading.open_split(builder, split,
+                              training=isinstance(transform, preprocess.TrainPreprocess))
+  return cache.decoded_splits.get(source, transform, (str(builder.data_dir), split), budget_mb)
 
 
 def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
@@ -241,6 +243,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: epath.Path, *
   batch_sharding = mesh_lib.batch_sharding(mesh)
 
   stop_requested = interrupt.StopRequest(manager).install()
+  saver = checkpoint.Saver(manager)
   try:
     for step in range(first_step + 1, num_steps + 1):
       wait_start = time.perf_counter()
@@ -249,21 +252,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: epath.Path, *
       state, metrics = train_step(state, pipeline.global_batch(local_batch, batch_sharding))
       train_metrics.add(step, metrics)
       report_progress(step)
+      saver.check()  # a save that failed in the background stops the run now
       stop = stop_requested(step)
       if step in log_steps or step in save_steps or step in eval_steps or stop:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
       if step in eval_steps:  # before the save: its step is evaluated, its best scores kept
         evaluate_at(step, state)
       if step in save_steps or stop:
-        checkpoint.save(manager, state, {'next_batch': step, BEST_SCORES: evaluate_at.best})
+        saver.save(state, {'next_batch': step, BEST_SCORES: evaluate_at.best})
       if stop:
-        manager.wait_until_finished()
+        saver.wait()
         writer.flush()
         stop_requested.exit(checkpoint_dir, step, num_steps)
+    saver.wait()
+  except BaseException as e:
+    with contextlib.suppress(Exception):  # the error that stopped the run is the one raised
+      manager.wait_until_finished()
+      writer.flush()
+    if checkpoint.disk_full(e) and not isinstance(e, checkpoint.CheckpointWriteError):
+      raise saver.failure(e) from None
+    raise
   finally:
     stop_requested.uninstall()
-    manager.wait_until_finished()
-    writer.flush()
+  writer.flush()
   if stop_requested.reason is not None:  # signalled after the last step's check
     stop_requested.exit(checkpoint_dir, num_steps, num_steps)
 

@@ -1,5 +1,7 @@
 """Loading results: flattening, results.csv, duplicates and rows without metrics."""
 import json
+import logging
+import pathlib
 
 import numpy as np
 import pandas as pd
@@ -112,3 +114,35 @@ def test_predictions_are_read_from_the_rows_workdir(study_dir):
 
 def test_gs_paths_go_through_epath():
   assert type(load.open_path('gs://bucket/study')).__module__.startswith('etils')
+
+
+def _report_tables(out) -> dict:
+  return {name: (out / f'{name}.csv').read_text()
+          for name in ('er_table', 'group_table', 'group_differences')}
+
+
+def test_a_garbage_row_in_results_csv_is_skipped_and_leaves_the_report_unchanged(
+    study_dir, tmp_path, caplog):
+  from jaxrobust.analysis import report  # pylint: disable=g-import-not-at-top  (matplotlib)
+  csv = pathlib.Path(load.write_results_csv(study_dir))
+  options = {'num_resamples': 50, 'group_by': ['pretrain.num_examples']}
+  clean = report.write_report(str(csv), tmp_path / 'clean', **options)
+  header = csv.read_text().splitlines()[0].split(',')
+  garbage = ['' for _ in header]
+  garbage[header.index('run_id')] = 'garbage'
+  garbage[header.index('kind')] = 'finetune'
+  garbage[header.index('pretrain.num_examples')] = 'lots'
+  garbage[header.index('metrics.id.macro_f1')] = 'n/a'
+  with csv.open('a') as f:
+    f.write(','.join(garbage) + '\n' + 'x,' * (len(header) + 3) + '\n')
+  with caplog.at_level(logging.WARNING):
+    dirty = report.write_report(str(csv), tmp_path / 'dirty', **options)
+  assert _report_tables(tmp_path / 'dirty') == _report_tables(tmp_path / 'clean')
+  assert list(dirty.table['group']) == list(clean.table['group'])
+  assert '25,000 images' in set(dirty.table['group'])
+  skipped = pd.read_csv(tmp_path / 'dirty' / 'skipped.csv')
+  assert skipped[['run_id', 'reason']].values.tolist() == [
+      ['x', 'a line of 34 fields, more than the header has'.replace('34', str(len(header) + 4))],
+      ['garbage', "not a number: pretrain.num_examples='lots'"]]
+  assert sum("not a number: pretrain.num_examples='lots'" in r.getMessage()
+             for r in caplog.records) == 1

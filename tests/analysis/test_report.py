@@ -1,4 +1,6 @@
 """The report folder, its figures and the command line."""
+import errno
+import pathlib
 import subprocess
 import sys
 
@@ -74,6 +76,20 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
   last = done.stderr.strip().splitlines()[-1]
   assert last.startswith('error: Need at least two baseline models to fit the trend, found 1')
   assert 'Traceback' not in done.stderr
+
+
+@pytest.mark.parametrize('where', ['under a file', 'read-only'])
+def test_an_output_folder_that_cannot_be_written_is_one_error_line(
+    where, study_dir, tmp_path, monkeypatch):
+  (tmp_path / 'file').write_text('')
+  out = tmp_path / 'file' / 'report'
+  if where == 'read-only':  # file modes do not stop root: the write itself is refused
+    out = tmp_path / 'read_only'
+    def refuse(path, *args, **kwargs):
+      raise PermissionError(errno.EACCES, 'Permission denied', str(path))
+    monkeypatch.setattr(pathlib.Path, 'write_text', refuse)
+  with pytest.raises(errors.AnalysisError, match=f'Cannot write the report to {out} .*--out'):
+    report.write_report(str(study_dir), out, num_resamples=20)
 
 
 def test_report_lists_skipped_runs(study_dir, tmp_path):

@@ -1,5 +1,6 @@
 """Safe reading of manual downloads (archives, folders) and validation of encoded images."""
 import io
+import pathlib
 import tarfile
 import zipfile
 
@@ -8,7 +9,8 @@ from PIL import Image
 
 from jaxrobust.datasets import archives
 from jaxrobust.datasets import images
-from tests.helpers.real_formats import add_tar_bytes, jpeg, truncated_jpeg
+from tests.helpers.real_formats import (add_tar_bytes, build_dataset, iwildcam_filename, jpeg,
+                                       truncated_jpeg, write_iwildcam_folder)
 
 
 def _tar(path, members):
@@ -109,3 +111,33 @@ def test_record_skipped_lists_and_counts_in_the_metadata():
       'skipped_images': [{'split': 'train', 'file': 'train/a.jpg', 'reason': 'truncated'},
                          {'split': 'val', 'file': 'train/b.jpg', 'reason': 'missing'}],
       'num_skipped_images': 2}
+
+
+def _iwildcam_with_link(tmp_path, name: str) -> pathlib.Path:
+  """An iWildCam manual dir whose `iwildcam_v2.0/<name>` links to a copy outside it."""
+  manual = tmp_path / 'manual'
+  folder = write_iwildcam_folder(manual)
+  outside = tmp_path / 'outside'
+  outside.mkdir()
+  (folder / name).rename(outside / 'target')
+  (folder / name).symlink_to(outside / 'target')
+  return manual
+
+
+@pytest.mark.parametrize('name', ['metadata.csv', f'train/{iwildcam_filename(0)}'])
+def test_a_link_out_of_an_extracted_manual_folder_is_refused_naming_it(name, tmp_path):
+  manual = _iwildcam_with_link(tmp_path, name)
+  with pytest.raises(archives.UnsafeArchiveError,
+                     match=f'iwildcam_v2.0/{name} resolves to .*outside.*refusing it'):
+    build_dataset('iwildcam', manual, tmp_path / 'data')
+
+
+def test_a_linked_manual_folder_and_links_inside_it_are_read(tmp_path):
+  real = tmp_path / 'disk' / 'download'
+  (real / 'images').mkdir(parents=True)
+  (real / 'images' / 'a.jpg').write_bytes(b'a')
+  (real / 'b.jpg').symlink_to(real / 'images' / 'a.jpg')
+  (tmp_path / 'manual').mkdir()
+  (tmp_path / 'manual' / 'download').symlink_to(real)
+  assert dict(archives.iter_files(tmp_path / 'manual' / 'download', ['images/a.jpg', 'b.jpg'])
+              ) == {'images/a.jpg': b'a', 'b.jpg': b'a'}

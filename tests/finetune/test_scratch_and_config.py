@@ -8,7 +8,9 @@ from jaxrobust.errors import ConfigError
 from jaxrobust.study import stages
 from jaxrobust.study import results
 
+from jaxrobust.train import writers
 from tests.helpers import finetune as ff
+from tests.helpers.engine import damaged_dataset_copy
 from tests.helpers.configs import load_config
 
 
@@ -46,6 +48,18 @@ def test_scratch_run_writes_a_result_without_pretrain_block(data_dir, tmp_path):
   assert (result['kind'], result['pretrain'], result['study']) == ('scratch', None, None)
   assert (result['finetune']['epochs'], result['finetune']['steps']) == (0.2, 3)
   assert 0 <= result['metrics']['ood']['macro_f1'] <= 1
+  assert result['skipped_train_examples'] == 0
+
+
+@pytest.mark.slow
+def test_result_json_counts_the_training_records_a_damaged_shard_lost(data_dir, tmp_path):
+  damaged_dataset_copy(data_dir, tmp_path / 'data', 'train', fraction=0.3, dataset=ff.WILDCAM)
+  config = ff.finetune_config(tmp_path / 'data', arg='local,scratch')
+  run_dir = pathlib.Path(stages.execute_single(config, tmp_path / 'work').run_dir)
+  result = json.loads((run_dir / 'result.json').read_text())
+  history = writers.read_metrics(run_dir / writers.METRICS_FILE)
+  skipped = sum(r.get('train/skipped_images', 0) for r in history)
+  assert result['skipped_train_examples'] == skipped > 0
 
 
 @pytest.mark.parametrize('overrides, message', [

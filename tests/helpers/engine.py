@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -118,3 +119,20 @@ def truncate_metadata(step_dir) -> None:
 # Ways a checkpoint step gets damaged on disk, by name.
 DAMAGE = {'truncated array file': truncate_array, 'overwritten bytes': _overwrite_bytes,
           'truncated metadata': truncate_metadata}
+
+
+def damaged_dataset_copy(data_dir, target, split: str, fraction: float = 0.0,
+                         dataset: str = 'tiny_images') -> pathlib.Path:
+  """Copies a TFDS data dir to `target` and flips bytes of `dataset`'s `split` shard.
+
+  64 bytes in the middle of the shard (one Riegeli chunk, typically one record), or with
+  `fraction` > 0 that fraction of the shard around its middle. Returns the damaged file.
+  """
+  shutil.copytree(data_dir, target)
+  (shard,) = pathlib.Path(target, dataset).glob(f'**/*-{split}.array_record-*')
+  size = shard.stat().st_size
+  length = max(64, int(size * fraction))
+  with shard.open('r+b') as f:
+    f.seek((size - length) // 2)
+    f.write(b'\xa5' * length)
+  return shard

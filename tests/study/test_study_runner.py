@@ -18,7 +18,9 @@ from jaxrobust import errors
 from jaxrobust.analysis import plots
 from jaxrobust.study import plan_study, run_study
 from jaxrobust.study import plan as plan_lib
+from jaxrobust.study import workdir_lock
 
+from tests.helpers import lock_holder
 from tests.helpers.configs import REPO
 from tests.helpers.study import FakeEngine, prepared_small_study
 
@@ -272,3 +274,24 @@ def test_results_csv_holds_only_this_plans_runs(study, tmp_path):
     ids = [line.split(',')[0] for line in f.readlines()[1:]]
   assert old not in ids and os.path.isdir(os.path.join(workdir, 'runs', old))
   assert sorted(ids) == sorted(r.run_id for r in plan_study(study, workdir) if r.kind != 'pretrain')
+
+
+def test_a_study_on_a_held_workdir_is_refused_before_writing_and_waits_with_wait(study, tmp_path):
+  workdir = tmp_path / 'w'
+  holder = lock_holder.start(workdir, 3)
+  with pytest.raises(workdir_lock.WorkdirLockedError, match=f'pid {holder.pid} on '):
+    run_study(study, str(workdir), train_fn=FakeEngine())
+  assert sorted(os.listdir(workdir)) == [workdir_lock.LOCK_FILE]  # no study.json, no run
+  engine = FakeEngine()
+  out = run_study(study, str(workdir), train_fn=engine, wait=True)
+  assert holder.wait(timeout=10) == 0
+  assert engine.calls == out['planned']
+  assert not (workdir / workdir_lock.LOCK_FILE).exists()
+
+
+def test_a_study_run_with_an_out_of_range_value_is_refused_before_writing(study, tmp_path):
+  study.pretrain.optimizer.learning_rate = -0.1
+  with pytest.raises(errors.ConfigError, match=r'\(pretrain run\): config.optimizer.learning_rate'
+                     r'=-0.1: it must be a positive number'):
+    run_study(study, str(tmp_path / 'w'), train_fn=FakeEngine())
+  assert not (tmp_path / 'w').exists()

@@ -1,4 +1,5 @@
 """Faults on one machine: damaged checkpoints fall back, SIGTERM saves, metrics keep one history."""
+import errno
 import logging
 import pathlib
 import shutil
@@ -8,6 +9,7 @@ import time
 
 import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
 import tensorflow as tf
 
@@ -172,3 +174,51 @@ def test_a_signal_during_the_last_save_still_stops_the_process(
   assert raised.value.code == interrupt.EXIT_CODE
   assert f'checkpoints/{FINAL}.' in raised.value.message
   _assert_same_final_state(run_dir, reference_run)
+
+
+@pytest.mark.slow
+def test_two_processes_started_2_s_apart_on_one_workdir_match_a_solo_run(
+    reference_run, data_dir, tmp_path):
+  # The second waits (--wait), then finds the run finished. A second one without --wait is
+  # refused in one line: tests/train/test_workdir_lock.py, with a stand-in holder.
+  first = subprocess.Popen(cli_command(tmp_path, data_dir), cwd=REPO, env=cli_env(8),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  time.sleep(2)
+  second = subprocess.run(cli_command(tmp_path, data_dir) + ['--wait'], cwd=REPO,
+                          env=cli_env(8), capture_output=True, text=True, timeout=480)
+  _, stderr = first.communicate(timeout=240)
+  assert first.returncode == 0, stderr[-3000:]
+  assert second.returncode == 0, second.stderr[-3000:]
+  run_dir = only_run_dir(tmp_path)
+  _assert_same_final_state(run_dir, reference_run)
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
+  _assert_one_history(run_dir)
+
+
+def test_a_full_disk_during_a_save_stops_the_run_in_one_line_and_the_rerun_resumes_exactly(
+    reference_run, data_dir, tmp_path, monkeypatch, caplog):
+  run_dir = tmp_path / 'run'
+  write = ocp.handlers.JsonCheckpointHandler._save_fn  # pylint: disable=protected-access
+
+  def disk_full_at_step_8(handler, item, directory):
+    if pathlib.Path(directory).parent.name.startswith('8.'):
+      raise OSError(errno.ENOSPC, 'No space left on device', str(directory))
+    return write(handler, item, directory)
+  monkeypatch.setattr(ocp.handlers.JsonCheckpointHandler, '_save_fn', disk_full_at_step_8)
+  with pytest.raises(checkpoint.CheckpointWriteError) as raised:
+    loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  message = str(raised.value)
+  assert message.startswith(f'Saving checkpoint step 8 in {run_dir / "checkpoints"} failed: '
+                            'the disk is full (a checkpoint step takes about ')
+  assert f'last intact checkpoint: step 4 in {run_dir / "checkpoints"}.' in message
+  steps = [p.name for p in (run_dir / 'checkpoints').iterdir() if p.name.isdigit()]
+  assert steps == ['4']
+
+  monkeypatch.undo()
+  with caplog.at_level(logging.INFO):
+    loop.train_and_evaluate(tiny_config(data_dir), run_dir)
+  _assert_resumed_at(caplog, 4)
+  assert not list((run_dir / 'checkpoints').glob('*orbax-checkpoint-tmp*'))  # partial save gone
+  _assert_same_final_state(run_dir, reference_run)
+  assert train_losses(run_dir) == train_losses(reference_run.run_dir)
+  _assert_one_history(run_dir)

@@ -109,7 +109,7 @@ def read_json(path: pathlib.Path, json_name: str) -> dict:
   """A JSON file given plainly or inside its archive (.zip / .tar.gz)."""
   if archives.is_archive(path):
     return json.loads(archives.read_single_member(path, json_name))
-  return json.loads(path.read_bytes())
+  return json.loads(archives.read_confined(path.parent, path))
 
 
 def _unique_names(keys: Sequence[tuple[str, ...]]) -> list[str]:
