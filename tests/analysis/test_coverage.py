@@ -27,6 +27,7 @@ VERDICT_SPEC = simulate.StudySpec(
     num_examples=1000, num_classes=5)
 
 
+@pytest.mark.slow
 def test_difference_intervals_cover_and_verdicts_err_at_most_at_their_level():
   result = simulate.coverage(VERDICT_SPEC, reps=50, num_resamples=200, seed=0, margin=MARGIN)
   print('\n' + result.intervals.to_string(index=False))

@@ -46,6 +46,7 @@ def test_the_plan_starts_at_three_models_per_group():
 
 @pytest.mark.parametrize('aim,verdict', [('resolve', 'different'),
                                          ('equivalence', 'equivalent')])
+@pytest.mark.slow
 def test_simulation_agrees_with_the_planned_group_size(pilot, aim, verdict):
   plan = power.plan_from_analysis(pilot, MARGIN)
   planned = plan.models_to_resolve if aim == 'resolve' else plan.models_for_equivalence

@@ -276,6 +276,7 @@ def test_results_csv_holds_only_this_plans_runs(study, tmp_path):
   assert sorted(ids) == sorted(r.run_id for r in plan_study(study, workdir) if r.kind != 'pretrain')
 
 
+@pytest.mark.slow
 def test_a_study_on_a_held_workdir_is_refused_before_writing_and_waits_with_wait(study, tmp_path):
   workdir = tmp_path / 'w'
   holder = lock_holder.start(workdir, 3)

@@ -20,6 +20,7 @@ def _lock(workdir) -> dict:
   return json.loads((workdir / workdir_lock.LOCK_FILE).read_text())
 
 
+@pytest.mark.slow
 def test_a_second_process_on_a_held_workdir_is_refused_in_one_line(data_dir, tmp_path):
   holder = lock_holder.start(tmp_path, 120)
   try:
@@ -37,6 +38,7 @@ def test_a_second_process_on_a_held_workdir_is_refused_in_one_line(data_dir, tmp
   assert not (tmp_path / 'runs').exists()
 
 
+@pytest.mark.slow
 def test_with_wait_a_run_waits_for_the_holder_then_runs(data_dir, tmp_path):
   holder = lock_holder.start(tmp_path, 5)
   result = subprocess.run(cli_command(tmp_path, data_dir, num_train_steps=4) + ['--wait'],
