@@ -129,8 +129,12 @@ def _enter_checked(config: ml_collections.ConfigDict, run_dir: str) -> epath.Pat
 def execute_run(run: PlannedRun, workdir: str, train_fn: TrainFn) -> RunOutcome:
   """Trains and evaluates one run (resuming from its checkpoint), then marks it finished."""
   step = state_lib.checkpoint_step(run, workdir)
-  what = f'resuming {run.run_id} at step {step}' if step else f'starting {run.run_id}'
-  print(f'study: {what} ({run.kind}, {run.dataset}, {run.length})', flush=True)
+  if step:  # worth a line of its own; a fresh start shows under --verbosity=0
+    print(f'study: resuming {run.run_id} at step {step} ({run.kind}, {run.dataset}, '
+          f'{run.length})', flush=True)
+  else:
+    logging.info('study: starting %s (%s, %s, %s)', run.run_id, run.kind, run.dataset,
+                 run.length)
   run_dir = enter_run(run.config, run.run_dir(workdir))
   start = time.time()
   outcome = train_fn(run.config, run_dir)

@@ -66,15 +66,15 @@ def test_restart_after_a_kill_does_not_redo_finished_runs(study, tmp_path):
   assert out['skipped'] == out['planned'][:3]
 
 
-def test_a_run_killed_before_its_first_checkpoint_is_reported_as_starting(study, tmp_path,
-                                                                          capsys):
+def test_a_run_killed_before_its_first_checkpoint_starts_again_not_resuming(study, tmp_path,
+                                                                             capsys):
   workdir = str(tmp_path / 'w')
   with pytest.raises(KeyboardInterrupt):
     run_study(study, workdir, train_fn=FakeEngine(die_at=1))
   run_study(study, workdir, train_fn=FakeEngine())
   first = plan_study(study, workdir)[0].run_id
   out = capsys.readouterr().out
-  assert out.count(f'study: starting {first} ') == 2 and 'resuming' not in out
+  assert 'resuming' not in out and out.count(f'study: finished {first} ') == 1
 
 
 def test_a_run_with_a_checkpoint_is_reported_as_resuming_at_its_step(study, tmp_path, capsys):
