@@ -50,8 +50,13 @@ _COUNT_UNITS = {
 }
 
 
+# Settings that read better under another name: runs that differ only in their disjoint part
+# of the same data (`pretrain.part`, 'i/n') are a placebo pair, so that is what the label says.
+_NAMES = {'pretrain.part': 'placebo part'}
+
+
 def _name(column: str) -> str:
-  return column.removeprefix('pretrain.').replace('_', ' ')
+  return _NAMES.get(column, column.removeprefix('pretrain.').replace('_', ' '))
 
 
 def column_title(column: str) -> str:

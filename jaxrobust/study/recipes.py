@@ -64,7 +64,8 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
   spec = ml_collections.ConfigDict({
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
-      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True})
+      'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True,
+      'part': None})
   for key, value in fields.items():
     if key not in spec:
       raise ValueError(f'{key} is not a subset spec field ({", ".join(spec)}).')

@@ -48,7 +48,7 @@ def test_pretrain_block_is_read_from_the_pretraining_run(finetune_dir, pretrain_
       'source': 'ft_pretrain_images', 'num_examples': ff.PRETRAIN_EXAMPLES,
       'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'label',
       'images_per_class': ff.PRETRAIN_EXAMPLES // ff.PRETRAIN_CLASSES,
-      'diversity_ratio': None, 'semantics': None, 'arch': 'resnet_tiny', 'seed': 0,
+      'diversity_ratio': None, 'semantics': None, 'part': None, 'arch': 'resnet_tiny', 'seed': 0,
       'steps': ff.PRETRAIN_STEPS}
   assert _result(finetune_dir)['pretrain_checkpoint'] == str(
       pretrain_dir / 'checkpoints' / str(ff.PRETRAIN_STEPS))

@@ -48,5 +48,5 @@ def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_pa
   assert block == {
       'source': 'fractal_hierarchy/tiny', 'num_examples': 8 * ff.PRETRAIN_CLASSES,
       'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'level1', 'images_per_class': 8,
-      'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'arch': 'resnet_tiny',
+      'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'part': None, 'arch': 'resnet_tiny',
       'seed': 0, 'steps': ff.PRETRAIN_STEPS}

@@ -69,3 +69,17 @@ def test_diversity_max_ratio_names_its_own_subset_and_unset_leaves_the_name_alon
   assert shared.diversity.max_ratio == 3
   assert subsets.subset_name(spec(diversity=diversity)) != subsets.subset_name(
       spec(diversity=dict(diversity, max_ratio=3)))
+
+
+def test_part_names_its_own_subset_and_unset_leaves_the_name_alone():
+  whole = spec_lib.subset_name(spec(num_examples=40))
+  assert spec_lib.subset_name(spec(num_examples=40, part=None)) == whole
+  halves = {spec_lib.subset_name(spec(num_examples=40, part=(i, 2))) for i in range(2)}
+  assert len(halves) == 2 and whole not in halves
+  assert all('_part' in name for name in halves)
+
+
+@pytest.mark.parametrize('part', [(2, 2), (0, 1), (-1, 3), 'a', (1,)])
+def test_impossible_parts_are_refused(part):
+  with pytest.raises(spec_lib.SpecError, match=r'^part='):
+    spec_lib.as_spec(spec(num_examples=40, part=part))
