@@ -1,36 +1,70 @@
 """Quickstart: a whole study offline on a CPU in minutes (the README's main command).
 
 Pre-trains a tiny ResNet on the generated natural-like source (`synthetic_nature`, ImageNet's
-role) at three quantities plus a coarse-label variant, fine-tunes each on the generated
-camera-trap benchmark (`synthetic_wildcam`) with four seeds, trains ten scratch baselines,
+role) at three quantities, the middle one as a placebo pair (two disjoint halves of the source,
+the same size and distribution), plus a coarse-label variant; fine-tunes each on the generated
+camera-trap benchmark (`synthetic_wildcam`) with several seeds, trains scratch baselines,
 evaluates every model in- and out-of-distribution, fits effective robustness and writes the
-report. The generated world is a positive control: its benchmark's shift has a known cause
-that pre-training resists (see jaxrobust/datasets/builders/synthetic_wildcam.py), so the report
-should find ER above 0 rising with quantity; `--config.data_seed=N` draws another world (it did
-in 4 of the 5 worlds tried, seeds 0-4: README).
-Arg `test`: the smallest version of the same (used by the test suite); `epochs`: pre-train
-for a fixed number of epochs instead of a fixed number of steps.
+report. The study is a control of the whole tool, and says so in its last lines:
+- positive: the generated benchmark's shift has a known cause that pre-training resists (see
+  jaxrobust/datasets/builders/synthetic_wildcam.py), so the largest minus the smallest quantity
+  must come out `different`;
+- negative: the placebo pair differs only in which images it drew, so it must come out
+  `equivalent` within the study's margin.
+`--config.data_seed=N` draws another world. Arg `test`: the smallest version of the same (used
+by the test suite); `epochs`: pre-train for a fixed number of epochs instead of steps.
 """
 import ml_collections
 
 from jaxrobust.study import recipes as sc
 
-# 100 to 6,000 images (1 to 60 per class), log-spaced (800 ~ their geometric mean): ER rises
-# from the scratch trend at 100 images to above it at 6,000 on data_seed 0, 1, 2 and 4, and
-# rises without leaving it on 3 (README); with 1,500 in the middle, one world had already
-# levelled off there.
-_QUANTITIES = {'local': (100, 800, 6_000), 'test': (24, 48)}
+# 100 to 6,000 images (1 to 60 per class), log-spaced: ER rises from the scratch trend at 100
+# images to above it at 6,000. The placebo pair sits at 800 (~ their geometric mean): two
+# disjoint halves of the source hold 30 images per class each, so 8 per class fit in either.
+_QUANTITIES = {'local': (100, 6_000), 'test': (12, 48)}
+_PLACEBO_SIZE = {'local': 800, 'test': 24}
+# Fine-tuning seeds per pre-training setting: one run's ER spreads by about 3.5 points between
+# seeds (measured on the quickstart's worlds), so the planner (`python -m jaxrobust.analysis
+# power`) asks for about 8 runs per group to show two groups without a difference equivalent
+# within the margin below, 80% of the time.
+_FINETUNE_SEEDS = 8
+# Cheap scratch baselines added to the local scale's ten: they pin the trend down in worlds
+# where the ten leave its slope loose (every absolute ER is read off that line).
+_EXTRA_SCRATCH = (('w05_lr1e3', 0.5, 1e-3, 3.0, 0), ('w05_lr3e3_s1', 0.5, 3e-3, 3.0, 1),
+                  ('w1_lr3e3_s1', 1.0, 3e-3, 3.0, 1), ('w05_lr3e3_ep6_s2', 0.5, 3e-3, 6.0, 2))
+# ER points. The quantity effect the positive control must resolve is about 10-12 points in
+# the generated worlds; the margin is at most half of it, so `equivalent` on the placebo pair
+# cannot be mistaken for the absence of an effect of that size, and wide enough that groups of
+# the size above can show equivalence with runs this noisy.
+_MARGIN = 5.0
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The quickstart study; arg: nothing (local scale) or 'test'."""
   c = sc.study_defaults('quickstart', f'local,{arg or ""}',  # always local
                         'Offline quickstart: quantity and label granularity, natural-like '
-                        'source -> synthetic camera traps.')
+                        'source -> synthetic camera traps, with a placebo pair.')
   source = sc.sources_for(c.scale)['hierarchy']
-  quantities = _QUANTITIES[c.scale]
-  for n in quantities:
-    c.pretrain_settings[f'n{n}'] = sc.pretrain_setting(sc.subset(source, num_examples=n))
-  c.pretrain_settings[f'n{quantities[-1]}_coarse'] = sc.pretrain_setting(
-      sc.subset(source, num_examples=quantities[-1], label_level=sc.COARSE_LEVEL))
+  smallest, largest = _QUANTITIES[c.scale]
+  placebo = _PLACEBO_SIZE[c.scale]
+  settings = c.pretrain_settings
+  settings[f'n{smallest}'] = sc.pretrain_setting(sc.subset(source, num_examples=smallest))
+  for half, part in (('a', 0), ('b', 1)):
+    settings[f'n{placebo}_placebo_{half}'] = sc.pretrain_setting(
+        sc.subset(source, num_examples=placebo, part=(part, 2)))
+  settings[f'n{largest}'] = sc.pretrain_setting(sc.subset(source, num_examples=largest))
+  settings[f'n{largest}_coarse'] = sc.pretrain_setting(
+      sc.subset(source, num_examples=largest, label_level=sc.COARSE_LEVEL))
+  if c.scale == 'local':
+    for seed in range(_FINETUNE_SEEDS):  # the recipe's names: its seeds keep their run ids
+      c.finetune_settings[f'lr1e3_s{seed}'] = {'seed': seed}
+    for name, width, lr, epochs, seed in _EXTRA_SCRATCH:
+      c.scratch_settings[name] = {'model': {'width': width}, 'num_epochs': epochs,
+                                  'optimizer': {'learning_rate': lr},
+                                  **({'seed': seed} if seed else {})}
+  c.analysis.equivalence_margin = _MARGIN
+  c.controls.positive = {'pair': (f'n{largest}', f'n{smallest}'), 'expect': 'different',
+                         'about': f'{largest:,} minus {smallest:,} images'}
+  c.controls.negative = {'pair': (f'n{placebo}_placebo_a', f'n{placebo}_placebo_b'),
+                         'expect': 'equivalent', 'about': 'placebo pair'}
   return c

@@ -333,6 +333,12 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   # ER points within which two groups (or a group and the trend) are `equivalent`; the
   # analysis default (jaxrobust/analysis/verdicts.py says why). A study declares its own.
   c.analysis.equivalence_margin = 2.0
+  # The workdir of an earlier run (a pilot): the dry run reads its spread between runs to say
+  # which differences the planned group sizes resolve (None: figures shipped for local scales).
+  c.analysis.pilot = ml_collections.config_dict.placeholder(str)
+  # Pairs of pre-training settings whose verdict is known in advance (jaxrobust/study/
+  # controls.py): <name> = {pair: (setting_a, setting_b), expect: verdict, about: words}.
+  c.controls = ml_collections.ConfigDict()
   return c
 
 
