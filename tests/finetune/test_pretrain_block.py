@@ -15,14 +15,14 @@ SPEC = {'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'weight
                       'images_per_superclass': 8}}
 
 
-def _materialized_subset_metadata(data_dir) -> str:
+def _materialized_subset_metadata(data_dir, spec=SPEC) -> str:
   """Writes the metadata a materialized subset carries (its manifest); returns its name."""
-  name = subsets.subset_name(SPEC)
+  name = subsets.subset_name(spec)
   folder = subsets.subset_dir(name, str(data_dir))
   os.makedirs(folder)
   labels = [i % ff.PRETRAIN_CLASSES for i in range(8 * ff.PRETRAIN_CLASSES)]
   manifest = {
-      'format': 1, 'name': name, 'spec': subsets.as_spec(SPEC).to_json(), 'seed': 0,
+      'format': 1, 'name': name, 'spec': subsets.as_spec(spec).to_json(), 'seed': 0,
       'sources': [{'name': 'fractal_hierarchy/tiny', 'split': 'train', 'version': '1.0.0',
                    'weight': 1.0, 'num_examples': len(labels)}],
       'records': {'source': [0] * len(labels), 'base_index': list(range(len(labels))),
@@ -34,19 +34,27 @@ def _materialized_subset_metadata(data_dir) -> str:
   return name
 
 
-def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_path):
+def _block(pretrain_dir, tmp_path, spec=SPEC) -> dict:
+  """The pretrain block of a run that pre-trained on `spec`'s subset."""
   data_dir = tmp_path / 'tfds'
   config = runs.read_config(pretrain_dir / runs.CONFIG_FILE)
-  config.data.name = _materialized_subset_metadata(data_dir)
+  config.data.name = _materialized_subset_metadata(data_dir, spec)
   config.data.label_key = 'label_level1'
   config.data.data_dir = str(data_dir)
   run_dir = tmp_path / 'runs' / 'pretrain-subset'
   runs.write_config(config, run_dir / runs.CONFIG_FILE)
   (run_dir / 'checkpoints').symlink_to(pretrain_dir / 'checkpoints')
+  return results.pretrain_block(handoff.find_checkpoint(str(run_dir)))
 
-  block = results.pretrain_block(handoff.find_checkpoint(str(run_dir)))
+
+def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_path):
+  block = _block(pretrain_dir, tmp_path)
   assert block == {
       'source': 'fractal_hierarchy/tiny', 'num_examples': 8 * ff.PRETRAIN_CLASSES,
       'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'level1', 'images_per_class': 8,
       'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'part': None, 'arch': 'resnet_tiny',
       'seed': 0, 'steps': ff.PRETRAIN_STEPS}
+
+
+def test_a_subset_drawn_from_one_part_says_which(pretrain_dir, tmp_path):
+  assert _block(pretrain_dir, tmp_path, dict(SPEC, part=(1, 2)))['part'] == '2/2'
