@@ -53,8 +53,14 @@ _COUNT_UNITS = {
 }
 
 
+# Settings that read better under another name: runs that differ only in their disjoint part
+# of the same data (`pretrain.part`, 'i/n') are a placebo pair, so that is what the label says.
+_NAMES = {'pretrain.part': 'placebo part'}
+_LEFT_OUT_UNSET = ('pretrain.part',)  # a group without a part takes all of its data: no words
+
+
 def _name(column: str) -> str:
-  return column.removeprefix('pretrain.').replace('_', ' ')
+  return _NAMES.get(column, column.removeprefix('pretrain.').replace('_', ' '))
 
 
 def column_title(column: str) -> str:
@@ -91,7 +97,8 @@ def group_labels(df: pd.DataFrame, group_by: Sequence[str]) -> pd.Series:
       return SCRATCH_GROUP
     if not group_by:
       return str(row.get('kind', 'all'))
-    return ', '.join(setting_text(c, row[c]) for c in group_by)
+    return ', '.join(setting_text(c, row[c]) for c in group_by
+                     if not (c in _LEFT_OUT_UNSET and pd.isna(row[c])))
   return df.apply(label, axis=1) if len(df) else pd.Series([], dtype=object)
 
 

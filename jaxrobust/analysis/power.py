@@ -48,14 +48,20 @@ class PowerPlan:
   level: float = 0.95
 
 
-def verdict_probability(aim: str, n, spread_sd: float, margin: float, trend_sd: float = 0.0,
-                        test_sd: float = 0.0, pair: bool = True, level: float = 0.95):
-  """P(`different` at a true difference of margin) for aim 'resolve', P(`equivalent` at 0)
-  for aim 'equivalence', with n models per group (array-like), as the module docstring says."""
+def _standard_errors(n, spread_sd: float, trend_sd: float, test_sd: float, pair: bool):
+  """(se, se_b) of a group mean (pair=False) or of two groups' difference, n runs per group."""
   n = np.asarray(n, np.float64)
   k, tau2 = (2.0, 0.0) if pair else (1.0, trend_sd ** 2)
   se = np.sqrt(k * spread_sd ** 2 / n + tau2)
   se_b = np.sqrt(k * (spread_sd ** 2 * (n - 1) + test_sd ** 2 * (2 * n - 1)) / n ** 2 + tau2)
+  return se, se_b
+
+
+def verdict_probability(aim: str, n, spread_sd: float, margin: float, trend_sd: float = 0.0,
+                        test_sd: float = 0.0, pair: bool = True, level: float = 0.95):
+  """P(`different` at a true difference of margin) for aim 'resolve', P(`equivalent` at 0)
+  for aim 'equivalence', with n models per group (array-like), as the module docstring says."""
+  se, se_b = _standard_errors(n, spread_sd, trend_sd, test_sd, pair)
   z = stats.norm.ppf
   if aim == 'resolve':
     return stats.norm.cdf((margin - z((1 + level) / 2) * se_b) / se)
@@ -89,6 +95,20 @@ def plan_power(spread_sd: float, margin: float, trend_sd: float = 0.0, test_sd: 
            for pair in (True, False) for aim in ('resolve', 'equivalence')]
   return PowerPlan(margin, float(spread_sd), float(trend_sd), float(test_sd), *plans, power,
                    level)
+
+
+def detectable(n: int, spread_sd: float, test_sd: float = 0.0, level: float = 0.95,
+               power: float = POWER) -> tuple[float, float]:
+  """(difference, margin) for two groups of n runs each, `power` of the time.
+
+  `difference`: the least true difference between them that comes out `different`;
+  `margin`: the least margin within which two groups without a difference come out
+  `equivalent`. The inverses of verdict_probability for pairs (the spread never below test_sd).
+  """
+  se, se_b = _standard_errors(n, max(spread_sd, test_sd), 0.0, test_sd, pair=True)
+  z = stats.norm.ppf
+  return (float(z((1 + level) / 2) * se_b + z(power) * se),
+          float(z(level) * se_b + z((1 + power) / 2) * se))
 
 
 def measured_spread(analysis: pipeline.Analysis) -> tuple[float, float, float, int]:

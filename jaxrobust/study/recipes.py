@@ -66,7 +66,7 @@ def subset(*sources, **fields) -> ml_collections.ConfigDict:
       'sources': entries, 'num_examples': None, 'num_classes': None,
       'images_per_class': None, 'label_level': None, 'class_filter': None,
       'min_images_per_class': None, 'diversity': None, 'seed': 0, 'nested': True,
-      'benchmark': None, 'benchmark_classes': None})
+      'benchmark': None, 'benchmark_classes': None, 'part': None})
   for key, value in fields.items():
     if key not in spec:
       raise ValueError(f'{key} is not a subset spec field ({", ".join(spec)}).')
@@ -348,6 +348,12 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   # ER points within which two groups (or a group and the trend) are `equivalent`; the
   # analysis default (jaxrobust/analysis/verdicts.py says why). A study declares its own.
   c.analysis.equivalence_margin = 2.0
+  # The workdir of an earlier run (a pilot): the dry run reads its spread between runs to say
+  # which differences the planned group sizes resolve (None: figures shipped for local scales).
+  c.analysis.pilot = ml_collections.config_dict.placeholder(str)
+  # Pairs of pre-training settings whose verdict is known in advance (jaxrobust/study/
+  # controls.py): <name> = {pair: (setting_a, setting_b), expect: verdict, about: words}.
+  c.controls = ml_collections.ConfigDict()
   return c
 
 

@@ -16,12 +16,14 @@ import pandas as pd
 
 from jaxrobust import analysis
 from jaxrobust.study import console
+from jaxrobust.study import controls
 from jaxrobust.study import state as state_lib
 from jaxrobust.study.plan import PlannedRun
 
 RESULTS_CSV = 'results.csv'
 REPORT_DIR = 'report'
 RESULTS_HASH = 'results.sha256'  # in the report folder: sha256 of the results.csv it shows
+LEVEL = 0.95  # of the report's intervals (the equivalence test's is 2 * LEVEL - 1)
 
 
 def finish_study(config: ml_collections.ConfigDict, workdir: str,
@@ -49,9 +51,13 @@ def finish_study(config: ml_collections.ConfigDict, workdir: str,
   table = _er_by_setting(report_dir)
   metric = config.analysis.metric
   print(console.format_table(['pre-training', 'models', f'ID {metric} %', f'OOD {metric} %',
-                              f'ER ({metric} points) [95% interval]'], table))
+                              f'ER ({metric} points) [{LEVEL:.0%} interval]', 'verdict vs trend'],
+                             table))
   print('Findings:\n' + '\n'.join(_findings(report_dir)))
   print(f'study: report written to {os.path.join(report_dir, "report.md")}', flush=True)
+  checks = controls.control_lines(config, report_dir, plan, LEVEL)
+  if checks:
+    print('Controls:\n' + '\n'.join(checks), flush=True)
   out.update({'report_dir': report_dir, 'er_by_setting': table})
   return out
 
@@ -110,10 +116,12 @@ def _analysis_options(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 
 def _er_by_setting(report_dir: str) -> list[list[str]]:
-  """The report's group table (group label, models, mean ID/OOD %, mean ER with its interval)."""
+  """The report's group table: label, models, mean ID/OOD %, mean ER, interval, verdict."""
   groups = pd.read_csv(os.path.join(report_dir, 'group_table.csv'))
+  groups['verdict'] = groups['verdict'].fillna('-')
   return [[g.group, g.n_models, f'{100 * g.id_mean:.1f}', f'{100 * g.ood_mean:.1f}',
-           f'{g.er:+.1f} [{g.er_low:+.1f}, {g.er_high:+.1f}]'] for g in groups.itertuples()]
+           f'{g.er:+.1f} [{g.er_low:+.1f}, {g.er_high:+.1f}]', g.verdict]
+          for g in groups.itertuples()]
 
 
 def _findings(report_dir: str) -> list[str]:

@@ -11,9 +11,10 @@ Layout (the analysis reads `runs/<run_id>/result.json` and the npz files beside 
 result.json (schema: DESIGN.md, User-facing contracts):
   run_id, study (the study's name; null for a run outside a study), kind,
   pretrain {source, num_examples, num_classes, label_level, images_per_class,
-            diversity_ratio, semantics, arch, seed, steps, target_classes_covered,
-            target_classes} (null for scratch; the last two: how many of the fine-tune
-            dataset's classes the pre-training images include, null where not known),
+            diversity_ratio, semantics, part ('i/n': disjoint part i of n of the data, else
+            null), arch, seed, steps, target_classes_covered, target_classes} (null for
+            scratch; the last two: how many of the fine-tune dataset's classes the pre-training
+            images include, null where not known),
   finetune {dataset, lr, epochs, batch_size, seed, resolution, arch, mode, steps} (as trained),
   metrics {id, ood: {split, macro_f1, accuracy, num_examples, classes, per_class_f1},
            splits: {<every evaluated split>: {macro_f1, accuracy, num_examples}}}
@@ -104,7 +105,7 @@ def pretrain_block(found: handoff.PretrainedCheckpoint, benchmark: str) -> dict[
   block = {'source': None, 'num_examples': None,
            'num_classes': int(head['kernel'].shape[-1]) if 'kernel' in head else None,
            'label_level': None, 'images_per_class': None, 'diversity_ratio': None,
-           'semantics': None, 'arch': None, 'seed': None, 'steps': found.step,
+           'semantics': None, 'part': None, 'arch': None, 'seed': None, 'steps': found.step,
            'target_classes_covered': None, 'target_classes': None}
   config = found.run_config()
   if config is None:
@@ -136,6 +137,9 @@ def pretrain_block(found: handoff.PretrainedCheckpoint, benchmark: str) -> dict[
   diversity = spec.get('diversity')
   block['diversity_ratio'] = diversity['subclasses_per_superclass'] if diversity else None
   block['semantics'] = _semantics(spec.get('class_filter'))
+  if spec.get('part') is not None:
+    index, count = spec['part']
+    block['part'] = f'{index + 1}/{count}'
   per_class = spec.get('images_per_class') or (
       diversity['images_per_superclass'] if diversity else None)
   if per_class is None and block['num_examples'] and block['num_classes']:

@@ -16,11 +16,13 @@ from jaxrobust import errors
 from jaxrobust import runs
 from jaxrobust.datasets import sizes
 from jaxrobust.study import console
+from jaxrobust.study import controls
 from jaxrobust.study import cost
 from jaxrobust.study import datasets as datasets_lib
 from jaxrobust.study import plan as plan_lib
 from jaxrobust.study import progress as progress_lib
 from jaxrobust.study import report as report_lib
+from jaxrobust.study import resolution
 from jaxrobust.study import stages
 from jaxrobust.study import state as state_lib
 from jaxrobust.study.plan import datasets_needed, plan_study, PlannedRun, select_runs
@@ -46,6 +48,7 @@ def run_study(config: ml_collections.ConfigDict, workdir: str, *, dry_run: bool 
   """
   workdir = str(runs.absolute_path(workdir))  # Ray tasks and every run dir start from it
   plan = plan_study(config, workdir)
+  controls.check(config)
   selected = select_runs(plan, only)
   data_dir = datasets_lib.study_data_dir(config.data_dir, workdir)
   _check_run_configs(plan, data_dir)
@@ -187,6 +190,9 @@ def _print_dry_run(config, workdir, data_dir, plan, selected, states, needs, onl
         f'data_dir {data_dir}')
   print('Stages: ' + console.stages_line(selected, len(needs)))
   print(console.groups_line(selected))
+  line = resolution.resolution_line(config, plan)
+  if line:
+    print(line)
   print(console.plan_table(selected, states))
   print()
   print(console.datasets_table(statuses))

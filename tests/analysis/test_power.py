@@ -88,3 +88,13 @@ def test_planning_without_repeated_runs_of_a_setting_is_a_clear_error(study_dir)
   analysis = pipeline.analyze(load.load_results(str(study_dir)), num_resamples=50)
   with pytest.raises(errors.AnalysisError, match='2 or more fine-tuned models'):
     power.plan_from_analysis(analysis, 2.0)
+
+
+@pytest.mark.parametrize('n', [3, 8, 20])
+def test_detectable_difference_and_margin_are_where_the_plan_reaches_its_power(n):
+  difference, margin = power.detectable(n, spread_sd=3.0, test_sd=1.0)
+  assert power.verdict_probability('resolve', n, 3.0, difference, test_sd=1.0) == (
+      pytest.approx(power.POWER))
+  assert power.verdict_probability('equivalence', n, 3.0, margin, test_sd=1.0) == (
+      pytest.approx(power.POWER))
+  assert power.detectable(2 * n, 3.0, 1.0) < (difference, margin)  # more models, less

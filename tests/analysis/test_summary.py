@@ -65,6 +65,14 @@ def test_labels_are_settings_in_words():
   assert groups_lib.column_title('pretrain.diversity_ratio') == 'pre-training diversity ratio'
 
 
+def test_a_placebo_pair_is_labelled_by_its_part_and_whole_data_sets_name_none():
+  df = pd.DataFrame({'kind': ['finetune'] * 3, 'pretrain.num_examples': [800, 800, 6000],
+                     'pretrain.part': ['1/2', '2/2', None]})
+  assert groups_lib.group_labels(df, list(df.columns[1:])).tolist() == [
+      '800 images, placebo part: 1/2', '800 images, placebo part: 2/2', '6,000 images']
+  assert groups_lib.column_title('pretrain.part') == 'pre-training placebo part'
+
+
 def test_findings_give_each_group_its_verdict_against_the_trend(analysis):
   analysis = _with_groups(analysis, [
       ['scratch', np.nan, 6, 0.1, -3.0, 3.0],

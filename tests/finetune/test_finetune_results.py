@@ -48,7 +48,8 @@ def test_pretrain_block_is_read_from_the_pretraining_run(finetune_dir, pretrain_
       'source': 'ft_pretrain_images', 'num_examples': ff.PRETRAIN_EXAMPLES,
       'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'label',
       'images_per_class': ff.PRETRAIN_EXAMPLES // ff.PRETRAIN_CLASSES,
-      'diversity_ratio': None, 'semantics': None, 'arch': 'resnet_tiny', 'seed': 0,
+      'diversity_ratio': None, 'semantics': None, 'part': None, 'arch': 'resnet_tiny',
+      'seed': 0,
       'steps': ff.PRETRAIN_STEPS,
       # A test dataset nobody matched to the camera-trap species: its coverage is not known.
       'target_classes_covered': None, 'target_classes': ff.WILDCAM_CLASSES - 1}

@@ -53,7 +53,8 @@ def test_pretrain_block_of_a_subset_comes_from_its_manifest(pretrain_dir, tmp_pa
   assert block == {
       'source': 'fractal_hierarchy/tiny', 'num_examples': 8 * ff.PRETRAIN_CLASSES,
       'num_classes': ff.PRETRAIN_CLASSES, 'label_level': 'level1', 'images_per_class': 8,
-      'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'arch': 'resnet_tiny',
+      'diversity_ratio': 2, 'semantics': 'level1_0,level1_1', 'part': None,
+      'arch': 'resnet_tiny',
       'seed': 0, 'steps': ff.PRETRAIN_STEPS,
       'target_classes_covered': 0, 'target_classes': 6}  # fractals hold no camera-trap animal
 
@@ -68,3 +69,8 @@ def test_pretrain_block_counts_the_benchmark_classes_its_subset_includes(pretrai
   block = results.pretrain_block(_subset_pretraining(pretrain_dir, tmp_path / 'real', spec),
                                  'iwildcam/448')
   assert (block['target_classes_covered'], block['target_classes']) == (None, None)
+
+
+def test_a_subset_drawn_from_one_part_says_which(pretrain_dir, tmp_path):
+  checkpoint = _subset_pretraining(pretrain_dir, tmp_path, dict(SPEC, part=(1, 2)))
+  assert results.pretrain_block(checkpoint, ff.WILDCAM)['part'] == '2/2'

@@ -84,7 +84,11 @@ def test_local_variant_runs_to_completion(study, shared):
   groups = [row[0] for row in out['er_by_setting']]
   assert groups[0] == 'scratch'
   assert (len(groups) > 1) == any(r.kind == 'pretrain' for r in plan)
-  assert stdout.rstrip().endswith(f'report written to {workdir}/report/report.md')
+  lines = stdout.rstrip().splitlines()
+  ending = lines[-len(config.controls) - 2:] if config.controls else lines[-1:]
+  assert ending[0] == f'study: report written to {workdir}/report/report.md'
+  for control in ending[2:]:  # one verdict per control (the test scale learns nothing)
+    assert control.endswith(' ... PASS') or ' ... FAIL' in control
 
 
 # A checkpoint after every step, so the kills land in runs with a step to resume from (the

@@ -249,3 +249,22 @@ def test_a_benchmark_whose_classes_are_not_known_is_refused():
                      r'toy_hierarchy/three_level are classes of benchmark=.iwildcam/448.'):
     select_lib.quotas(spec_lib.as_spec(spec(num_classes=4, benchmark='iwildcam/448',
                                             benchmark_classes='keep')))
+
+
+def test_parts_of_one_seed_are_disjoint_and_drawn_alike():
+  halves = [choose(num_examples=96, part=(i, 2)) for i in range(2)]
+  assert not set(halves[0].record_ids) & set(halves[1].record_ids)
+  for half in halves:  # same size, same classes, balanced: the same distribution
+    assert per_class(half) == per_class(halves[0]) and sum(per_class(half).values()) == 96
+  whole = set(choose(num_examples=96).record_ids)
+  assert set(halves[0].record_ids) != whole and set(halves[1].record_ids) != whole
+  # Each class's records are dealt alternately: part sizes differ by at most one record.
+  thirds = [choose(part=(i, 3)) for i in range(3)]
+  assert sum(len(t.record_ids) for t in thirds) == len(LABELS)
+  assert len(set().union(*(set(t.record_ids) for t in thirds))) == len(LABELS)
+
+
+def test_a_part_holds_only_its_share_of_each_class():
+  with pytest.raises(spec_lib.SpecError, match=r'^images_per_class=6 .* largest feasible '
+                                               r'images_per_class is 5\.'):
+    choose(num_classes=24, images_per_class=6, part=(1, 2))  # the smallest class has 10

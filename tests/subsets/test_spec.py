@@ -87,3 +87,17 @@ def test_a_benchmark_rule_names_its_own_subset_and_unset_leaves_the_name_alone()
   assert len(names) == 4
   assert '_keep-benchmark_' in subsets.subset_name(
       spec(num_classes=4, benchmark='synthetic_wildcam/tiny', benchmark_classes='keep'))
+
+
+def test_part_names_its_own_subset_and_unset_leaves_the_name_alone():
+  whole = spec_lib.subset_name(spec(num_examples=40))
+  assert spec_lib.subset_name(spec(num_examples=40, part=None)) == whole
+  halves = {spec_lib.subset_name(spec(num_examples=40, part=(i, 2))) for i in range(2)}
+  assert len(halves) == 2 and whole not in halves
+  assert all('_part' in name for name in halves)
+
+
+@pytest.mark.parametrize('part', [(2, 2), (0, 1), (-1, 3), 'a', (1,)])
+def test_impossible_parts_are_refused(part):
+  with pytest.raises(spec_lib.SpecError, match=r'^part='):
+    spec_lib.as_spec(spec(num_examples=40, part=part))

@@ -34,6 +34,7 @@ class Quota:
   where: str  # Names the source in errors and seeds its random streams.
   benchmark_classes: str | None = None  # 'keep' | 'drop' the classes `benchmark_ids`
   benchmark_ids: tuple[int, ...] = ()   # this source's fine ids of the benchmark's classes
+  part: tuple[int, int] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +69,7 @@ def quotas(spec: spec_lib.SubsetSpec) -> list[Quota]:
                 diversity=spec.diversity, seed=spec.seed,
                 nested=spec.nested, where=f'{s.name}:{s.split}',
                 benchmark_classes=spec.benchmark_classes,
-                benchmark_ids=_benchmark_ids(spec, s))
+                benchmark_ids=_benchmark_ids(spec, s), part=spec.part)
           for s, n, k in zip(spec.sources, ns, ks)]
 
 
@@ -104,6 +105,18 @@ def _records_by_class(fine_labels: np.ndarray, num_fine: int) -> list[np.ndarray
   order = np.argsort(fine_labels, kind='stable')
   bounds = np.cumsum(np.bincount(fine_labels, minlength=num_fine))[:-1]
   return np.split(order, bounds)
+
+
+def _part_of(by_class: list[np.ndarray], quota: Quota) -> list[np.ndarray]:
+  """Each class's records dealt into `count` disjoint parts by one seeded order; part `index`.
+
+  The order depends on the seed and source only (not on the part or the quantities), so
+  the parts of one seed never share a record.
+  """
+  index, count = quota.part
+  seed = np.random.SeedSequence([quota.seed, _stable_int(quota.where), _stable_int('parts')])
+  rngs = [np.random.default_rng(s) for s in seed.spawn(len(by_class))]
+  return [np.sort(rng.permutation(records)[index::count]) for rng, records in zip(rngs, by_class)]
 
 
 def _class_pool(hierarchy: hierarchy_lib.Hierarchy, sizes: np.ndarray,
@@ -158,6 +171,8 @@ def select(fine_labels: np.ndarray, hierarchy: hierarchy_lib.Hierarchy,
            quota: Quota) -> Selection:
   """Selects records of one source; `fine_labels[i]` is record i's fine class id."""
   by_class = _records_by_class(fine_labels, hierarchy.num_fine)
+  if quota.part is not None:
+    by_class = _part_of(by_class, quota)
   sizes = np.array([len(r) for r in by_class], dtype=np.int64)
   return _take(by_class, *class_counts(sizes, hierarchy, quota), quota)
 

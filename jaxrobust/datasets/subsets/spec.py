@@ -67,6 +67,10 @@ class SubsetSpec:
   nested: bool = True
   benchmark: str | None = None           # TFDS name of the fine-tune benchmark
   benchmark_classes: str | None = None   # one of BENCHMARK_CLASS_RULES
+  # (i, n): each class's records are dealt into n disjoint parts by a seeded order and only
+  # part i (0-based) is selected from; specs differing only in i select disjoint images of
+  # one distribution (a placebo pair).
+  part: tuple[int, int] | None = None
 
   def to_json(self) -> dict[str, Any]:
     plain = json.loads(json.dumps(dataclasses.asdict(self)))
@@ -76,6 +80,8 @@ class SubsetSpec:
         del plain[field]
     if self.diversity is not None and self.diversity.max_ratio is None:
       del plain['diversity']['max_ratio']
+    if self.part is None:
+      del plain['part']
     return plain
 
 
@@ -154,8 +160,24 @@ def as_spec(config: Any) -> SubsetSpec:
       seed=int(_get(config, 'seed', 0)),
       nested=bool(_get(config, 'nested', True)),
       benchmark=None if benchmark is None else str(benchmark),
-      benchmark_classes=None if benchmark_classes is None else str(benchmark_classes))
+      benchmark_classes=None if benchmark_classes is None else str(benchmark_classes),
+      part=_part(_to_plain(_get(config, 'part'))))
   return validate(spec)
+
+
+def _part(value: Any) -> tuple[int, int] | None:
+  """The `part` field as (index, count), refusing anything but 0 <= index < count, count >= 2."""
+  if value is None:
+    return None
+  try:
+    index, count = (int(v) for v in value)
+  except (TypeError, ValueError):
+    raise SpecError(f'part={value!r} must be a pair (index, count), e.g. (0, 2) and (1, 2) '
+                    'for two disjoint halves.') from None
+  if not (count >= 2 and 0 <= index < count):
+    raise SpecError(f'part={value!r}: count must be at least 2 and index in 0..count - 1, '
+                    'e.g. (0, 2) and (1, 2) for two disjoint halves.')
+  return index, count
 
 
 def validate(spec: SubsetSpec) -> SubsetSpec:
@@ -257,6 +279,8 @@ def config_name(spec: SubsetSpec) -> str:
     parts.append(f'div-{_slug(d.level, 16)}-r{d.subclasses_per_superclass}'
                  f'-i{d.images_per_superclass}' + ('' if d.max_ratio is None else
                                                    f'-of{d.max_ratio}'))
+  if spec.part is not None:
+    parts.append(f'part{spec.part[0] + 1}of{spec.part[1]}')
   parts.append(f's{spec.seed}')
   if not spec.nested:
     parts.append('unnested')
