@@ -45,6 +45,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = sc.study_defaults('granularity',
                         ','.join(w for w in words if w not in IMAGENET_LEVELS) or None,
                         'Label granularity at fixed images.')
+  # Findings on the label level of the same images beyond the quantity effect are `equivalent`
+  # only within ±2 ER points: the analysis default, which about 9 fine-tunes per setting reach at
+  # 1 point of run-to-run spread (jaxrobust/analysis/verdicts.py). Size the fine-tune sweep on a
+  # pilot first: `python -m jaxrobust.analysis power PILOT_DIR --equivalence_margin=2`.
+  c.analysis.equivalence_margin = 2.0
   if cuts and c.scale != 'paper':
     raise ValueError(f"Config arg '{cuts[0]}' picks ImageNet levels: paper scale only.")
   if c.scale == 'paper':
