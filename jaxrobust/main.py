@@ -42,11 +42,12 @@ def _check_workdir(workdir: str) -> None:
   """Refuses a --workdir that is a file or lies under one (local paths; URLs are not checked)."""
   if '://' in workdir:
     return
-  path = workdir
-  while not os.path.exists(path):
+  path = os.path.abspath(workdir)
+  while not os.path.exists(path):  # the nearest existing folder above it
     path = os.path.dirname(path)
   if not os.path.isdir(path):
-    what = 'is a file' if path == workdir else f'lies under the file {path}'
+    what = ('is a file' if path == os.path.abspath(workdir)
+            else f'lies under the file {path}')
     raise UserError(f'--workdir={workdir} {what}; give a directory (it is created if missing).')
   if not os.access(path, os.W_OK):
     raise UserError(f'--workdir={workdir}: {path} is not writable; give a directory you can '

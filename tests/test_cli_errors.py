@@ -50,6 +50,8 @@ _CASES = {
                                   '--config.data_dir={tmp}/file'], '{tmp}/file (config.data_dir'),
 }
 _VERBOSE = ['--config=configs/quickstart.py:bogus', '--workdir={tmp}/w', '--verbosity=0']
+# A relative workdir that does not exist yet, nor its parent (the forked runs start in the repo).
+_RELATIVE = [_STUDY, '--workdir=workdir/not-yet/relative', '--dry_run']
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +59,8 @@ def outcomes(tmp_path_factory) -> dict:
   """{case: CompletedProcess} of every mistake, and of 'verbose' (the bad arg, --verbosity=0)."""
   tmp = tmp_path_factory.mktemp('cli')
   (tmp / 'file').write_text('')
-  cases = {**{name: args for name, (args, _) in _CASES.items()}, 'verbose': _VERBOSE}
+  cases = {**{name: args for name, (args, _) in _CASES.items()}, 'verbose': _VERBOSE,
+           'relative': _RELATIVE}
   results = run_main_many([[a.format(tmp=tmp) for a in args] for args in cases.values()])
   return {'tmp': tmp, **dict(zip(cases, results))}
 
@@ -70,6 +73,12 @@ def test_mistake_gives_one_short_error_line(case, outcomes):
   assert 'Traceback' not in proc.stderr
   assert 1 <= len(lines) <= 3, proc.stderr
   assert lines[-1].startswith('error: ') and expected in lines[-1], proc.stderr
+
+
+def test_a_relative_workdir_that_does_not_exist_yet_is_accepted(outcomes):
+  result = outcomes['relative']
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "Study 'quickstart'" in result.stdout and '/workdir/not-yet/relative' in result.stdout
 
 
 def test_verbosity_shows_the_traceback(outcomes):
