@@ -213,7 +213,9 @@ class Saver:
       self.manager.wait_until_finished()
     if jax.process_index() == 0:
       for partial in self.directory.glob(f'*{_ORBAX_TMP}*'):
-        partial.rmtree(missing_ok=True)
+        # A write still in flight may refill it; the rerun removes what is left.
+        with contextlib.suppress(OSError):
+          partial.rmtree(missing_ok=True)
     intact = sorted(int(p.name) for p in self.directory.iterdir() if p.name.isdigit())
     failed = next((s for s in self._started if not intact or s > intact[-1]), None)
     size = _tree_bytes(self.directory / str(intact[-1])) if intact else self._state_bytes

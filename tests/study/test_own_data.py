@@ -201,7 +201,8 @@ def _quickstart(workdir, data_dir, *extra) -> subprocess.CompletedProcess:
 
 def _check_report(workdir) -> None:
   results = sorted(glob.glob(f'{workdir}/runs/*/result.json'))
-  assert len(results) == 6  # 3 fine-tunes + 3 scratch runs of quickstart:test
+  planned = json.loads(pathlib.Path(workdir, 'plan.json').read_text())['runs']
+  assert len(results) == sum(r['kind'] != 'pretrain' for r in planned) > 0  # fine-tune, scratch
   for path in results:
     result = json.loads(pathlib.Path(path).read_text())
     assert result['finetune']['dataset'] == 'mylab_birds'

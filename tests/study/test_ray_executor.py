@@ -86,7 +86,8 @@ def test_quickstart_under_ray_has_the_local_executors_results(cluster, local_qui
   printed = capsys.readouterr().out
   assert 'study: Ray cluster of 1 nodes: 2 CPU' in printed
   assert f'study: running {out["executed"][0]} on ' in printed
-  assert 'study: 9/9 runs done (0 skipped) | elapsed' in printed
+  n = len(out['executed'])
+  assert f'study: {n}/{n} runs done (0 skipped) | elapsed' in printed
   assert os.path.exists(os.path.join(on_ray, 'report', 'report.md'))
 
 
