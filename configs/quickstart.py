@@ -31,8 +31,7 @@ _PLACEBO_SIZE = {'local': 3_000, 'test': 24}
 # few minutes, so in a noisy world the negative control can come out `inconclusive` (FAIL).
 _FINETUNE_SEEDS = 10
 # The recipe's ten scratch baselines pin the trend down in these worlds (its slope's interval
-# excludes 0 on data_seed 0-2); two more cheap ones changed the 6,000-image group's ER interval
-# by -1.4 to +0.5 points there, so the quickstart does without them.
+# excludes 0 on data_seed 0-2).
 # ER points: half the smallest quantity effect measured (6,000 minus 100 images: +10.4, +10.9
 # and +12.0 points on data_seed 0-2), so `equivalent` on the placebo pair rules out a
 # difference half the size of the effect the positive control resolves.

@@ -112,7 +112,7 @@ def _analysis_options(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return dict(selection=config.selection, metric=config.analysis.metric,
               transform=config.analysis.transform,
               group_by=list(config.analysis.group_by) or None,
-              equivalence_margin=config.analysis.equivalence_margin)
+              equivalence_margin=config.analysis.equivalence_margin, level=LEVEL)
 
 
 def _er_by_setting(report_dir: str) -> list[list[str]]:
