@@ -67,11 +67,11 @@ def _power(inputs: Sequence[str]) -> None:
   if _SELECTION.value is not None:
     df = load.apply_selection(df, _SELECTION.value)
   analysis = pipeline.analyze(df, **_options())
-  spread, trend_sd, test_sd, dof = power.measured_spread(analysis)
-  plan = power.plan_power(spread, _MARGIN.value, trend_sd, test_sd, analysis.level)
-  print('\n'.join(power.describe(plan, spread, dof)))
+  measured = power.measured_spread(analysis)
+  plan = power.plan_from_analysis(analysis, _MARGIN.value)
+  print('\n'.join(power.describe(plan, measured.spread_sd, measured.dof)))
   if _JSON.value:
-    print(json.dumps(dataclasses.asdict(plan)))
+    print(json.dumps({**dataclasses.asdict(plan), 'measured': dataclasses.asdict(measured)}))
 
 
 def main(argv: Sequence[str]) -> None:

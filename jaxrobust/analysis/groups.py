@@ -15,6 +15,8 @@ MIN_GROUP_MODELS = 3  # fewer: no line of its own, and a caveat in the findings
 # a consequence of a setting, stated beside its findings, never a group of its own.
 COVERAGE_COLUMNS = ('pretrain.target_classes_covered', 'pretrain.target_classes')
 _NOT_SETTINGS = ('pretrain.seed', *COVERAGE_COLUMNS)  # replicates, consequences: not settings
+BACKBONE_COLUMN = 'pretrain_checkpoint'  # which pre-trained model a fine-tune started from
+PRETRAINED_MODEL = 'pretrained_model'  # its column in the model table (`backbones`)
 
 
 def default_group_by(df: pd.DataFrame) -> list[str]:
@@ -119,18 +121,49 @@ def benchmark_coverage(df: pd.DataFrame, labels: pd.Series) -> dict[str, str]:
   return found
 
 
-def mean_replicates(member_replicates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def backbones(df: pd.DataFrame) -> pd.Series:
+  """Each run's pre-trained model (its checkpoint, `BACKBONE_COLUMN`); a run without one
+  (scratch, or results that do not record it) is a model of its own."""
+  if BACKBONE_COLUMN not in df:
+    return df['run_id'].astype(str)
+  return df[BACKBONE_COLUMN].where(df[BACKBONE_COLUMN].notna(), df['run_id']).astype(str)
+
+
+def mean_replicates(member_replicates: np.ndarray, rng: np.random.Generator,
+                    backbone: Sequence[str] | None = None) -> np.ndarray:
   """(B,) replicates of a group mean from (k, B) member replicates.
 
   Two-stage bootstrap: members are resampled with replacement (the spread between
   runs of one setting), each picked member contributes its own replicate (its
   test-set noise), and replicate b of every member shares trend resample b.
+  Members that share a pre-trained model (`backbone`, one entry per member) are
+  resampled as it is: first the pre-trained models, then fine-tunes within each drawn
+  one, so the chance of pre-training enters the interval. A group of one pre-trained
+  model has no such spread to draw from: its members are resampled alone.
   """
   k, num_resamples = member_replicates.shape
   if k == 1:
     return member_replicates[0]
-  members = rng.integers(0, k, size=(num_resamples, k))
-  return member_replicates[members, np.arange(num_resamples)[:, None]].mean(axis=1)
+  _, model_of = np.unique(np.asarray(backbone if backbone is not None else np.arange(k)),
+                          return_inverse=True)
+  num_models = int(model_of.max()) + 1
+  columns = np.arange(num_resamples)[:, None]
+  if num_models in (1, k):
+    members = rng.integers(0, k, size=(num_resamples, k))
+    return member_replicates[members, columns].mean(axis=1)
+  sizes = np.bincount(model_of)
+  fine_tunes = np.zeros((num_models, sizes.max()), np.int64)  # model -> its members, padded
+  for m in range(num_models):
+    fine_tunes[m, :sizes[m]] = np.flatnonzero(model_of == m)
+  total, count = np.zeros(num_resamples), np.zeros(num_resamples)
+  for model in rng.integers(0, num_models, size=(num_models, num_resamples)):
+    size = sizes[model][:, None]
+    drawn = (rng.random((num_resamples, sizes.max())) * size).astype(np.int64)
+    valid = np.arange(sizes.max())[None, :] < size
+    values = member_replicates[fine_tunes[model[:, None], drawn], columns]
+    total += np.where(valid, values, 0.0).sum(axis=1)
+    count += valid.sum(axis=1)
+  return total / count
 
 
 def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
@@ -139,19 +172,24 @@ def group_table(table: pd.DataFrame, er_replicates: dict[str, np.ndarray],
   """Per group: size, mean ID/OOD/ER, the ER interval and its verdict against the trend.
 
   The scratch group gets no verdict (its ER is measured from its own line).
+  Each run's pre-trained model (column PRETRAINED_MODEL; without it, every run its own) is
+  resampled as a level of its own (`mean_replicates`); `n_pretrained` counts them.
   Returns the table (scratch first, then in order of the group_by values) and
   each group's (B,) mean-ER replicates.
   """
+  backbone = table[PRETRAINED_MODEL] if PRETRAINED_MODEL in table else table['run_id']
   rows, replicates = [], {}
   for label, members in table.groupby('group', sort=False):
     reps = np.stack([er_replicates[r] for r in members['run_id']])
-    replicates[label] = mean_replicates(reps, bootstrap.rng_for(seed, f'group:{label}'))
+    models = backbone.loc[members.index].astype(str).to_numpy()
+    replicates[label] = mean_replicates(reps, bootstrap.rng_for(seed, f'group:{label}'), models)
     judged = verdicts.judge(replicates[label], margin, level).columns('er_')
     if label == SCRATCH_GROUP:
       judged['verdict'] = None
     rows.append({
         'group': label, **{c: members[c].iloc[0] for c in group_by},
-        'n_models': len(members), 'id_mean': members['id'].mean(),
+        'n_models': len(members), 'n_pretrained': len(set(models)),
+        'id_mean': members['id'].mean(),
         'ood_mean': members['ood'].mean(), 'er': members['er'].mean(), **judged,
     })
   groups = pd.DataFrame(rows)

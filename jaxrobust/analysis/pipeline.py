@@ -146,6 +146,8 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
   table.insert(3, 'baseline', is_baseline)
   for i, column in enumerate(group_by):
     table.insert(4 + i, column, complete[column].to_numpy())
+  table.insert(4 + len(group_by), groups_lib.PRETRAINED_MODEL,
+               groups_lib.backbones(complete).to_numpy())
 
   notes += _skipped_eval_notes(complete)
   id_split = _split_name(complete, 'metrics.id.split', 'id_test')
@@ -161,7 +163,7 @@ def analyze(df: pd.DataFrame, metric: str = 'macro_f1', transform: str = 'logit'
   intervals = pd.DataFrame(rows)
   table = pd.concat([table, intervals], axis=1)
   table['expected_ood_low'], table['expected_ood_high'] = expected_low, expected_high
-  table = table[[*table.columns[:4 + len(group_by)], 'id', 'id_low', 'id_high', 'ood', 'ood_low',
+  table = table[[*table.columns[:5 + len(group_by)], 'id', 'id_low', 'id_high', 'ood', 'ood_low',
                  'ood_high', 'expected_ood', 'expected_ood_low', 'expected_ood_high', 'er',
                  'er_low', 'er_high', 'er_test_sd', 'interval_covers']]
   without = (table['interval_covers'] == 'trend').sum()

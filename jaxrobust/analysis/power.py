@@ -46,6 +46,24 @@ class PowerPlan:
   models_for_equivalence_vs_trend: int | None  # a group on the trend: `equivalent`
   power: float = POWER
   level: float = 0.95
+  # What a group counts: fine-tuned models (1), or pre-trained models each fine-tuned this
+  # many times (the plan's spread and test sd are then those of one pre-trained model's mean).
+  fine_tunes_per_model: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Spread:
+  """What a pilot measured, in ER points (see measured_spread)."""
+  spread_sd: float   # s: sd of one unit's ER between units of one setting
+  trend_sd: float    # tau
+  test_sd: float     # sqrt(v) of one unit
+  dof: int           # degrees of freedom of s
+  fine_tunes_per_model: int  # runs per unit: 1, or each pre-trained model's fine-tunes
+  # Its parts, where units are pre-trained models: the sd of one fine-tune's ER around its
+  # pre-trained model's mean (pooled), and of that mean between pre-training runs beyond
+  # what its fine-tunes add (None where each group has one pre-trained model).
+  fine_tune_sd: float
+  pretraining_sd: float | None
 
 
 def _standard_errors(n, spread_sd: float, trend_sd: float, test_sd: float, pair: bool):
@@ -111,48 +129,77 @@ def detectable(n: int, spread_sd: float, test_sd: float = 0.0, level: float = 0.
           float(z(level) * se_b + z((1 + power) / 2) * se))
 
 
-def measured_spread(analysis: pipeline.Analysis) -> tuple[float, float, float, int]:
-  """(s, tau, sqrt(v), degrees of freedom of s) of a study: see the module docstring.
+def measured_spread(analysis: pipeline.Analysis) -> Spread:
+  """s, tau, sqrt(v) and the degrees of freedom of s, as the module docstring says.
 
-  s pools the ER variance within each pre-trained group of 2 or more models; tau is
-  the trend resamples' sd at the least favourable group's mean ID score; v is the
-  pre-trained models' mean test-set variance of ER.
+  The unit is a fine-tuned model; where groups hold several pre-trained models (a study
+  with `pretrain_seeds` > 1), it is a pre-trained model with its fine-tunes (their mean ER),
+  so s holds the chance of pre-training too. s pools the variance within each pre-trained
+  group of 2 or more units; tau is the trend resamples' sd at the least favourable group's
+  mean ID score; v is the units' mean test-set variance of ER.
   """
   table = analysis.table[~analysis.table['baseline']]
   table = table[table['group'] != groups_lib.SCRATCH_GROUP]
-  by_group = table.groupby('group')['er']
-  dof = int((by_group.size() - 1).clip(lower=0).sum())
+  ids = table.groupby('group')['id'].mean().to_numpy()
+  test_var = table['er_test_sd'] ** 2
+  fine_tunes, fine_tune_sd = 1, None
+  if groups_lib.PRETRAINED_MODEL in table:
+    per_model = table.assign(test_var=test_var).groupby(
+        ['group', groups_lib.PRETRAINED_MODEL], sort=False)
+    units = per_model.agg(er=('er', 'mean'), runs=('er', 'size'), test_var=('test_var', 'mean'))
+    if (units.groupby(level='group').size() > 1).any() and (units['runs'] > 1).any():
+      fine_tunes = int(round(units['runs'].median()))
+      fine_tune_sd, _ = _pooled_sd(per_model['er'])
+      table = units.reset_index()
+      test_var = units['test_var'].to_numpy() / units['runs'].to_numpy()
+  spread, dof = _pooled_sd(table.groupby('group')['er'])
   if dof == 0:
     raise errors.AnalysisError(
         'Power planning needs the spread between runs of one setting: give it results with '
         'at least one pre-training setting of 2 or more fine-tuned models.')
-  spread = math.sqrt(float(by_group.var(ddof=1).fillna(0).mul(by_group.size() - 1).sum()) / dof)
-  ids = table.groupby('group')['id'].mean().to_numpy()
   trend_sd = float(np.max(np.std(100 * analysis.trend_samples.expected_ood(ids), axis=0)))
-  test_sd = math.sqrt(float(np.mean(table['er_test_sd'] ** 2)))
-  return spread, trend_sd, test_sd, dof
+  test_sd = math.sqrt(float(np.mean(test_var)))
+  if fine_tune_sd is None:
+    return Spread(spread, trend_sd, test_sd, dof, 1, spread, None)
+  pretraining_sd = math.sqrt(max(0.0, spread ** 2 - fine_tune_sd ** 2 / fine_tunes))
+  return Spread(spread, trend_sd, test_sd, dof, fine_tunes, fine_tune_sd, pretraining_sd)
+
+
+def _pooled_sd(grouped) -> tuple[float, int]:
+  """(sd pooled within the groups of a grouped Series, its degrees of freedom); nan at 0."""
+  sizes = grouped.size()
+  dof = int((sizes - 1).clip(lower=0).sum())
+  if dof == 0:
+    return math.nan, 0
+  return math.sqrt(float(grouped.var(ddof=1).fillna(0).mul(sizes - 1).sum()) / dof), dof
 
 
 def plan_from_analysis(analysis: pipeline.Analysis, margin: float,
                        power: float = POWER) -> PowerPlan:
   """plan_power with the spread and trend sd measured on `analysis` (at its level)."""
-  spread, trend_sd, test_sd, _ = measured_spread(analysis)
-  return plan_power(spread, margin, trend_sd, test_sd, analysis.level, power)
+  m = measured_spread(analysis)
+  return dataclasses.replace(
+      plan_power(m.spread_sd, margin, m.trend_sd, m.test_sd, analysis.level, power),
+      fine_tunes_per_model=m.fine_tunes_per_model)
 
 
 def describe(plan: PowerPlan, measured_sd: float | None = None,
              dof: int | None = None) -> list[str]:
   """The plan in sentences, one per figure; `measured_sd` and `dof`: the pilot's spread."""
+  each = plan.fine_tunes_per_model
+  unit = 'models' if each == 1 else f'pre-trained models (each fine-tuned {each} times)'
   def count(n):
-    return f'{n} models per group' if n is not None else (
-        f'more than {MAX_MODELS} models per group (where the trend is too uncertain, train '
+    return f'{n} {unit} per group' if n is not None else (
+        f'more than {MAX_MODELS} {unit} per group (where the trend is too uncertain, train '
         f'more scratch runs; else widen the margin)')
   measured = '' if measured_sd is None else (
       f'measured sd {measured_sd:.2f} points (pooled, {dof} degrees of freedom); ')
   m, p = f'{plan.margin:g}', f'{plan.power:.0%}'
+  one = 'one run\'s ER between runs' if each == 1 else (
+      f'one pre-trained model\'s mean ER over its {each} fine-tunes between pre-training runs')
   return [
-      f'Spread of one run\'s ER between runs of one setting: {measured}planned with '
-      f'{plan.spread_sd:.2f} (never below one run\'s test-set sd, {plan.test_sd:.2f}). '
+      f'Spread of {one} of one setting: {measured}planned with '
+      f'{plan.spread_sd:.2f} (never below its test-set sd, {plan.test_sd:.2f}). '
       f'Baseline trend at the groups\' ID scores: sd {plan.trend_sd:.2f} points.',
       f'Resolve a true difference of {m} points between two groups ({p} of the time): '
       f'{count(plan.models_to_resolve)}.',

@@ -127,7 +127,10 @@ def _group_findings(analysis: pipeline.Analysis) -> list[str]:
     subject = f'Pre-training on {g.group}' if analysis.group_by else f'All {g.group} models'
     where = ('above' if g.er_low > 0 else 'below') if verdicts.resolved(
         g.er_low, g.er_high) else 'relative to'
-    lines.append(f'{sized(subject, g.n_models)}: '
+    size = sized(subject, g.n_models)
+    if 1 < g.n_pretrained < g.n_models:
+      size = f'{size[:-1]} from {g.n_pretrained} pre-training runs)'
+    lines.append(f'{size}: '
                  f'{with_interval(g.er, g.er_low, g.er_high, signed=True)} {points} {where} '
                  f'the baseline trend; {_judged_text(g, analysis.level, "er_")}.'
                  + _coverage_text(coverage.get(g.group)))
@@ -230,16 +233,29 @@ def _few_model_findings(analysis: pipeline.Analysis) -> list[str]:
           f'fine-tuning seeds.']
 
 
+def _one_pretraining_findings(analysis: pipeline.Analysis) -> list[str]:
+  once = _pretrained(analysis)
+  once = once[(once['n_pretrained'] == 1) & (once['n_models'] > 1)]
+  if not len(once):
+    return []
+  return [f'One pre-training run in: {", ".join(once["group"])}. Their intervals hold the '
+          f'spread of fine-tuning and test-set noise from that one pre-trained model, not the '
+          f'chance of pre-training itself (which images, which seed); pre-train each setting '
+          f'with several seeds to include it.']
+
+
 def findings(analysis: pipeline.Analysis) -> list[str]:
   """The findings in plain words, one sentence each, from the numbers of `analysis`.
 
   The trend (with 'Trend undetermined' when its slope's interval includes 0), each
   pre-trained group's mean ER against it, the groups that differ in one setting only
   (largest minus smallest for a number) and their lines, each with its verdict
-  (different, equivalent or inconclusive, verdicts.py), and a warning for groups of fewer
-  than MIN_GROUP_MODELS models. Where the results record it, a group's finding says how many
-  of the fine-tune dataset's classes its pre-training images include, and a comparison of
-  groups that include different numbers says so.
+  (different, equivalent or inconclusive, verdicts.py), a warning for groups of fewer than
+  MIN_GROUP_MODELS models, and one for groups fine-tuned from a single pre-trained model.
+  Where the results record it, a group's finding says how many of the fine-tune dataset's
+  classes its pre-training images include, and a comparison of groups that include different
+  numbers says so.
   """
   return [*_trend_findings(analysis), *_group_findings(analysis),
-          *_comparison_findings(analysis), *_few_model_findings(analysis)]
+          *_comparison_findings(analysis), *_few_model_findings(analysis),
+          *_one_pretraining_findings(analysis)]

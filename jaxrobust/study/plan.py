@@ -40,7 +40,8 @@ class PlannedRun:
   """One training run of a study, resolved."""
   run_id: str
   kind: str                        # 'pretrain' | 'finetune' | 'scratch'
-  setting: str                     # its setting name ('n5k', 'n5k/lr3e5', 'r18_lr1e3')
+  # Its setting name ('n5k', 'n5k/lr3e5', 'r18_lr1e3'; a pre-training replicate 'n5k/rep1').
+  setting: str
   pretrain_setting: str | None     # the pre-training setting (pretrain and finetune runs)
   pretrain_id: str | None          # the run a fine-tune starts from
   config: ml_collections.ConfigDict  # what the engine gets
@@ -86,16 +87,20 @@ def plan_study(config: ml_collections.ConfigDict,
 
   A fine-tune's `init.model_init` is `<workdir>/runs/<pretrain id>` (relative `runs/<id>` without
   a workdir). Every run reads the study's data dir (datasets.study_data_dir: by default
-  `<workdir>/data`); `data.data_dir` is not part of run ids.
+  `<workdir>/data`); `data.data_dir` is not part of run ids. With `config.pretrain_seeds`
+  = R > 1, each pre-training setting is pre-trained R times, each fine-tuned with every
+  fine-tune setting: replicate r draws the setting's images with subset seed + r and trains
+  with run seed + r (replicate 0 is the setting as written).
   """
   _check_study(config)
   data_dir = datasets.study_data_dir(config.data_dir, workdir)
   plan = []
   pretrained = []
   for name, setting in _settings(config, 'pretrain_settings'):
-    run = _pretrain_run(config, name, setting, data_dir)
-    plan.append(run)
-    pretrained.append(run)
+    for r in range(config.get('pretrain_seeds', 1)):
+      run = _pretrain_run(config, name, setting, data_dir, r)
+      plan.append(run)
+      pretrained.append(run)
   for pre in pretrained:
     for name, setting in _settings(config, 'finetune_settings'):
       plan.append(_finetune_run(config, pre, name, setting, workdir, data_dir))
@@ -157,7 +162,7 @@ def slice_globs(plan: Sequence[PlannedRun]) -> list[str]:
   """
   globs = []
   for run in plan:
-    if run.kind == 'pretrain':
+    if run.kind == 'pretrain' and run.setting == run.pretrain_setting:  # with its replicates
       globs.append(f'pretrain-{run.setting}-*,finetune-{run.setting}-*')
   if any(run.kind == 'scratch' for run in plan):
     globs.append('scratch-*')
@@ -174,6 +179,10 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
   selection.check_rule(config.selection)
+  seeds = config.get('pretrain_seeds', 1)
+  if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+    raise errors.ConfigError(f'config.pretrain_seeds={seeds!r}: give how many times to pre-train '
+                             'each setting, a whole number >= 1.')
   for builder, release in (config.get('releases') or {}).items():
     known = datasets.builder_config_names(builder)
     if release not in known:
@@ -260,11 +269,12 @@ def _finish(run_cfg, kind, setting, pretrain_setting, pretrain_id, subset, train
       steps=steps, train_examples=train_examples)
 
 
-def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
+def _pretrain_run(config, name, setting, data_dir, r: int = 0) -> PlannedRun:
   if 'subset' not in setting:
     raise errors.ConfigError(f'config.pretrain_settings.{name} has no subset spec '
                              '(field `subset`, see docs/studies.md).')
   spec = setting.subset.to_dict()
+  spec['seed'] = (spec.get('seed') or 0) + r
   for source in spec['sources']:
     source['name'] = generated.reseeded(_release(source['name'], config.get('releases')),
                                         config.get('data_seed'))
@@ -273,6 +283,7 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
     spec['benchmark'] = (generated.reseeded(spec['benchmark'], config.get('data_seed'))
                          if spec.get('benchmark') else target)
   run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
+  run.seed += r
   try:
     run.data.name = subsets.subset_name(spec)
     run.data.label_key = subsets.label_key(spec)
@@ -285,7 +296,8 @@ def _pretrain_run(config, name, setting, data_dir) -> PlannedRun:
   size = (_subset_size(spec) or datasets.train_examples(run.data.name, data_dir,
                                                         run.data.train_split)
           or _whole_source_size(spec, data_dir))
-  return dataclasses.replace(_finish(run, 'pretrain', name, name, None, spec, size),
+  label = f'{name}/rep{r}' if r else name
+  return dataclasses.replace(_finish(run, 'pretrain', label, name, None, spec, size),
                              target_classes_covered=coverage.covered,
                              target_classes=coverage.total)
 
@@ -306,7 +318,8 @@ def _finetune_run(config, pre: PlannedRun, name, setting, workdir, data_dir) -> 
   run.init.model_init = os.path.join(runs_dir, pre.run_id)
   _check_splits(run, data_dir)
   size = datasets.train_examples(run.data.name, data_dir, run.data.train_split)
-  return _finish(run, 'finetune', f'{pre.setting}/{name}', pre.setting, pre.run_id, None, size)
+  return _finish(run, 'finetune', f'{pre.setting}/{name}', pre.pretrain_setting, pre.run_id,
+                 None, size)
 
 
 def _scratch_run(config, name, setting, data_dir) -> PlannedRun:

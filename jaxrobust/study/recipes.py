@@ -334,6 +334,9 @@ def study_defaults(study: str, arg: str | None, description: str) -> ml_collecti
   c.finetune = r.finetune
   c.scratch = r.scratch
   c.pretrain_settings = ml_collections.ConfigDict()
+  # How many times each pre-training setting is pre-trained (other image draw and seed each
+  # time, every one fine-tuned): > 1 puts the chance of pre-training into every interval.
+  c.pretrain_seeds = 1
   c.finetune_settings = r.finetune_settings
   c.scratch_settings = r.scratch_settings
   # Model selection rule (jaxrobust.study.selection): which evaluation of each fine-tune and

@@ -31,6 +31,41 @@ def test_each_drawn_member_brings_the_replicate_of_the_same_trend_resample():
   assert offsets.std() > 0.3  # and the members drawn differ between resamples
 
 
+def test_fine_tunes_of_one_pretrained_model_are_resampled_within_it():
+  # Five pre-trained models, four fine-tunes each, constant replicates: model means spread
+  # widely, fine-tunes of one model little. Drawing models, then fine-tunes within each,
+  # spreads the group mean by sqrt(var_models / K + mean within variance / (K M)) (divisors K
+  # and M, as the bootstrap sees its sample); drawing the 20 runs alone would not see that
+  # runs of one model move together.
+  model_means = np.array([-4.0, -1.0, 0.0, 2.0, 3.0])
+  within = np.array([-0.5, -0.1, 0.2, 0.4])
+  values = (model_means[:, None] + within[None, :]).ravel()
+  backbone = np.repeat([f'model{i}' for i in range(5)], 4)
+  num_resamples = 20_000
+  member_replicates = np.repeat(values[:, None], num_resamples, axis=1)
+  means = groups_lib.mean_replicates(member_replicates, np.random.default_rng(3), backbone)
+  expected = np.sqrt(model_means.var() / 5 + within.var() / 20)
+  assert means.mean() == pytest.approx(values.mean(), abs=0.05)
+  assert means.std() == pytest.approx(expected, rel=0.03)
+  flat = groups_lib.mean_replicates(member_replicates, np.random.default_rng(3))
+  assert flat.std() < 0.6 * means.std()
+
+
+def test_one_pretrained_model_or_one_per_run_resamples_the_runs():
+  member_replicates = np.random.default_rng(4).normal(size=(6, 300))
+  flat = groups_lib.mean_replicates(member_replicates, np.random.default_rng(5))
+  for backbone in (['m'] * 6, [f'm{i}' for i in range(6)]):
+    np.testing.assert_array_equal(
+        groups_lib.mean_replicates(member_replicates, np.random.default_rng(5), backbone), flat)
+
+
+def test_backbones_come_from_the_checkpoint_column_and_default_to_the_run():
+  df = pd.DataFrame({'run_id': ['f1', 'f2', 's1'],
+                     'pretrain_checkpoint': ['/w/p1/step_9', '/w/p1/step_9', None]})
+  assert groups_lib.backbones(df).tolist() == ['/w/p1/step_9', '/w/p1/step_9', 's1']
+  assert groups_lib.backbones(df[['run_id']]).tolist() == ['f1', 'f2', 's1']
+
+
 def _group_tables(er_replicates, table, margin=2.0):
   groups, replicates = groups_lib.group_table(table, er_replicates, [], margin, seed=0)
   return groups.set_index('group'), groups_lib.group_differences(groups, replicates, margin)

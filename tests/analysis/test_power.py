@@ -1,11 +1,14 @@
 """Power planning: its numbers, its command line, and simulation agreeing with it."""
+import dataclasses
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from jaxrobust.analysis import errors
+from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import load
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import power
@@ -98,3 +101,26 @@ def test_detectable_difference_and_margin_are_where_the_plan_reaches_its_power(n
   assert power.verdict_probability('equivalence', n, 3.0, margin, test_sd=1.0) == (
       pytest.approx(power.POWER))
   assert power.detectable(2 * n, 3.0, 1.0) < (difference, margin)  # more models, less
+
+
+def test_with_several_pretrained_models_per_group_the_unit_is_a_pretrained_model(pilot):
+  # The pilot's 30 runs per group become 10 pre-trained models x 3 fine-tunes, each model
+  # shifting its fine-tunes' ER by its own amount (sd 3 points).
+  table = pilot.table.copy()
+  pretrained = ~table['baseline']
+  runs = table.loc[pretrained]
+  model = runs.groupby('group').cumcount() // 3
+  shift = np.where(model % 2 == 0, 3.0, -3.0)
+  table.loc[pretrained, 'er'] = runs['er'] + shift
+  table.loc[pretrained, groups_lib.PRETRAINED_MODEL] = runs['group'] + '/' + model.astype(str)
+  measured = power.measured_spread(dataclasses.replace(pilot, table=table))
+  flat = power.measured_spread(pilot)
+  assert flat.fine_tunes_per_model == 1 and flat.pretraining_sd is None
+  assert measured.fine_tunes_per_model == 3
+  assert measured.dof == 2 * (10 - 1)
+  assert measured.fine_tune_sd == pytest.approx(flat.spread_sd, rel=0.3)
+  assert 2.0 < measured.pretraining_sd < 4.5
+  assert measured.test_sd == pytest.approx(flat.test_sd / np.sqrt(3), rel=0.1)
+  plan = power.plan_from_analysis(dataclasses.replace(pilot, table=table), MARGIN)
+  assert plan.fine_tunes_per_model == 3
+  assert 'pre-trained models (each fine-tuned 3 times) per group' in power.describe(plan)[1]

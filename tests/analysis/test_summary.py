@@ -33,6 +33,7 @@ def _with_groups(analysis, rows, differences=None, group_by=('pretrain.num_examp
   judged = ['equivalence_low', 'equivalence_high', 'verdict', 'margin']
   groups = pd.DataFrame([row + _judged(*row[-2:]) for row in rows], columns=[
       'group', *group_by, 'n_models', 'er', 'er_low', 'er_high', *judged])
+  groups.insert(groups.columns.get_loc('n_models') + 1, 'n_pretrained', groups['n_models'])
   if differences is None:
     er = dict(zip(groups['group'], groups['er']))
     differences = [[a, b, er[a] - er[b], er[a] - er[b] - 1, er[a] - er[b] + 1]
@@ -94,6 +95,22 @@ def test_findings_give_each_group_its_verdict_against_the_trend(analysis):
           ) in lines
   assert not any('scratch (' in line for line in lines)
   assert not any('Fewer than' in line for line in lines)
+
+
+def test_findings_count_the_pretraining_runs_behind_each_group(analysis):
+  analysis = _with_groups(analysis, [
+      ['scratch', np.nan, 6, 0.1, -3.0, 3.0],
+      ['2,000 images', 2000, 8, 4.1, 1.2, 7.0],
+      ['500 images', 500, 4, -0.5, -2.8, 1.5]])
+  analysis.groups['n_pretrained'] = [6, 4, 1]
+  lines = summary.findings(analysis)
+  assert any(line.startswith('Pre-training on 2,000 images (8 models from 4 pre-training runs): '
+                             '+4.1') for line in lines)
+  assert any(line.startswith('Pre-training on 500 images (4 models): -0.5') for line in lines)
+  once = [line for line in lines if line.startswith('One pre-training run in:')]
+  assert once == [once[0]] and once[0].startswith('One pre-training run in: 500 images. ')
+  analysis.groups['n_pretrained'] = [6, 4, 2]
+  assert not any('One pre-training run' in line for line in summary.findings(analysis))
 
 
 def test_findings_compare_the_largest_with_the_smallest_quantity_in_either_stored_order(

@@ -142,3 +142,20 @@ def test_a_model_trained_on_train_scores_lower_on_unseen_cameras(tmp_path, build
                              labels=np.unique(y))
   print(f'ridge on pixels: macro-F1 id_test={scores["id_test"]:.3f} test={scores["test"]:.3f}')
   assert scores['id_test'] - scores['test'] > 0.1
+
+
+@pytest.mark.parametrize('residents', [1, 2])
+def test_balanced_residents_give_every_class_as_many_cameras_in_each_split(residents):
+  settings = synthetic.WorldSettings(num_classes=4, image_size=16, split_sizes={},
+                                     train_locations=12, val_locations=4, test_locations=8,
+                                     shift_strength=0.5, classes_per_location=residents,
+                                     balanced_residents=True)
+  world = synthetic.build_world(settings)
+  for split in ('train', 'val', 'test'):
+    cams = list(world.split_locations[split])
+    counts = (world.class_priors[cams] > 0).sum(axis=0)
+    assert counts.max() - counts.min() <= 1, (split, counts)
+    assert ((world.class_priors[cams] > 0).sum(axis=1) == residents).all()
+  drawn = synthetic.build_world(dataclasses.replace(settings, balanced_residents=False))
+  assert not np.array_equal((drawn.class_priors > 0).sum(axis=0),
+                            (world.class_priors > 0).sum(axis=0))

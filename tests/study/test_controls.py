@@ -81,7 +81,18 @@ def test_the_dry_run_says_which_differences_its_groups_resolve(study, tmp_path, 
   shipped = json.load(open(resolution.LOCAL_FIGURES))
   line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith('With '))
   assert line.startswith('With 2 models per group, this study resolves differences of about ')
-  assert 'from the shipped local figures' in line and f'spreads by {shipped["spread_sd"]:.1f}' in line
+  assert 'from the shipped local figures' in line
+  assert f'spreads by {shipped["fine_tune_sd"]:.1f}' in line
+
+
+def test_with_pretrain_seeds_the_dry_run_counts_pretrained_models(study, tmp_path, capsys):
+  study.pretrain_seeds = 3
+  run_study(study, str(tmp_path / 'w'), dry_run=True)
+  shipped = json.load(open(resolution.LOCAL_FIGURES))
+  line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith('With '))
+  assert line.startswith('With 3 pre-trained models (each fine-tuned 2 times) per group, ')
+  spread = (shipped['pretraining_sd'] ** 2 + shipped['fine_tune_sd'] ** 2 / 2) ** 0.5
+  assert f'spreads by {spread:.1f}' in line
 
 
 def test_a_pilot_and_more_models_resolve_smaller_differences(study, tmp_path):

@@ -129,7 +129,9 @@ def test_only_matching_nothing_is_a_clear_error(study, tmp_path):
     select_runs(plan_study(study, str(tmp_path)), 'nothing-*')
 
 
-def test_slice_globs_are_disjoint_and_cover_the_plan(study, tmp_path):
+@pytest.mark.parametrize('pretrain_seeds', [1, 2])
+def test_slice_globs_are_disjoint_and_cover_the_plan(study, tmp_path, pretrain_seeds):
+  study.pretrain_seeds = pretrain_seeds
   plan = plan_study(study, str(tmp_path))
   seen = []
   for glob in plan_lib.slice_globs(plan):
@@ -180,3 +182,31 @@ def test_every_architecture_a_study_names_is_in_the_model_zoo(arg):
 def test_every_paper_scale_group_has_at_least_three_models(study_name):
   sizes = plan_lib.group_sizes(plan_study(load_config(study_name)))
   assert sizes and min(sizes.values()) >= 3, sizes
+
+
+def test_pretrain_seeds_pretrain_each_setting_again_with_other_images_and_seed(study, tmp_path):
+  once = plan_study(study, str(tmp_path / 'w'))
+  study.pretrain_seeds = 3
+  plan = plan_study(study, str(tmp_path / 'w'))
+  pretrain = [r for r in plan if r.kind == 'pretrain']
+  assert [r.setting for r in pretrain] == ['n40', 'n40/rep1', 'n40/rep2', 'n80', 'n80/rep1',
+                                           'n80/rep2']
+  assert [r.subset['seed'] for r in pretrain] == [0, 1, 2] * 2
+  assert [r.config.seed for r in pretrain] == [0, 1, 2] * 2
+  assert len({r.dataset for r in pretrain}) == 6  # another image draw each time
+  assert {r.pretrain_setting for r in pretrain} == {'n40', 'n80'}
+  # Replicate 0 is the setting as written: its runs keep their ids.
+  kept = {r.run_id for r in once if r.kind != 'scratch'}
+  assert kept <= {r.run_id for r in plan}
+  finetunes = [r for r in plan if r.kind == 'finetune']
+  assert len(finetunes) == 12
+  assert re.fullmatch(r'finetune-n40-rep2-lr1e3-[0-9a-f]{8}', finetunes[4].run_id)
+  assert plan_lib.group_sizes(plan) == {'n40': 6, 'n80': 6, 'scratch baselines': 3}
+  assert {r.pretrain_id for r in finetunes} == {r.run_id for r in pretrain}
+
+
+def test_pretrain_seeds_must_be_a_whole_number_of_at_least_one(study, tmp_path):
+  for bad in (0, -2):
+    study.pretrain_seeds = bad
+    with pytest.raises(errors.ConfigError, match='pretrain_seeds'):
+      plan_study(study, str(tmp_path))

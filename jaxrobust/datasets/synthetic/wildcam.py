@@ -36,6 +36,11 @@ class WorldSettings:
   fauna_branching: tuple[int, int, int] = (5, 4, 5)
   fauna_animal_orders: int = 3
   max_sequence_length: int = 3
+  # True: the cameras of each split take their residents in turn from a shuffled cycle of the
+  # classes, so every class lives at about as many cameras as any other (False: each camera
+  # draws its residents by global frequency).
+  balanced_residents: bool = False
+  location_volume_sigma: float = 1.0  # log-normal spread of the cameras' trigger rates
   seed: int = 0
 
 
@@ -109,15 +114,29 @@ def build_world(settings: WorldSettings) -> World:
   # Each camera sees a few resident classes: at a training camera its background (and
   # photometric habits) predict the label, a shortcut that fails at unseen cameras.
   residents = min(settings.classes_per_location, settings.num_classes)
+  cycle = ({group: _resident_cycle(rng, settings.num_classes, residents * count)
+            for group, count in counts.items()} if settings.balanced_residents else {})
+  turn = dict.fromkeys(counts, 0)
   priors = []
-  for _ in locations:
-    present = rng.choice(settings.num_classes, residents, replace=False,
-                         p=global_weight / global_weight.sum())
+  for group in owner:
+    if settings.balanced_residents:
+      present = cycle[group][turn[group]:turn[group] + residents]
+      turn[group] += residents
+    else:
+      present = rng.choice(settings.num_classes, residents, replace=False,
+                           p=global_weight / global_weight.sum())
     weight = np.zeros(settings.num_classes)
     weight[present] = global_weight[present] * rng.gamma(2.0, size=residents)
     priors.append(weight / weight.sum())
-  volume = rng.lognormal(0.0, 1.0, len(locations))
+  volume = rng.lognormal(0.0, settings.location_volume_sigma, len(locations))
   return World(settings, classes, tuple(locations), split_locations, np.stack(priors), volume)
+
+
+def _resident_cycle(rng: np.random.Generator, num_classes: int, length: int) -> np.ndarray:
+  """`length` class indices going round one shuffled order of the classes: any `residents`
+  (<= num_classes) consecutive entries are distinct, and every class appears equally often
+  (to within one)."""
+  return rng.permutation(num_classes)[np.arange(length) % num_classes]
 
 
 def plan_split(world: World, split: str) -> list[Frame]:
