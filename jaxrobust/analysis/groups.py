@@ -122,11 +122,14 @@ def benchmark_coverage(df: pd.DataFrame, labels: pd.Series) -> dict[str, str]:
 
 
 def backbones(df: pd.DataFrame) -> pd.Series:
-  """Each run's pre-trained model (its checkpoint, `BACKBONE_COLUMN`); a run without one
-  (scratch, or results that do not record it) is a model of its own."""
+  """Each run's pre-trained model: its checkpoint (`BACKBONE_COLUMN`) as `<run>/checkpoints/
+  <step>`, the same wherever the workdir lies; a run without one (scratch, or results that
+  do not record it) is a model of its own."""
   if BACKBONE_COLUMN not in df:
     return df['run_id'].astype(str)
-  return df[BACKBONE_COLUMN].where(df[BACKBONE_COLUMN].notna(), df['run_id']).astype(str)
+  checkpoints = df[BACKBONE_COLUMN].map(
+      lambda path: '/'.join(str(path).rstrip('/').split('/')[-3:]), na_action='ignore')
+  return checkpoints.where(checkpoints.notna(), df['run_id']).astype(str)
 
 
 def mean_replicates(member_replicates: np.ndarray, rng: np.random.Generator,

@@ -60,10 +60,12 @@ def test_one_pretrained_model_or_one_per_run_resamples_the_runs():
 
 
 def test_backbones_come_from_the_checkpoint_column_and_default_to_the_run():
-  df = pd.DataFrame({'run_id': ['f1', 'f2', 's1'],
-                     'pretrain_checkpoint': ['/w/p1/step_9', '/w/p1/step_9', None]})
-  assert groups_lib.backbones(df).tolist() == ['/w/p1/step_9', '/w/p1/step_9', 's1']
-  assert groups_lib.backbones(df[['run_id']]).tolist() == ['f1', 'f2', 's1']
+  df = pd.DataFrame({'run_id': ['f1', 'f2', 'f3', 's1'],
+                     'pretrain_checkpoint': ['/w/runs/p1/checkpoints/9', '/v/runs/p1/checkpoints/9',
+                                             '/w/runs/p2/checkpoints/9/', None]})
+  assert groups_lib.backbones(df).tolist() == ['p1/checkpoints/9', 'p1/checkpoints/9',
+                                               'p2/checkpoints/9', 's1']
+  assert groups_lib.backbones(df[['run_id']]).tolist() == ['f1', 'f2', 'f3', 's1']
 
 
 def _group_tables(er_replicates, table, margin=2.0):
