@@ -81,17 +81,11 @@ _VALUE_RULES = (
 )
 
 
-def _field(config: ml_collections.ConfigDict, name: str) -> Any:
-  node = config
-  for part in name.split('.'):
-    node = node[part]
-  return node
-
-
 def check_values(config: ml_collections.ConfigDict) -> None:
   """Raises ConfigError naming the first field whose value is out of its valid range."""
+  flat = _flatten(config.to_dict())
   for name, valid, what in _VALUE_RULES:
-    value = _field(config, name)
+    value = flat[name]
     try:
       ok = valid(value)
     except TypeError:

@@ -68,7 +68,7 @@ def _power(inputs: Sequence[str]) -> None:
     df = load.apply_selection(df, _SELECTION.value)
   analysis = pipeline.analyze(df, **_options())
   measured = power.measured_spread(analysis)
-  plan = power.plan_from_analysis(analysis, _MARGIN.value)
+  plan = power.plan_from_spread(measured, _MARGIN.value, analysis.level)
   print('\n'.join(power.describe(plan, measured.spread_sd, measured.dof)))
   if _JSON.value:
     print(json.dumps({**dataclasses.asdict(plan), 'measured': dataclasses.asdict(measured)}))

@@ -32,10 +32,13 @@ class GroupLine:
 
 def fit_group_lines(table: pd.DataFrame, transform: str, num_resamples: int,
                     seed: int = 0) -> dict[str, GroupLine]:
-  """The line of each group of MIN_GROUP_MODELS or more models with distinct ID scores."""
+  """The line of each group of MIN_GROUP_MODELS or more models with distinct ID scores, but
+  not of a group that is the baseline itself (its line is the trend)."""
   out = {}
   for label, members in table.groupby('group', sort=False):
     if len(members) < groups_lib.MIN_GROUP_MODELS:  # two points always lie on a line
+      continue
+    if 'baseline' in members and members['baseline'].all():
       continue
     try:
       fit = trend_lib.fit_trend(members['id'], members['ood'], transform)
@@ -89,7 +92,6 @@ def line_differences(lines: dict[str, GroupLine], labels, transform: str, margin
     rows.append({'group_a': a, 'group_b': b, 'id_from': float(grid[0]),
                  'id_to': float(grid[-1]), 'distance': float(distance),
                  **verdicts.judge(replicates, margin, level).columns()})
-  return pd.DataFrame(rows, columns=[
-      'group_a', 'group_b', 'id_from', 'id_to', 'distance', 'low', 'high', 'equivalence_low',
-      'equivalence_high', 'verdict', 'margin'])
+  return pd.DataFrame(rows, columns=['group_a', 'group_b', 'id_from', 'id_to', 'distance',
+                                     *groups_lib.DIFFERENCE_COLUMNS[3:]])
 

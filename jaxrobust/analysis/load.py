@@ -28,7 +28,8 @@ _NUMERIC_SECTIONS = ('pretrain', 'finetune', 'metrics', 'selection', 'selections
 _NUMERIC_FIELDS = frozenset({
     'macro_f1', 'accuracy', 'num_examples', 'num_classes', 'images_per_class',
     'diversity_ratio', 'seed', 'steps', 'step', 'lr', 'epochs', 'epoch', 'batch_size',
-    'resolution', 'score', 'num_evaluations', 'every_epochs'})
+    'resolution', 'score', 'num_evaluations', 'every_epochs', 'target_classes_covered',
+    'target_classes'})
 
 
 def open_path(path) -> Any:

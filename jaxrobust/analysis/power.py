@@ -93,7 +93,8 @@ def _least_models(aim: str, power: float, **figures) -> int | None:
 
 
 def plan_power(spread_sd: float, margin: float, trend_sd: float = 0.0, test_sd: float = 0.0,
-               level: float = 0.95, power: float = POWER) -> PowerPlan:
+               level: float = 0.95, power: float = POWER,
+               fine_tunes_per_model: int = 1) -> PowerPlan:
   """Models per group for each aim, from the spread between runs, the trend's sd and test sd.
 
   The spread is taken as at least the test sd (the spread between runs includes it).
@@ -112,7 +113,7 @@ def plan_power(spread_sd: float, margin: float, trend_sd: float = 0.0, test_sd: 
   plans = [_least_models(aim, power, pair=pair, **common)
            for pair in (True, False) for aim in ('resolve', 'equivalence')]
   return PowerPlan(margin, float(spread_sd), float(trend_sd), float(test_sd), *plans, power,
-                   level)
+                   level, fine_tunes_per_model)
 
 
 def detectable(n: int, spread_sd: float, test_sd: float = 0.0, level: float = 0.95,
@@ -177,10 +178,14 @@ def _pooled_sd(grouped) -> tuple[float, int]:
 def plan_from_analysis(analysis: pipeline.Analysis, margin: float,
                        power: float = POWER) -> PowerPlan:
   """plan_power with the spread and trend sd measured on `analysis` (at its level)."""
-  m = measured_spread(analysis)
-  return dataclasses.replace(
-      plan_power(m.spread_sd, margin, m.trend_sd, m.test_sd, analysis.level, power),
-      fine_tunes_per_model=m.fine_tunes_per_model)
+  return plan_from_spread(measured_spread(analysis), margin, analysis.level, power)
+
+
+def plan_from_spread(m: Spread, margin: float, level: float = 0.95,
+                     power: float = POWER) -> PowerPlan:
+  """plan_power with the figures of `m`."""
+  return plan_power(m.spread_sd, margin, m.trend_sd, m.test_sd, level, power,
+                    m.fine_tunes_per_model)
 
 
 def describe(plan: PowerPlan, measured_sd: float | None = None,

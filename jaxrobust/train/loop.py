@@ -80,10 +80,8 @@ def _open_split(builder, split: str, transform: decoded_cache.Transform, budget_
 
 
 def _steps_at(config: ml_collections.ConfigDict, field: str, num_steps: int) -> set[int]:
-  """Every `config.<field>` steps, and the last step."""
+  """Every `config.<field>` steps (positive: runs.check_values), and the last step."""
   every = config[field]
-  if every <= 0:
-    raise ConfigError(f'config.{field}={every} must be a positive number of steps.')
   return set(range(every, num_steps + 1, every)) | {num_steps}
 
 
@@ -252,7 +250,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: epath.Path, *
       state, metrics = train_step(state, pipeline.global_batch(local_batch, batch_sharding))
       train_metrics.add(step, metrics)
       report_progress(step)
-      saver.check()  # a save that failed in the background stops the run now
+      saver.check()  # a save that failed in the background stops the run now (a flag read)
       stop = stop_requested(step)
       if step in log_steps or step in save_steps or step in eval_steps or stop:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
@@ -266,8 +264,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: epath.Path, *
         stop_requested.exit(checkpoint_dir, step, num_steps)
     saver.wait()
   except BaseException as e:
-    with contextlib.suppress(Exception):  # the error that stopped the run is the one raised
+    # The error that stopped the run is the one raised; the metrics written so far are kept.
+    with contextlib.suppress(Exception):
       manager.wait_until_finished()
+    with contextlib.suppress(Exception):
       writer.flush()
     if checkpoint.disk_full(e) and not isinstance(e, checkpoint.CheckpointWriteError):
       raise saver.failure(e) from None

@@ -70,10 +70,9 @@ class SyntheticWildcamConfig(tfds.core.BuilderConfig):
 CONFIGS = (
     # One resident species per camera: the scene alone names the animal at a training camera,
     # so scratch models lean on it. Every species lives at as many cameras as any other and
-    # cameras trigger at similar rates: drawn residents and log-normal(1) trigger rates leave
-    # some of 8 species at one or two of 30 cameras, whose per-class F1 then flips between 0
-    # and about 0.7 from one fine-tuning seed to the next. Many unseen cameras (30 + 60) make
-    # OOD scores an average over many scenes.
+    # cameras trigger at similar rates, so no species rests on one or two cameras (whose
+    # per-class F1 a short fine-tune gets to either 0 or about 0.7, by its seed). Many unseen
+    # cameras (30 + 60) make OOD scores an average over many scenes.
     SyntheticWildcamConfig(name='small', classes_per_location=1, balanced_residents=True,
                            location_volume_sigma=0.3, val_size=1000, test_size=2000,
                            val_locations=30, test_locations=60,

@@ -2,7 +2,7 @@
 
 The selection's classes follow from the spec and the base's images per class
 (`select.class_counts`), which `synthetic_nature`'s config fixes, the only source that holds
-a benchmark's classes (`benchmark.classes_in_source`). Nothing is read or built.
+a benchmark's classes (`target_classes.classes_in_source`). Nothing is read or built.
 """
 from __future__ import annotations
 

@@ -75,13 +75,11 @@ class SubsetSpec:
   def to_json(self) -> dict[str, Any]:
     plain = json.loads(json.dumps(dataclasses.asdict(self)))
     # Optional fields left unset stay out of the JSON, so they leave a spec's name alone.
-    for field in ('min_images_per_class', 'benchmark', 'benchmark_classes'):
+    for field in ('min_images_per_class', 'benchmark', 'benchmark_classes', 'part'):
       if plain[field] is None:
         del plain[field]
     if self.diversity is not None and self.diversity.max_ratio is None:
       del plain['diversity']['max_ratio']
-    if self.part is None:
-      del plain['part']
     return plain
 
 

@@ -114,14 +114,14 @@ def build_world(settings: WorldSettings) -> World:
   # Each camera sees a few resident classes: at a training camera its background (and
   # photometric habits) predict the label, a shortcut that fails at unseen cameras.
   residents = min(settings.classes_per_location, settings.num_classes)
-  cycle = ({group: _resident_cycle(rng, settings.num_classes, residents * count)
-            for group, count in counts.items()} if settings.balanced_residents else {})
-  turn = dict.fromkeys(counts, 0)
+  # Balanced: each camera of a group takes the next `residents` entries of its group's cycle.
+  turns = ({group: iter(_resident_cycle(rng, settings.num_classes, residents * count)
+                        .reshape(count, residents)) for group, count in counts.items()}
+           if settings.balanced_residents else {})
   priors = []
   for group in owner:
     if settings.balanced_residents:
-      present = cycle[group][turn[group]:turn[group] + residents]
-      turn[group] += residents
+      present = next(turns[group])
     else:
       present = rng.choice(settings.num_classes, residents, replace=False,
                            p=global_weight / global_weight.sum())
