@@ -1,6 +1,12 @@
 """Errors caused by bad input: the CLI prints their one-line message, not a traceback."""
 
 
+def one_line(error: BaseException, limit: int = 200) -> str:
+  """`error`'s message on one line (whitespace collapsed), cut after `limit` characters."""
+  text = ' '.join(str(error).split())
+  return text if len(text) <= limit else text[:limit] + '...'
+
+
 class UserError(Exception):
   """Bad input the user can fix; the message says what to do in one line."""
 

@@ -92,11 +92,15 @@ def check_values(config: ml_collections.ConfigDict) -> None:
       ok = False
     if not ok:
       raise ConfigError(f'config.{name}={value!r}: it must be {what}.')
-  data_dir = config.data.data_dir
+  check_data_dir(config.data.data_dir, f'config.data.data_dir={config.data.data_dir}')
+
+
+def check_data_dir(data_dir: str | None, named: str) -> None:
+  """Raises ConfigError when `data_dir` (`named` so in the message) is a local file."""
   if data_dir and '://' not in data_dir and os.path.exists(data_dir) and not os.path.isdir(
       data_dir):
-    raise ConfigError(f'config.data.data_dir={data_dir} is a file; give the directory that '
-                      'holds the prepared datasets.')
+    raise ConfigError(f'{named} is a file; give the directory that holds the prepared '
+                      'datasets.')
 
 
 def check_run_config(config: ml_collections.ConfigDict) -> None:

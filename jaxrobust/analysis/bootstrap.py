@@ -43,6 +43,11 @@ class TrendSamples:
     t = transforms.get_transform(self.transform)
     return t.inverse(self.slopes * t(id_replicates) + self.intercepts)
 
+  def intervals(self, level: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((slope low, high), (intercept low, high)): `level` percentile intervals."""
+    return tuple(tuple(map(float, percentile_interval(v, level)))
+                 for v in (self.slopes, self.intercepts))
+
 
 def _residual_sd(x: np.ndarray, y: np.ndarray, slopes, intercepts) -> np.ndarray:
   """Residual sd of lines fitted to (x, y) along the last axis, on n - 2 degrees of freedom."""

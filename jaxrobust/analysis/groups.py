@@ -104,6 +104,15 @@ def group_labels(df: pd.DataFrame, group_by: Sequence[str]) -> pd.Series:
   return df.apply(label, axis=1) if len(df) else pd.Series([], dtype=object)
 
 
+def alike_but(groups: pd.DataFrame, column: str, group_by: Sequence[str]
+              ) -> list[pd.DataFrame]:
+  """`groups` split into sets that share every group_by value but `column`'s (missing alike)."""
+  others = [c for c in group_by if c != column and c in groups.columns]
+  if not others:
+    return [groups]
+  return [same for _, same in groups.groupby(others, dropna=False, sort=False)]
+
+
 def benchmark_coverage(df: pd.DataFrame, labels: pd.Series) -> dict[str, str]:
   """Group label -> 'K/N' (K of the fine-tune dataset's N classes in its pre-training images),
   for the groups whose models all record the same known coverage."""

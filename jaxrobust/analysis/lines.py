@@ -57,10 +57,10 @@ def line_columns(line: GroupLine | None, level: float) -> dict[str, float]:
     return {f'{name}{end}': np.nan for name in ('slope', 'intercept')
             for end in ('', '_low', '_high')}
   out = {}
-  for name, value, samples in (('slope', line.fit.slope, line.samples.slopes),
-                               ('intercept', line.fit.intercept, line.samples.intercepts)):
-    low, high = bootstrap.percentile_interval(samples, level)
-    out.update({name: value, f'{name}_low': float(low), f'{name}_high': float(high)})
+  for name, value, (low, high) in zip(('slope', 'intercept'),
+                                      (line.fit.slope, line.fit.intercept),
+                                      line.samples.intervals(level)):
+    out.update({name: value, f'{name}_low': low, f'{name}_high': high})
   return out
 
 

@@ -222,12 +222,8 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
 
 def _series(groups: pd.DataFrame, column: str, group_by: Sequence[str]) -> list[np.ndarray]:
   """Row positions of the groups that share every group_by value but `column`, 2+ each."""
-  others = [c for c in group_by if c != column and c in groups.columns]
-  cells = groups[others].apply(lambda col: col.map(lambda v: 'n/a' if pd.isna(v) else str(v)))
-  keys = cells.agg('|'.join, axis=1) if others else pd.Series('', index=groups.index)
-  positions = pd.Series(np.arange(len(groups)), index=groups.index)
-  return [positions[keys == key].to_numpy() for key in keys.unique()
-          if (keys == key).sum() >= 2]
+  return [groups.index.get_indexer(same.index)
+          for same in groups_lib.alike_but(groups, column, group_by) if len(same) >= 2]
 
 
 def save_figure(fig: figure.Figure, out_dir, name: str) -> list[str]:

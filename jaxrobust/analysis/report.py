@@ -67,7 +67,7 @@ def difference_rows(differences: pd.DataFrame, level: float, value: str = 'er_di
 
 def _trend_text(analysis: pipeline.Analysis) -> str:
   trend = analysis.trend
-  (a_low, a_high), (b_low, b_high) = summary.trend_intervals(analysis)
+  (a_low, a_high), (b_low, b_high) = analysis.trend_samples.intervals(analysis.level)
   t = transforms.get_transform(analysis.transform)
   base = analysis.table[analysis.table['baseline']]
   residual = t(base['ood']) - (trend.slope * t(base['id']) + trend.intercept)
@@ -98,20 +98,18 @@ A group's own line: its models' scatter around it, resampled as the trend's (its
 scores fixed); two lines are compared by their mean vertical distance over the ID range both
 groups cover.
 
-Verdicts, for each group against the trend and each pair of groups or lines, with a margin of
-{margin:g} ER points: `different` when the {level:.0%} interval excludes 0; `equivalent` when the
-{inner:.0%} interval lies within ±{margin:g} (two one-sided tests at {alpha:.0%}), also when the
-difference is resolved but smaller than the margin; `inconclusive` otherwise.
-Measured error rates: jaxrobust/analysis/README.md."""
+Verdicts (for each group against the trend and each pair of groups or lines): `equivalent` is
+two one-sided tests at {alpha:.0%} against the margin, and a resolved difference smaller than the
+margin is `equivalent` too. Measured error rates: jaxrobust/analysis/README.md."""
 
 
 _HOW_TO_READ = """How to read it: effective robustness (ER) is how far a model's OOD score sits above the
 line that models trained from scratch follow (OOD against ID), in points of the metric; 0 means
 no more robust than scratch. Each finding compares a pre-training group with that line, or two
 groups with each other, and ends in a verdict: `different` (the {level:.0%} interval excludes 0),
-`equivalent` (the {inner:.0%} interval lies within ±{margin:g} points: no effect larger than the
-margin) or `inconclusive` (neither: more models are needed, see `python -m jaxrobust.analysis
-power`)."""
+`equivalent` (the {inner:.0%} interval lies within ±{margin:g} points, the margin that
+`--equivalence_margin` sets: no effect larger than it) or `inconclusive` (neither: more models
+are needed, see `python -m jaxrobust.analysis power`)."""
 
 
 def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = (),
@@ -151,9 +149,7 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
          f'{len(analysis.table)} models, {len(analysis.groups)} groups'
          + (f' by {", ".join(analysis.group_by)}' if analysis.group_by else '') + '. '
          + _SELECTION_TEXT.get(analysis.selection, f'Model selection: {analysis.selection}.')
-         .format(split=analysis.selection_split or 'validation')
-         + f' Equivalence margin of the verdicts: {analysis.margin:g} ER points '
-         '(`--equivalence_margin`).',
+         .format(split=analysis.selection_split or 'validation'),
          '',
          '## Baseline trend', '', _trend_text(analysis), '',
          '![OOD vs ID](id_vs_ood.png)', '']
@@ -161,7 +157,6 @@ def save_report(analysis: pipeline.Analysis, out_dir, inputs: Sequence[str] = ()
     md += ['## Caveats', ''] + [f'- {n}' for n in analysis.notes] + ['']
   md += ['## What the intervals cover', '', _COVERAGE_TEXT.format(
       level=analysis.level, resamples=analysis.num_resamples, seed=analysis.seed,
-      margin=analysis.margin, inner=verdicts.equivalence_level(analysis.level),
       alpha=1 - analysis.level), '']
   md += ['## Groups', '', 'Mean ER over the group\'s models, in OOD points above the baseline '
          'trend (`group_table.csv`).', '', markdown_table(summary.group_rows(analysis)), '']

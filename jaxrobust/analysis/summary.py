@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 
-from jaxrobust.analysis import bootstrap
 from jaxrobust.analysis import groups as groups_lib
 from jaxrobust.analysis import pipeline
 from jaxrobust.analysis import verdicts
@@ -94,16 +93,9 @@ def console_group_table(analysis: pipeline.Analysis) -> str:
   return group_rows(analysis).to_string(index=False)
 
 
-def trend_intervals(analysis: pipeline.Analysis) -> tuple[tuple[float, float], ...]:
-  """((slope low, high), (intercept low, high)): percentiles of the trend resamples."""
-  samples = analysis.trend_samples
-  return tuple(tuple(map(float, bootstrap.percentile_interval(v, analysis.level)))
-               for v in (samples.slopes, samples.intercepts))
-
-
 def _trend_findings(analysis: pipeline.Analysis) -> list[str]:
   trend, name = analysis.trend, analysis.transform
-  (a_low, a_high), (b_low, b_high) = trend_intervals(analysis)
+  (a_low, a_high), (b_low, b_high) = analysis.trend_samples.intervals(analysis.level)
   lines = [f'Baseline trend ({int(analysis.table["baseline"].sum())} models, '
            f'{analysis.baseline}): {name}(OOD) = a * {name}(ID) + b with slope a = '
            f'{trend.slope:.2f} [{a_low:.2f}, {a_high:.2f}], intercept b = {trend.intercept:.2f} '
@@ -179,9 +171,7 @@ def _comparisons(analysis: pipeline.Analysis) -> list[tuple[str, str, str, str]]
   """
   groups, out = _pretrained(analysis), []
   for column in analysis.group_by:
-    others = [c for c in analysis.group_by if c != column]
-    slices = groups.groupby(others, dropna=False, sort=False) if others else [(None, groups)]
-    for _, same in slices:
+    for same in groups_lib.alike_but(groups, column, analysis.group_by):
       same = same.dropna(subset=[column])
       if same[column].nunique() < 2:
         continue

@@ -18,6 +18,7 @@ from typing import Any
 from absl import logging
 import tensorflow_datasets as tfds
 
+from jaxrobust import errors
 from jaxrobust.errors import UserError
 
 # What array_record raises on a damaged chunk or shard (hash mismatch, bad footer, I/O error).
@@ -52,11 +53,6 @@ def _shard_of(all_shards: list[Shard], index: int) -> Shard:
   return next(s for s in all_shards if s.start <= index < s.stop)
 
 
-def _reason(error: Exception) -> str:
-  text = ' '.join(str(error).split())
-  return text if len(text) <= 160 else text[:160] + '...'
-
-
 class CheckedRecords:
   """`source` (a TFDS data source) whose unreadable records are skipped (`training`) or fatal."""
 
@@ -82,9 +78,9 @@ class CheckedRecords:
       where = f'record {index - shard.start} of {shard.path} ({self._name})'
       if not self._training:
         raise CorruptRecordError(
-            f'Cannot read {where}: {_reason(e)}. Evaluation sets are never changed silently: '
-            'copy or rebuild the dataset, then check it with python -m jaxrobust.datasets '
-            'verify.') from None
+            f'Cannot read {where}: {errors.one_line(e, 160)}. Evaluation sets are never '
+            'changed silently: copy or rebuild the dataset, then check it with python -m '
+            'jaxrobust.datasets verify.') from None
       self._warn_once(shard, e)
       return {}  # no image and no label: a masked example, counted as skipped
 
@@ -97,7 +93,8 @@ class CheckedRecords:
     lost = _unreadable(self._source, shard)
     logging.warning('%s (%s) is damaged: %d of its %d records cannot be read (%s: %s); they '
                     'are skipped and counted in train/skipped_images.', shard.path, self._name,
-                    len(lost), shard.stop - shard.start, _numbers(lost), _reason(error))
+                    len(lost), shard.stop - shard.start, _numbers(lost),
+                    errors.one_line(error, 160))
 
 
 def _unreadable(source: Any, shard: Shard) -> list[int]:

@@ -295,8 +295,8 @@ def _failure(error: ray.exceptions.RayError, run: PlannedRun, refs: dict[str, An
     return f'not run: its pre-training {run.pretrain_id} failed'
   cause = getattr(error, 'cause', None)
   if cause is not None:  # the run raised it: its own error, not retried
-    return f'{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ""}'
-  return f'{type(error).__name__} (after {MAX_RETRIES} retries): {str(error).splitlines()[0]}'
+    return f'{type(cause).__name__}: {errors.one_line(cause)}'
+  return f'{type(error).__name__} (after {MAX_RETRIES} retries): {errors.one_line(error)}'
 
 
 def _get(ref: ray.ObjectRef) -> Any:

@@ -144,9 +144,7 @@ def _executor(name: str, ray_address: str | None, imports: str | None):
 
 def _check_run_configs(plan: list[PlannedRun], data_dir: str) -> None:
   """Refuses a data dir that is a file and any planned run whose config is out of range."""
-  if '://' not in data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):
-    raise errors.ConfigError(f'The data dir {data_dir} (config.data_dir or $TFDS_DATA_DIR) is '
-                             'a file; give the directory that holds the prepared datasets.')
+  runs.check_data_dir(data_dir, f'The data dir {data_dir} (config.data_dir or $TFDS_DATA_DIR)')
   for run in plan:
     try:
       runs.check_fields(run.config)

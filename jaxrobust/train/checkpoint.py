@@ -33,6 +33,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxrobust import runs
+from jaxrobust import errors
 from jaxrobust.errors import UserError
 
 CHECKPOINT_DIR = 'checkpoints'
@@ -91,9 +92,7 @@ def _reading(step_dir: epath.Path) -> Iterator[None]:
       e = e.__cause__
     if not isinstance(e, _READ_ERRORS):
       raise
-    reason = ' '.join(str(e).split())
-    reason = reason if len(reason) <= 200 else reason[:200] + '...'
-    message = f'Checkpoint {step_dir} cannot be read ({type(e).__name__}: {reason}).'
+    message = f'Checkpoint {step_dir} cannot be read ({type(e).__name__}: {errors.one_line(e)}).'
   _finalize_abandoned_reads()
   raise CheckpointReadError(message)
 
@@ -184,8 +183,9 @@ class Saver:
     """Starts saving `state` (see `save`); raises CheckpointWriteError if a save failed."""
     self._state_bytes = sum(getattr(leaf, 'nbytes', 0) for leaf in jax.tree.leaves(state))
     with self._failing():
-      self._started.append(int(jax.device_get(state['step'])))
-      save(self.manager, state, data_state)
+      step = int(jax.device_get(state['step']))
+      self._started.append(step)
+      save(self.manager, step, state, data_state)
 
   def check(self) -> None:
     """Raises CheckpointWriteError if a save that ended in the background failed."""
@@ -220,7 +220,7 @@ class Saver:
     failed = next((s for s in self._started if not intact or s > intact[-1]), None)
     size = _tree_bytes(self.directory / str(intact[-1])) if intact else self._state_bytes
     reason = ('the disk is full' if disk_full(error)
-              else f'{type(error).__name__}: {" ".join(str(error).split())[:200]}')
+              else f'{type(error).__name__}: {errors.one_line(error)}')
     last = (f'step {intact[-1]} in {self.directory}' if intact
             else 'none yet (the rerun starts at step 0)')
     what = (f'Saving checkpoint step {failed} in {self.directory}' if failed is not None
@@ -231,10 +231,9 @@ class Saver:
         'Free space (or fix the cause) and rerun the same command to resume from it.')
 
 
-def save(manager: ocp.CheckpointManager, state: dict[str, Any],
+def save(manager: ocp.CheckpointManager, step: int, state: dict[str, Any],
          data_state: dict[str, Any]) -> None:
-  """Starts saving `state` and the input position `data_state` at `state['step']`."""
-  step = int(jax.device_get(state['step']))
+  """Starts saving `state` (at `step`) and the input position `data_state`."""
   data_state = {**data_state, CHECKSUMS: checksums(state)}
   manager.save(step, args=ocp.args.Composite(**{
       STATE: ocp.args.PyTreeSave(state), DATA: ocp.args.JsonSave(data_state)}))

@@ -153,7 +153,7 @@ def test_findings_warn_of_groups_with_fewer_than_three_models(analysis):
 
 def test_findings_state_the_trend_and_warn_when_its_slope_is_undetermined(analysis):
   lines = summary.findings(analysis)
-  (a_low, a_high), _ = summary.trend_intervals(analysis)
+  (a_low, a_high), _ = analysis.trend_samples.intervals(analysis.level)
   assert lines[0].startswith(f'Baseline trend (6 models, kind == \'scratch\'): logit(OOD) = '
                              f'a * logit(ID) + b with slope a = {analysis.trend.slope:.2f} '
                              f'[{a_low:.2f}, {a_high:.2f}]')

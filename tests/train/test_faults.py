@@ -164,8 +164,8 @@ def test_a_signal_during_the_last_save_still_stops_the_process(
   shutil.rmtree(run_dir / 'checkpoints' / str(FINAL))  # resume at 20, save 24 again
   save = checkpoint.save
 
-  def save_then_signalled(manager, state, data_state):
-    save(manager, state, data_state)
+  def save_then_signalled(manager, step, state, data_state):
+    save(manager, step, state, data_state)
     if data_state['next_batch'] == FINAL:
       signal.raise_signal(signal.SIGTERM)
   monkeypatch.setattr(checkpoint, 'save', save_then_signalled)
