@@ -30,7 +30,7 @@ _PLACEBO_SIZE = {'local': 3_000, 'test': 24}
 # the time. Each setting is pre-trained once, so the intervals are about these pre-trained
 # models: two pre-training runs of one setting can differ by several points (the placebo pair
 # can come out `inconclusive` or `different` in some worlds), and `--config.pretrain_seeds=R`
-# puts that chance into the intervals at R times the study's time.
+# puts that chance into the intervals by pre-training and fine-tuning every setting R times.
 _FINETUNE_SEEDS = 10
 # The recipe's ten scratch baselines pin the trend down in these worlds (its slope's interval
 # excludes 0 on data_seed 0-3).

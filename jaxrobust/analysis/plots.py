@@ -107,7 +107,7 @@ def plot_id_vs_ood(analysis: pipeline.Analysis) -> figure.Figure:
                 xerr=_error(members['id'], members['id_low'], members['id_high']),
                 yerr=_error(members['ood'], members['ood_low'], members['ood_high']),
                 fmt='s' if scratch else 'o', ms=4.5, color=colors[g.group], elinewidth=0.7,
-                alpha=0.85, label=summary.sized(g.group, g.n_models))
+                alpha=0.85, label=summary.sized(g.group, g.n_models, g.n_pretrained))
     line = analysis.group_lines.get(g.group)
     if not scratch and line is not None:  # only groups of MIN_GROUP_MODELS or more
       span = t(np.array(line.id_range))
@@ -200,7 +200,7 @@ def plot_er_vs_property(analysis: pipeline.Analysis, column: str) -> figure.Figu
     alone = i not in comparable
     ax.scatter([x], [g.er], s=60, color='white' if alone else colors[g.group],
                edgecolor=colors[g.group] if alone else '0.1', linewidth=1.5 if alone else 1,
-               zorder=3, label=summary.sized(g.group, g.n_models)
+               zorder=3, label=summary.sized(g.group, g.n_models, g.n_pretrained)
                + (' (differs in other properties too)' if alone else ''))
   if log_x:
     ax.set_xscale('log')

@@ -14,9 +14,11 @@ def metric_name(metric: str) -> str:
   return _METRIC_NAMES.get(metric, metric)
 
 
-def sized(group: str, n_models: int) -> str:
-  """A group label with its size: '2,000 images (3 models)', '500 images (1 model)'."""
-  return f'{group} ({n_models} model{"s" * (n_models != 1)})'
+def sized(group: str, n_models: int, n_pretrained: int = 1) -> str:
+  """A group label with its size: '2,000 images (3 models)', '500 images (1 model)', and
+  '(8 models from 4 pre-training runs)' when its models come from several pre-trained ones."""
+  runs = f' from {n_pretrained} pre-training runs' if 1 < n_pretrained < n_models else ''
+  return f'{group} ({n_models} model{"s" * (n_models != 1)}{runs})'
 
 
 def with_interval(value, low, high, scale: float = 1.0, signed: bool = False) -> str:
@@ -119,10 +121,7 @@ def _group_findings(analysis: pipeline.Analysis) -> list[str]:
     subject = f'Pre-training on {g.group}' if analysis.group_by else f'All {g.group} models'
     where = ('above' if g.er_low > 0 else 'below') if verdicts.resolved(
         g.er_low, g.er_high) else 'relative to'
-    size = sized(subject, g.n_models)
-    if 1 < g.n_pretrained < g.n_models:
-      size = f'{size[:-1]} from {g.n_pretrained} pre-training runs)'
-    lines.append(f'{size}: '
+    lines.append(f'{sized(subject, g.n_models, g.n_pretrained)}: '
                  f'{with_interval(g.er, g.er_low, g.er_high, signed=True)} {points} {where} '
                  f'the baseline trend; {_judged_text(g, analysis.level, "er_")}.'
                  + _coverage_text(coverage.get(g.group)))

@@ -19,13 +19,12 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from jaxrobust import errors
-from jaxrobust.errors import UserError
 
 # What array_record raises on a damaged chunk or shard (hash mismatch, bad footer, I/O error).
 READ_ERRORS = (RuntimeError, OSError)
 
 
-class CorruptRecordError(UserError):
+class CorruptRecordError(errors.UserError):
   """A record of an evaluation split cannot be read."""
 
 

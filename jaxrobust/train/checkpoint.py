@@ -32,9 +32,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxrobust import runs
 from jaxrobust import errors
-from jaxrobust.errors import UserError
+from jaxrobust import runs
 
 CHECKPOINT_DIR = 'checkpoints'
 STATE = 'state'
@@ -49,7 +48,7 @@ _DISK_FULL = ('No space left on device', "os_error_code='28'")
 _READ_ERRORS = (ValueError, KeyError, OSError, TypeError)
 
 
-class CheckpointReadError(UserError):
+class CheckpointReadError(errors.UserError):
   """A checkpoint step cannot be read back: damaged or incomplete files."""
 
 
@@ -140,7 +139,7 @@ def checkpoint_manager(checkpoints_dir: epath.Path, *, keep: int | None = None,
       item_handlers={STATE: _state_handler(), DATA: ocp.JsonCheckpointHandler()})
 
 
-class CheckpointWriteError(UserError):
+class CheckpointWriteError(errors.UserError):
   """A checkpoint step could not be written (e.g. a full disk); the earlier steps are intact."""
 
 

@@ -250,7 +250,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: epath.Path, *
       state, metrics = train_step(state, pipeline.global_batch(local_batch, batch_sharding))
       train_metrics.add(step, metrics)
       report_progress(step)
-      saver.check()  # a save that failed in the background stops the run now (a flag read)
+      # A save that failed in the background stops the run now (orbax reads its error flag and
+      # waits on its metadata writes).
+      saver.check()
       stop = stop_requested(step)
       if step in log_steps or step in save_steps or step in eval_steps or stop:
         train_metrics.flush(manager.latest_step(), checkpoint_dir)
