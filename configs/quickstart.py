@@ -1,14 +1,16 @@
 """Quickstart: a whole study offline on a CPU in minutes (the README's main command).
 
-Pre-trains a tiny ResNet on the generated natural-like source (`synthetic_nature`, ImageNet's
-role) at 100 and 6,000 images and as a placebo pair (the source's two disjoint halves: the same
-size and distribution, no image shared); fine-tunes each on the generated
-camera-trap benchmark (`synthetic_wildcam`) with several seeds, trains scratch baselines,
-evaluates every model in- and out-of-distribution, fits effective robustness and writes the
-report. The study is a control of the whole tool, and says so in its last lines:
+Pre-trains a tiny ResNet on the generated natural-like source (`synthetic_nature/medium`,
+ImageNet's role) at 100 images and as a placebo pair (the source's two disjoint halves: the
+same size and distribution, no image shared); fine-tunes each on the generated camera-trap
+benchmark (`synthetic_wildcam`) with several seeds, trains scratch baselines, evaluates every
+model in- and out-of-distribution, fits effective robustness and writes the report. Every
+setting is pre-trained several times, so each group's interval holds the chance of
+pre-training as well as of fine-tuning. The study is a control of the whole tool, and says so
+in its last lines:
 - positive: the generated benchmark's shift has a known cause that pre-training resists (see
-  jaxrobust/datasets/builders/synthetic_wildcam.py), so the largest minus the smallest quantity
-  must come out `different`;
+  jaxrobust/datasets/builders/synthetic_wildcam.py), so a placebo half (the largest quantity)
+  minus the 100-image setting must come out `different`;
 - negative: the placebo pair differs only in which images it drew, so it must come out
   `equivalent` within the study's margin.
 `--config.data_seed=N` draws another world. Arg `test`: the smallest version of the same (used
@@ -18,26 +20,29 @@ import ml_collections
 
 from jaxrobust.study import recipes as sc
 
-# 100 to 6,000 images (1 to 60 per class): ER rises from the scratch trend at 100 images to
-# above it at 6,000. The placebo pair is the source's two disjoint halves, 3,000 images (30 per
-# class) each: the largest disjoint pair the source holds.
-_QUANTITIES = {'local': (100, 6_000), 'test': (12, 48)}
-_PLACEBO_SIZE = {'local': 3_000, 'test': 24}
-# Fine-tuning seeds per pre-training setting: one run's ER spreads by 2.2-3.0 points between
-# seeds depending on the world (data_seed 0-3; jaxrobust/study/local_spread.json), so the
-# planner (`python -m jaxrobust.analysis power WORKDIR --equivalence_margin=4.5`) asks for 6-9
-# runs per group to show two groups without a difference equivalent within the margin, 80% of
-# the time. Each setting is pre-trained once, so the intervals are about these pre-trained
-# models: two pre-training runs of one setting can differ by several points (the placebo pair
-# can come out `inconclusive` or `different` in some worlds), and `--config.pretrain_seeds=R`
-# puts that chance into the intervals by pre-training and fine-tuning every setting R times.
-_FINETUNE_SEEDS = 10
-# The recipe's ten scratch baselines pin the trend down in these worlds (its slope's interval
-# excludes 0 on data_seed 0-3).
-# ER points: half the smallest quantity effect measured (6,000 minus 100 images: +16.6, +13.4,
-# +13.9 and +9.5 points on data_seed 0-3), so `equivalent` on the placebo pair rules out a
-# difference half the size of the effect the positive control resolves.
-_MARGIN = 4.5
+# The source's two disjoint halves of 6,000 images (60 per class) are the placebo pair and the
+# largest quantity; 100 images (1 per class) is the smallest.
+_SOURCE = {'local': 'synthetic_nature/medium', 'test': sc.sources_for('test')['hierarchy']}
+_SMALLEST = {'local': 100, 'test': 12}
+_PLACEBO_SIZE = {'local': 6_000, 'test': 24}
+# 16 px instead of the local recipe's 24: a run costs about half as much and the quantity
+# effect is as large (half minus 100 images, 3 pre-training runs x 3 fine-tunes, data_seed 0
+# and 2: +20.6 and +17.4 ER points at 16 px, +19.8 and +12.0 at 24 px), which buys the
+# replicates below within the quickstart's time.
+_IMAGE_SIZE = 16
+# One pre-trained model's fine-tunes spread by 2.6-3.3 ER points between seeds, and pre-training
+# runs of one setting by 0-1.8 more (data_seed 0-3; jaxrobust/study/local_spread.json). With 4
+# pre-training runs x 3 fine-tunes per setting the planner
+# (`python -m jaxrobust.analysis power WORKDIR --equivalence_margin=5`) asks for 3-5
+# pre-trained models per group to show the placebo pair equivalent 80% of the time. One
+# pre-training run per setting would leave its chance out of the intervals, and two runs of
+# one setting can differ by several points.
+_PRETRAIN_SEEDS = 4
+_FINETUNE_SEEDS = 3
+# ER points: under half the smallest quantity effect measured (a half minus 100 images: +22.3,
+# +17.5, +15.9 and +12.3 points on data_seed 0-3), so `equivalent` on the placebo pair rules
+# out a difference half the size of the effect the positive control resolves.
+_MARGIN = 5.0
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -45,21 +50,23 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = sc.study_defaults('quickstart', f'local,{arg or ""}',  # always local
                         'Offline quickstart: quantity with a placebo pair, natural-like source '
                         '-> synthetic camera traps.')
-  source = sc.sources_for(c.scale)['hierarchy']
-  smallest, largest = _QUANTITIES[c.scale]
-  placebo = _PLACEBO_SIZE[c.scale]
+  source = _SOURCE[c.scale]
+  smallest, placebo = _SMALLEST[c.scale], _PLACEBO_SIZE[c.scale]
   settings = c.pretrain_settings
   settings[f'n{smallest}'] = sc.pretrain_setting(sc.subset(source, num_examples=smallest))
   for half, part in (('a', 0), ('b', 1)):
     settings[f'n{placebo}_placebo_{half}'] = sc.pretrain_setting(
         sc.subset(source, num_examples=placebo, part=(part, 2)))
-  settings[f'n{largest}'] = sc.pretrain_setting(sc.subset(source, num_examples=largest))
   if c.scale == 'local':
-    for seed in range(_FINETUNE_SEEDS):  # the recipe's names: its seeds keep their run ids
-      c.finetune_settings[f'lr1e3_s{seed}'] = {'seed': seed}
+    for run in (c.pretrain, c.finetune, c.scratch):
+      run.data.image_size = _IMAGE_SIZE
+    c.pretrain_seeds = _PRETRAIN_SEEDS
+    for seed in range(_FINETUNE_SEEDS, len(c.finetune_settings)):  # the recipe's first seeds
+      del c.finetune_settings[f'lr1e3_s{seed}']
   c.analysis.equivalence_margin = _MARGIN
-  c.controls.positive = {'pair': (f'n{largest}', f'n{smallest}'), 'expect': 'different',
-                         'about': f'{largest:,} minus {smallest:,} images'}
+  c.controls.positive = {'pair': (f'n{placebo}_placebo_a', f'n{smallest}'),
+                         'expect': 'different',
+                         'about': f'{placebo:,} (a placebo half) minus {smallest:,} images'}
   c.controls.negative = {'pair': (f'n{placebo}_placebo_a', f'n{placebo}_placebo_b'),
                          'expect': 'equivalent', 'about': 'placebo pair'}
   return c

@@ -76,6 +76,9 @@ CONFIGS = (
         name='small', description='Offline studies: 5 > 20 > 100 classes x 60 at 32 px '
         '(6,000 train; 3 animal orders, 2 object orders).'),
     SyntheticNatureConfig(
+        name='medium', num_instances=120, description='The offline quickstart: 5 > 20 > 100 '
+        'classes x 120 at 32 px (12,000 train; the same species as `small`).'),
+    SyntheticNatureConfig(
         name='tiny', branching=(2, 2, 3), animal_orders=1, num_instances=10, test_instances=2,
         description='Tests: 2 > 4 > 12 classes x 10 at 32 px.'),
 )
