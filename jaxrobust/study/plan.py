@@ -88,16 +88,16 @@ def plan_study(config: ml_collections.ConfigDict,
   A fine-tune's `init.model_init` is `<workdir>/runs/<pretrain id>` (relative `runs/<id>` without
   a workdir). Every run reads the study's data dir (datasets.study_data_dir: by default
   `<workdir>/data`); `data.data_dir` is not part of run ids. With `config.pretrain_seeds`
-  = R > 1, each pre-training setting is pre-trained R times, each fine-tuned with every
-  fine-tune setting: replicate r draws the setting's images with subset seed + r and trains
-  with run seed + r (replicate 0 is the setting as written).
+  = R > 1 (or a setting's own `pretrain_seeds`), each pre-training setting is pre-trained R
+  times, each fine-tuned with every fine-tune setting: replicate r draws the setting's images
+  with subset seed + r and trains with run seed + r (replicate 0 is the setting as written).
   """
   _check_study(config)
   data_dir = datasets.study_data_dir(config.data_dir, workdir)
   plan = []
   pretrained = []
   for name, setting in _settings(config, 'pretrain_settings'):
-    for r in range(config.get('pretrain_seeds', 1)):
+    for r in range(_replicates(config, setting)):
       run = _pretrain_run(config, name, setting, data_dir, r)
       plan.append(run)
       pretrained.append(run)
@@ -179,10 +179,10 @@ def _check_study(config: ml_collections.ConfigDict) -> None:
     raise errors.ConfigError(f'config.pretrain_length={config.pretrain_length!r}: use '
                              "'steps' (same steps for every setting) or 'epochs'.")
   selection.check_rule(config.selection)
-  seeds = config.get('pretrain_seeds', 1)
-  if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-    raise errors.ConfigError(f'config.pretrain_seeds={seeds!r}: give how many times to pre-train '
-                             'each setting, a whole number >= 1.')
+  _check_replicates('config.pretrain_seeds', config.get('pretrain_seeds', 1))
+  for name, setting in config.pretrain_settings.items():
+    if 'pretrain_seeds' in setting:
+      _check_replicates(f'config.pretrain_settings.{name}.pretrain_seeds', setting.pretrain_seeds)
   for builder, release in (config.get('releases') or {}).items():
     known = datasets.builder_config_names(builder)
     if release not in known:
@@ -202,6 +202,18 @@ def _settings(config, field: str) -> list[tuple[str, ml_collections.ConfigDict]]
       raise errors.ConfigError(f'config.{field}.{name}: setting names may use letters, digits '
                                'and _ only (they become part of run ids).')
   return [(name, group[name]) for name in names]
+
+
+def _replicates(config, setting) -> int:
+  """How many times a pre-training setting is pre-trained: its own `pretrain_seeds`, else the
+  study's."""
+  return setting.get('pretrain_seeds', config.get('pretrain_seeds', 1))
+
+
+def _check_replicates(field: str, seeds) -> None:
+  if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+    raise errors.ConfigError(f'{field}={seeds!r}: give how many times to pre-train the '
+                             'setting, a whole number >= 1.')
 
 
 def _apply(run: ml_collections.ConfigDict, overrides, where: str, skip=()) -> None:
@@ -282,7 +294,7 @@ def _pretrain_run(config, name, setting, data_dir, r: int = 0) -> PlannedRun:
   if spec.get('benchmark_classes'):  # the benchmark is the study's fine-tune dataset unless named
     spec['benchmark'] = (generated.reseeded(spec['benchmark'], config.get('data_seed'))
                          if spec.get('benchmark') else target)
-  run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset',))
+  run = _template(config, 'pretrain', name, setting, data_dir, skip=('subset', 'pretrain_seeds'))
   run.seed += r
   try:
     run.data.name = subsets.subset_name(spec)

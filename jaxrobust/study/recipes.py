@@ -84,10 +84,14 @@ def diversity(level: str, subclasses_per_superclass: int, images_per_superclass:
   return field
 
 
-def pretrain_setting(spec: ml_collections.ConfigDict, **overrides) -> ml_collections.ConfigDict:
-  """One pre-training setting: its data and any run-field overrides."""
+def pretrain_setting(spec: ml_collections.ConfigDict, *, pretrain_seeds: int | None = None,
+                     **overrides) -> ml_collections.ConfigDict:
+  """One pre-training setting: its data, any run-field overrides and, where it differs from the
+  study's `pretrain_seeds`, how many times this setting is pre-trained."""
   setting = ml_collections.ConfigDict(overrides)
   setting.subset = spec
+  if pretrain_seeds is not None:
+    setting.pretrain_seeds = pretrain_seeds
   return setting
 
 

@@ -24,10 +24,11 @@ LOCAL_FIGURES = os.path.join(os.path.dirname(__file__), 'local_spread.json')
 
 
 def _figures(config: ml_collections.ConfigDict,
-             fine_tunes: int) -> tuple[float, float, int, str] | None:
+             fine_tunes: int | None) -> tuple[float, float, int, str] | None:
   """(spread sd, test sd, fine-tunes per unit, where from) in ER points; None without a pilot
   at paper scale. The unit is a fine-tuned model (1) or a pre-trained model with that many
-  fine-tunes: the pilot's own, or for the shipped figures the study's (`pretrain_seeds` > 1)."""
+  fine-tunes: the pilot's own, or for the shipped figures the study's (`fine_tunes`; None where
+  a group rests on one pre-training run)."""
   pilot = config.analysis.get('pilot')
   if pilot:
     results = analysis.load_results([pilot])
@@ -39,7 +40,7 @@ def _figures(config: ml_collections.ConfigDict,
     return None
   with open(LOCAL_FIGURES) as f:
     shipped = json.load(f)
-  if config.get('pretrain_seeds', 1) == 1:
+  if fine_tunes is None:
     return shipped['fine_tune_sd'], shipped['test_sd'], 1, 'the shipped local figures'
   spread = math.sqrt(shipped['pretraining_sd'] ** 2 + shipped['fine_tune_sd'] ** 2 / fine_tunes)
   return (spread, shipped['test_sd'] / math.sqrt(fine_tunes), fine_tunes,
@@ -47,24 +48,33 @@ def _figures(config: ml_collections.ConfigDict,
 
 
 def resolution_line(config: ml_collections.ConfigDict, plan: Sequence[PlannedRun]) -> str | None:
-  """The sentence for the dry run; None for a study without pre-trained groups."""
+  """The sentence for the dry run; None for a study without pre-trained groups. Where groups
+  differ in size (a setting's own `pretrain_seeds`), it gives each size with its settings."""
   sizes = collections.Counter(r.pretrain_setting for r in plan if r.kind == 'finetune')
   if not sizes:
     return None
   models = collections.Counter(r.pretrain_setting for r in plan if r.kind == 'pretrain')
   runs = min(sizes.values())
   pretrained = min(models[s] for s in sizes)
-  figures = _figures(config, max(runs // pretrained, 1))
+  figures = _figures(config, max(runs // pretrained, 1) if pretrained > 1 else None)
   if figures is None:
     return (f'With {runs} models per group: set --config.analysis.pilot=DIR (the workdir of an '
             f'earlier run) to see which differences that resolves.')
   spread, test_sd, each, source = figures
-  n, unit, one = (runs, 'models', 'one run\'s ER') if each == 1 else (
-      pretrained, f'pre-trained models (each fine-tuned {each} times)',
+  count, unit, one = (sizes, 'models', 'one run\'s ER') if each == 1 else (
+      models, f'pre-trained models (each fine-tuned {each} times)',
       'one pre-trained model\'s mean ER')
+  settings_of = collections.defaultdict(list)
+  for setting in sizes:
+    settings_of[count[setting]].append(setting)
+  (n, settings), *others = sorted(settings_of.items())
+  which = lambda names: f' in {", ".join(names)}' if others else ' per group'
   difference, margin = power.detectable(n, spread, test_sd)
-  return (f'With {n} {unit} per group, this study resolves differences of about '
-          f'{difference:.1f} ER points and shows equivalence within ±{margin:.1f} '
-          f'({power.POWER:.0%} of the time; its margin is ±{config.analysis.equivalence_margin:g}; '
-          f'from {source}: {one} spreads by {spread:.1f} points, test-set sd '
-          f'{test_sd:.1f}).')
+  text = (f'With {n} {unit}{which(settings)}, this study resolves differences of about '
+          f'{difference:.1f} ER points and shows equivalence within ±{margin:.1f}')
+  for n, settings in others:
+    difference, margin = power.detectable(n, spread, test_sd)
+    text += f'; with {n}{which(settings)}: {difference:.1f} and ±{margin:.1f}'
+  return (f'{text} ({power.POWER:.0%} of the time; its margin is '
+          f'±{config.analysis.equivalence_margin:g}; from {source}: {one} spreads by '
+          f'{spread:.1f} points, test-set sd {test_sd:.1f}).')
