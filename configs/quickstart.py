@@ -42,8 +42,8 @@ _FINETUNE_SEEDS = 3
 # The smallest quantity only anchors the positive control, whose effect is several times its
 # interval's half-width; 2 pre-training runs keep that chance in its interval at half the cost.
 _SMALLEST_PRETRAIN_SEEDS = {'local': 2, 'test': None}  # None: the study's
-# ER points: under half the smallest quantity effect measured (a half minus 100 images: +22.3,
-# +17.5, +15.9 and +12.3 points on data_seed 0-3), so `equivalent` on the placebo pair rules
+# ER points: under half the smallest quantity effect measured (a half minus 100 images: +23.2,
+# +17.0, +15.9 and +11.4 points on data_seed 0-3), so `equivalent` on the placebo pair rules
 # out a difference half the size of the effect the positive control resolves.
 _MARGIN = 5.0
 

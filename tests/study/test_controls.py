@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from jaxrobust import errors
+from jaxrobust.analysis import power
 from jaxrobust.study import plan_study, run_study
 from jaxrobust.study import resolution
 
@@ -93,6 +94,28 @@ def test_with_pretrain_seeds_the_dry_run_counts_pretrained_models(study, tmp_pat
   assert line.startswith('With 3 pre-trained models (each fine-tuned 2 times) per group, ')
   spread = (shipped['pretraining_sd'] ** 2 + shipped['fine_tune_sd'] ** 2 / 2) ** 0.5
   assert f'spreads by {spread:.1f}' in line
+
+
+def test_groups_of_two_sizes_get_one_figure_each_in_the_dry_run(study, tmp_path, capsys):
+  study.pretrain_seeds = 3
+  first = next(iter(study.pretrain_settings))
+  study.pretrain_settings[first].pretrain_seeds = 2
+  run_study(study, str(tmp_path / 'w'), dry_run=True)
+  line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith('With '))
+  small = power.detectable(2, *_shipped_unit(2))
+  large = power.detectable(3, *_shipped_unit(2))
+  assert line.startswith(f'With 2 pre-trained models (each fine-tuned 2 times) in {first}, this '
+                         f'study resolves differences of about {small[0]:.1f} ER points and '
+                         f'shows equivalence within ±{small[1]:.1f}; with 3 in ')
+  assert f': {large[0]:.1f} and ±{large[1]:.1f} (' in line
+  assert large[0] < small[0]
+
+
+def _shipped_unit(fine_tunes: int) -> tuple[float, float]:
+  """(spread, test sd) of a pre-trained model with that many fine-tunes, shipped figures."""
+  shipped = json.load(open(resolution.LOCAL_FIGURES))
+  return ((shipped['pretraining_sd'] ** 2 + shipped['fine_tune_sd'] ** 2 / fine_tunes) ** 0.5,
+          shipped['test_sd'] / fine_tunes ** 0.5)
 
 
 def test_a_pilot_and_more_models_resolve_smaller_differences(study, tmp_path):

@@ -205,8 +205,24 @@ def test_pretrain_seeds_pretrain_each_setting_again_with_other_images_and_seed(s
   assert {r.pretrain_id for r in finetunes} == {r.run_id for r in pretrain}
 
 
+def test_a_setting_with_its_own_pretrain_seeds_is_pre_trained_that_many_times(study, tmp_path):
+  once = plan_study(study, str(tmp_path / 'w'))
+  study.pretrain_seeds = 2
+  study.pretrain_settings.n80.pretrain_seeds = 3
+  plan = plan_study(study, str(tmp_path / 'w'))
+  assert [r.setting for r in plan if r.kind == 'pretrain'] == [
+      'n40', 'n40/rep1', 'n80', 'n80/rep1', 'n80/rep2']
+  assert plan_lib.group_sizes(plan) == {'n40': 4, 'n80': 6, 'scratch baselines': 3}
+  # The field chooses replicates only: replicate 0 of each setting keeps its run id.
+  assert {r.run_id for r in once if r.kind == 'pretrain'} <= {r.run_id for r in plan}
+
+
 def test_pretrain_seeds_must_be_a_whole_number_of_at_least_one(study, tmp_path):
   for bad in (0, -2):
     study.pretrain_seeds = bad
     with pytest.raises(errors.ConfigError, match='pretrain_seeds'):
       plan_study(study, str(tmp_path))
+  study.pretrain_seeds = 1
+  study.pretrain_settings.n40.pretrain_seeds = 1.5
+  with pytest.raises(errors.ConfigError, match=r'config.pretrain_settings.n40.pretrain_seeds=1.5'):
+    plan_study(study, str(tmp_path))
