@@ -66,7 +66,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     for run in (c.pretrain, c.finetune, c.scratch):
       run.data.image_size = _IMAGE_SIZE
     c.pretrain_seeds = _PRETRAIN_SEEDS
-    for seed in range(_FINETUNE_SEEDS, len(c.finetune_settings)):  # the recipe's first seeds
+    for seed in range(_FINETUNE_SEEDS, len(c.finetune_settings)):  # keeps the recipe's first
       del c.finetune_settings[f'lr1e3_s{seed}']
   c.analysis.equivalence_margin = _MARGIN
   c.controls.positive = {'pair': (f'n{placebo}_placebo_a', f'n{smallest}'),

@@ -212,8 +212,8 @@ def _replicates(config, setting) -> int:
 
 def _check_replicates(field: str, seeds) -> None:
   if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-    raise errors.ConfigError(f'{field}={seeds!r}: give how many times to pre-train the '
-                             'setting, a whole number >= 1.')
+    raise errors.ConfigError(f'{field}={seeds!r}: give how many times to pre-train, a whole '
+                             'number >= 1.')
 
 
 def _apply(run: ml_collections.ConfigDict, overrides, where: str, skip=()) -> None:
