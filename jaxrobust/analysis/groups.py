@@ -59,6 +59,7 @@ _COUNT_UNITS = {
 # of the same data (`pretrain.part`, 'i/n') are a placebo pair, so that is what the label says.
 _NAMES = {'pretrain.part': 'placebo part'}
 _LEFT_OUT_UNSET = ('pretrain.part',)  # a group without a part takes all of its data: no words
+DRAW_COLUMNS = ('pretrain.part',)  # which draw of one distribution: not a setting of its own
 
 
 def _name(column: str) -> str:

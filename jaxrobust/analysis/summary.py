@@ -166,17 +166,21 @@ def oriented(differences: pd.DataFrame, a: str, b: str, value: str) -> pd.Series
 def _comparisons(analysis: pipeline.Analysis) -> list[tuple[str, str, str, str]]:
   """(column, how, group a, group b): groups that differ in one group_by column only.
 
-  For a numeric column, its largest minus its smallest value; else every pair.
+  For a numeric column, its largest minus its smallest value (each group at either end,
+  where placebo parts share a value); else every pair. Placebo parts are draws of one
+  distribution, so they do not set groups apart when another column is compared.
   """
   groups, out = _pretrained(analysis), []
   for column in analysis.group_by:
-    for same in groups_lib.alike_but(groups, column, analysis.group_by):
+    alike_in = [c for c in analysis.group_by if c == column or c not in groups_lib.DRAW_COLUMNS]
+    for same in groups_lib.alike_but(groups, column, alike_in):
       same = same.dropna(subset=[column])
       if same[column].nunique() < 2:
         continue
       if pd.api.types.is_numeric_dtype(same[column]):
-        ordered = same.sort_values(column, kind='stable')['group'].tolist()
-        out.append((column, 'largest minus smallest', ordered[-1], ordered[0]))
+        largest = same.loc[same[column] == same[column].max(), 'group']
+        smallest = same.loc[same[column] == same[column].min(), 'group']
+        out += [(column, 'largest minus smallest', a, b) for a in largest for b in smallest]
       else:
         labels = same['group'].tolist()
         out += [(column, '', a, b) for i, a in enumerate(labels) for b in labels[i + 1:]]

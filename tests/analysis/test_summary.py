@@ -126,6 +126,25 @@ def test_findings_compare_the_largest_with_the_smallest_quantity_in_either_store
       '+3.0 [+0.5, +5.5] ER points (macro-F1); different (the 95% interval excludes 0).']
 
 
+def test_placebo_parts_at_the_largest_quantity_are_each_compared_with_the_smallest(analysis):
+  by = ('pretrain.num_examples', 'pretrain.part')
+  rows = [['100 images', 100, None, 6, -5.0, -9.0, -1.0],
+          ['6,000 images, placebo part: 1/2', 6000, '1/2', 12, 18.0, 12.0, 24.0],
+          ['6,000 images, placebo part: 2/2', 6000, '2/2', 12, 18.3, 12.5, 24.5]]
+  lines = [line for line in summary.findings(_with_groups(analysis, rows, group_by=by))
+           if 'minus' in line]
+  assert [line.split(':', 1)[0] for line in lines] == [
+      'Pre-training images, largest minus smallest (6,000 images, placebo part',
+      'Pre-training images, largest minus smallest (6,000 images, placebo part',
+      'Pre-training placebo part (6,000 images, placebo part']
+  assert lines[0].startswith('Pre-training images, largest minus smallest (6,000 images, '
+                             'placebo part: 1/2 minus 100 images): +23.0 [+22.0, +24.0]')
+  assert lines[1].startswith('Pre-training images, largest minus smallest (6,000 images, '
+                             'placebo part: 2/2 minus 100 images): +23.3')
+  assert lines[2].startswith('Pre-training placebo part (6,000 images, placebo part: 1/2 minus '
+                             '6,000 images, placebo part: 2/2): -0.3')
+
+
 def test_findings_compare_groups_that_differ_in_one_setting_only(analysis):
   by = ('pretrain.num_examples', 'pretrain.label_level')
   rows = [['a', 500, 'fine', 3, 1.0, -1.0, 3.0], ['b', 2000, 'fine', 3, 4.0, 1.0, 7.0],
