@@ -67,14 +67,15 @@ def resolution_line(config: ml_collections.ConfigDict, plan: Sequence[PlannedRun
   settings_of = collections.defaultdict(list)
   for setting in sizes:
     settings_of[count[setting]].append(setting)
-  (n, settings), *others = sorted(settings_of.items())
-  which = lambda names: f' in {", ".join(names)}' if others else ' per group'
-  difference, margin = power.detectable(n, spread, test_sd)
-  text = (f'With {n} {unit}{which(settings)}, this study resolves differences of about '
-          f'{difference:.1f} ER points and shows equivalence within ±{margin:.1f}')
-  for n, settings in others:
-    difference, margin = power.detectable(n, spread, test_sd)
-    text += f'; with {n}{which(settings)}: {difference:.1f} and ±{margin:.1f}'
+  parts = []
+  for n, settings in sorted(settings_of.items()):
+    where = f' in {", ".join(settings)}' if len(settings_of) > 1 else ' per group'
+    parts.append((n, where, *power.detectable(n, spread, test_sd)))
+  (n, where, difference, margin), *others = parts
+  text = (f'With {n} {unit}{where}, this study resolves differences of about {difference:.1f} '
+          f'ER points and shows equivalence within ±{margin:.1f}')
+  text += ''.join(f'; with {n}{where}: {difference:.1f} and ±{margin:.1f}'
+                  for n, where, difference, margin in others)
   return (f'{text} ({power.POWER:.0%} of the time; its margin is '
           f'±{config.analysis.equivalence_margin:g}; from {source}: {one} spreads by '
           f'{spread:.1f} points, test-set sd {test_sd:.1f}).')
